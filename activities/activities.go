@@ -1,0 +1,126 @@
+// Package activities holds every side effect of Baton's workflows: one method
+// per effect, each idempotent by a business key (lead + step + attempt).
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/mail"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/token"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Store is what the activities need of PostgreSQL.
+type Store interface {
+	Campaign(ctx context.Context, id string) (domain.CampaignInfo, error)
+	Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Event) error
+	Assign(ctx context.Context, leadID string, attempt int, teamID string, exclude []string) (domain.Assignment, error)
+}
+
+// Activities carries the dependencies; the worker registers a pointer to it.
+type Activities struct {
+	Store     Store
+	Mailer    mail.Mailer
+	Signer    *token.Signer
+	PublicURL string        // base of emailed links
+	From      string        // From of every message
+	LinkTTL   time.Duration // how long a link stays valid after its deadline
+}
+
+// Error types a workflow branches on.
+const (
+	ErrCampaignNotFound = "CampaignNotFound"
+)
+
+// LoadCampaign returns what a lead workflow needs of its campaign.
+func (a *Activities) LoadCampaign(ctx context.Context, id string) (domain.CampaignInfo, error) {
+	c, err := a.Store.Campaign(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return c, temporal.NewNonRetryableApplicationError(err.Error(), ErrCampaignNotFound, err)
+	}
+	return c, err
+}
+
+// RecordInput is a snapshot and the event that produced it.
+type RecordInput struct {
+	Lead  domain.LeadSnapshot
+	Event domain.Event
+}
+
+// Record writes the lead snapshot and event in one transaction, once per key.
+func (a *Activities) Record(ctx context.Context, in RecordInput) error {
+	return a.Store.Record(ctx, in.Lead, in.Event)
+}
+
+// AssignInput asks routing for the rep of one attempt.
+type AssignInput struct {
+	LeadID  string
+	Attempt int
+	TeamID  string
+	Exclude []string // reps who already had the lead
+}
+
+// AssignResult is the assignment, or NoEligibleRep with the reason.
+type AssignResult struct {
+	Assignment    domain.Assignment
+	NoEligibleRep bool
+	Reason        string
+}
+
+// Assign picks a rep atomically; a retry returns the same rep.
+func (a *Activities) Assign(ctx context.Context, in AssignInput) (AssignResult, error) {
+	as, err := a.Store.Assign(ctx, in.LeadID, in.Attempt, in.TeamID, in.Exclude)
+	if errors.Is(err, domain.ErrNotFound) {
+		return AssignResult{NoEligibleRep: true, Reason: err.Error()}, nil
+	}
+	return AssignResult{Assignment: as}, err
+}
+
+// NotifyInput is one message to send about a lead.
+type NotifyInput struct {
+	Kind     string // mail.KindOffer, KindReassigned, KindEscalation
+	To       domain.PersonRef
+	Lead     domain.LeadSnapshot
+	Campaign domain.CampaignInfo
+	Rep      domain.PersonRef
+	NextRep  domain.PersonRef
+	Deadline time.Time
+}
+
+// Key is the message's ledger key: lead, kind, attempt and recipient.
+func (in NotifyInput) Key() string {
+	return fmt.Sprintf("%s:%s:%d:%s", in.Lead.ID, in.Kind, in.Lead.Attempt, in.To.ID)
+}
+
+// Notify composes and delivers one message, never twice for the same key.
+func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
+	n := mail.Notice{
+		Kind: in.Kind, Key: in.Key(), To: in.To, Lead: in.Lead, Campaign: in.Campaign,
+		Rep: in.Rep, NextRep: in.NextRep, Deadline: in.Deadline,
+		LeadURL: a.PublicURL + "/leads/" + url.PathEscape(in.Lead.ID),
+	}
+	if in.Kind == mail.KindOffer {
+		// The link outlives the deadline, so a late click is explained
+		// ("reassigned at 14:02") rather than refused as expired.
+		tok := a.Signer.Sign(token.Claims{
+			Lead: in.Lead.ID, Actor: in.To.ID, Action: "accept", Attempt: in.Lead.Attempt,
+			Expires: in.Deadline.Add(a.LinkTTL).Unix(),
+		})
+		n.Links = []store.Link{{Label: "Accept lead", URL: a.PublicURL + "/a/" + tok}}
+	}
+	replyTo := ""
+	if in.Kind == mail.KindOffer {
+		replyTo = in.Campaign.Owner.Email
+	}
+	m, err := mail.Compose(n, a.From, replyTo)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError("compose "+n.Key+": "+err.Error(), "ComposeFailed", err)
+	}
+	return a.Mailer.Deliver(ctx, m)
+}

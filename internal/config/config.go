@@ -1,0 +1,132 @@
+// Package config loads every Baton setting from the environment with
+// envconfig. Load reports every bad or missing variable in one error.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"reflect"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Config is the one struct every binary loads. The README's configuration
+// table lists the same variables, defaults and meanings.
+type Config struct {
+	DatabaseURL string `envconfig:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/baton?sslmode=disable" desc:"PostgreSQL connection URL"`
+
+	TemporalAddress   string `envconfig:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" desc:"Temporal frontend host:port"`
+	TemporalNamespace string `envconfig:"TEMPORAL_NAMESPACE" default:"default" desc:"Temporal namespace"`
+	TemporalAPIKey    string `envconfig:"TEMPORAL_API_KEY" desc:"API key for Temporal Cloud (turns TLS on)"`
+	TemporalTLS       bool   `envconfig:"TEMPORAL_TLS" default:"false" desc:"use TLS to reach Temporal"`
+	TemporalTLSCert   string `envconfig:"TEMPORAL_TLS_CERT" desc:"client certificate file for mTLS"`
+	TemporalTLSKey    string `envconfig:"TEMPORAL_TLS_KEY" desc:"client key file for mTLS"`
+	TaskQueue         string `envconfig:"BATON_TASK_QUEUE" default:"baton" desc:"Temporal task queue the worker polls"`
+
+	HTTPAddr   string        `envconfig:"BATON_HTTP_ADDR" default:":8080" desc:"address the gateway listens on"`
+	PublicURL  string        `envconfig:"BATON_PUBLIC_URL" default:"http://localhost:8080" desc:"base URL put in emailed links"`
+	SigningKey string        `envconfig:"BATON_SIGNING_KEY" desc:"secret (32+ bytes) that signs one-click links; required by worker and gateway"`
+	LinkTTL    time.Duration `envconfig:"BATON_LINK_TTL" default:"72h" desc:"how long an emailed action link stays valid"`
+
+	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
+
+	MailFrom        string `envconfig:"BATON_MAIL_FROM" default:"Baton <baton@localhost>" desc:"From address of every message"`
+	SendGridAPIKey  string `envconfig:"SENDGRID_API_KEY" desc:"SendGrid API key; when empty, mail goes to the local outbox"`
+	SendGridBaseURL string `envconfig:"SENDGRID_BASE_URL" default:"https://api.sendgrid.com" desc:"SendGrid API base URL (EU accounts, tests)"`
+	SendGridSandbox bool   `envconfig:"SENDGRID_SANDBOX" default:"false" desc:"ask SendGrid to validate but not deliver"`
+}
+
+// Load reads the environment. Unlike envconfig.Process, which stops at the
+// first bad variable, it processes each field on its own and joins every
+// problem, then checks the values that parse but make no sense.
+func Load() (Config, error) {
+	var c Config
+	var errs []error
+	v := reflect.ValueOf(&c).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		// A one-field struct with the same tags: envconfig fills it alone.
+		one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: "F", Type: t.Field(i).Type, Tag: t.Field(i).Tag}}))
+		if err := envconfig.Process("", one.Interface()); err != nil {
+			errs = append(errs, cleanErr(err))
+			continue
+		}
+		v.Field(i).Set(one.Elem().Field(0))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.check()
+}
+
+func cleanErr(err error) error {
+	var pe *envconfig.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: cannot parse %q as %s", pe.KeyName, pe.Value, pe.TypeName)
+	}
+	return err
+}
+
+func (c Config) check() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(name+": "+format, args...))
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		bad("DATABASE_URL", "%q is not a postgres:// URL", c.DatabaseURL)
+	}
+	if c.TemporalAddress == "" {
+		bad("TEMPORAL_ADDRESS", "must not be empty")
+	}
+	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
+		bad("TEMPORAL_TLS_CERT", "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("BATON_PUBLIC_URL", "%q is not an http(s) URL", c.PublicURL)
+	}
+	if c.SigningKey != "" && len(c.SigningKey) < 32 {
+		bad("BATON_SIGNING_KEY", "is %d bytes; at least 32 are required", len(c.SigningKey))
+	}
+	if c.LinkTTL < time.Minute {
+		bad("BATON_LINK_TTL", "%s is shorter than 1m", c.LinkTTL)
+	}
+	if c.DefaultAcceptWindow < time.Second {
+		bad("BATON_DEFAULT_ACCEPT_WINDOW", "%s is shorter than 1s", c.DefaultAcceptWindow)
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		bad("BATON_MAIL_FROM", "%q is not an address such as \"Baton <baton@example.com>\"", c.MailFrom)
+	}
+	if u, err := url.Parse(c.SendGridBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("SENDGRID_BASE_URL", "%q is not an http(s) URL", c.SendGridBaseURL)
+	}
+	return errors.Join(errs...)
+}
+
+// RequireSigningKey is called by the binaries that mint or check links.
+func (c Config) RequireSigningKey() error {
+	if c.SigningKey == "" {
+		return errors.New("BATON_SIGNING_KEY: is required by the worker and the gateway (32+ random bytes; `make run` generates one in .data/)")
+	}
+	return nil
+}
+
+// Outbox reports whether mail goes to the local outbox instead of SendGrid.
+func (c Config) Outbox() bool { return c.SendGridAPIKey == "" }
+
+// Usage lists every variable with its default and meaning, for --help.
+func Usage() string {
+	var out string
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		def := f.Tag.Get("default")
+		if def == "" {
+			def = "(empty)"
+		}
+		out += fmt.Sprintf("  %-28s %-45s %s\n", f.Tag.Get("envconfig"), def, f.Tag.Get("desc"))
+	}
+	return out
+}

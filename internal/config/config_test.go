@@ -1,0 +1,51 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TemporalAddress != "127.0.0.1:7233" || c.LinkTTL != 72*time.Hour || c.HTTPAddr != ":8080" || !c.Outbox() {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestLoadNamesEveryBadVariable(t *testing.T) {
+	t.Setenv("BATON_LINK_TTL", "soon")
+	t.Setenv("SENDGRID_SANDBOX", "maybe")
+	t.Setenv("DATABASE_URL", "mysql://x")
+	_, err := Load()
+	if err == nil {
+		t.Fatal("bad values accepted")
+	}
+	for _, want := range []string{"BATON_LINK_TTL", "SENDGRID_SANDBOX"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	// Parse errors are reported first; once fixed, semantic ones appear, all together.
+	t.Setenv("BATON_LINK_TTL", "1s")
+	t.Setenv("SENDGRID_SANDBOX", "true")
+	t.Setenv("BATON_SIGNING_KEY", "short")
+	_, err = Load()
+	for _, want := range []string{"DATABASE_URL", "BATON_LINK_TTL", "BATON_SIGNING_KEY"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+}
+
+func TestUsageListsEveryVariable(t *testing.T) {
+	u := Usage()
+	for _, v := range []string{"DATABASE_URL", "TEMPORAL_API_KEY", "SENDGRID_BASE_URL", "BATON_SIGNING_KEY"} {
+		if !strings.Contains(u, v) {
+			t.Errorf("usage lacks %s", v)
+		}
+	}
+}

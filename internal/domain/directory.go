@@ -1,0 +1,190 @@
+package domain
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	_ "time/tzdata" // every worker computes the same deadline, whatever the host has
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Person is anyone Baton mails: a rep, a manager or a leader.
+type Person struct {
+	ID       string `yaml:"id" json:"id"`
+	Name     string `yaml:"name" json:"name"`
+	Email    string `yaml:"email" json:"email"`
+	TimeZone string `yaml:"time_zone" json:"time_zone"`
+	Active   *bool  `yaml:"active,omitempty" json:"active,omitempty"`
+}
+
+// IsActive defaults to true when not given.
+func (p Person) IsActive() bool { return p.Active == nil || *p.Active }
+
+// Team is a manager and the reps routing picks from.
+type Team struct {
+	ID      string   `yaml:"id"`
+	Name    string   `yaml:"name"`
+	Manager Person   `yaml:"manager"`
+	Reps    []Person `yaml:"reps"`
+}
+
+// Directory is the sales organisation as imported from YAML.
+type Directory struct {
+	SalesLeader     Person `yaml:"sales_leader"`
+	MarketingLeader Person `yaml:"marketing_leader"`
+	Teams           []Team `yaml:"teams"`
+}
+
+// ParseDirectory decodes and validates a directory file. Unknown fields are
+// errors, so a typo never silently drops data.
+func ParseDirectory(data []byte) (Directory, error) {
+	var d Directory
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&d); err != nil {
+		return d, fmt.Errorf("parse: %w", err)
+	}
+	return d, d.Validate()
+}
+
+// Validate checks every field and returns all problems at once.
+func (d *Directory) Validate() error {
+	var fe FieldErrors
+	emails := map[string]string{}
+	ids := map[string]string{}
+	check := func(path string, p *Person, required bool) {
+		if !required && p.ID == "" && p.Email == "" && p.Name == "" {
+			return
+		}
+		if !ValidSlug(p.ID) {
+			fe.Add(path+".id", "%q is not an id (lower-case letters, digits and dashes)", p.ID)
+		} else if prev, dup := ids[p.ID]; dup {
+			fe.Add(path+".id", "%q is already used by %s", p.ID, prev)
+		} else {
+			ids[p.ID] = path
+		}
+		if strings.TrimSpace(p.Name) == "" {
+			fe.Add(path+".name", "is required")
+		}
+		if e, err := NormalizeEmail(p.Email); err != nil {
+			fe.Add(path+".email", "%s", err.Error())
+		} else {
+			p.Email = e
+			if prev, dup := emails[e]; dup {
+				fe.Add(path+".email", "%q is already used by %s", e, prev)
+			}
+			emails[e] = path
+		}
+		if p.TimeZone == "" {
+			p.TimeZone = "UTC"
+		}
+		if _, err := time.LoadLocation(p.TimeZone); err != nil {
+			fe.Add(path+".time_zone", "%q is not an IANA time zone such as Europe/Berlin", p.TimeZone)
+		}
+	}
+	check("sales_leader", &d.SalesLeader, true)
+	check("marketing_leader", &d.MarketingLeader, false)
+	if len(d.Teams) == 0 {
+		fe.Add("teams", "at least one team is required")
+	}
+	teamIDs := map[string]bool{}
+	for i := range d.Teams {
+		t := &d.Teams[i]
+		path := fmt.Sprintf("teams[%d]", i)
+		if !ValidSlug(t.ID) {
+			fe.Add(path+".id", "%q is not an id (lower-case letters, digits and dashes)", t.ID)
+		} else if teamIDs[t.ID] {
+			fe.Add(path+".id", "team %q appears twice", t.ID)
+		}
+		teamIDs[t.ID] = true
+		if strings.TrimSpace(t.Name) == "" {
+			t.Name = t.ID
+		}
+		check(path+".manager", &t.Manager, true)
+		if len(t.Reps) == 0 {
+			fe.Add(path+".reps", "a team needs at least one rep")
+		}
+		for j := range t.Reps {
+			check(fmt.Sprintf("%s.reps[%d]", path, j), &t.Reps[j], true)
+		}
+	}
+	return fe.Err()
+}
+
+// Campaign is the minimal campaign spec: enough to route and time a lead.
+type Campaign struct {
+	ID           string   `yaml:"id"`
+	Name         string   `yaml:"name"`
+	Owner        Person   `yaml:"owner"`
+	Team         string   `yaml:"team"`
+	MinScore     int      `yaml:"min_score"`
+	AcceptWithin Duration `yaml:"accept_within"`
+}
+
+// Duration is a time.Duration written as "4h" or "90s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses Go duration syntax.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration such as 4h or 90s", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseCampaign decodes and validates a campaign spec.
+func ParseCampaign(data []byte) (Campaign, error) {
+	var c Campaign
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("parse: %w", err)
+	}
+	return c, c.Validate()
+}
+
+// MaxAcceptWindow caps the acceptance window; a longer one is a typo.
+const MaxAcceptWindow = 30 * 24 * time.Hour
+
+// Validate names every bad field.
+func (c *Campaign) Validate() error {
+	var fe FieldErrors
+	if !ValidSlug(c.ID) {
+		fe.Add("id", "%q is not an id (lower-case letters, digits and dashes)", c.ID)
+	}
+	if strings.TrimSpace(c.Name) == "" {
+		fe.Add("name", "is required")
+	}
+	if e, err := NormalizeEmail(c.Owner.Email); err != nil {
+		fe.Add("owner.email", "%s", err.Error())
+	} else {
+		c.Owner.Email = e
+	}
+	if strings.TrimSpace(c.Owner.Name) == "" {
+		fe.Add("owner.name", "is required")
+	}
+	if !ValidSlug(c.Team) {
+		fe.Add("team", "%q is not a team id", c.Team)
+	}
+	if c.MinScore < 0 || c.MinScore > MaxScore {
+		fe.Add("min_score", "%d is outside 0..%d", c.MinScore, MaxScore)
+	}
+	w := time.Duration(c.AcceptWithin)
+	switch {
+	case w < 0:
+		fe.Add("accept_within", "must not be negative")
+	case w > 0 && w < time.Second:
+		fe.Add("accept_within", "must be at least 1s")
+	case w > MaxAcceptWindow:
+		fe.Add("accept_within", "must be at most %s", MaxAcceptWindow)
+	}
+	return fe.Err()
+}
+
+// ErrNotFound is returned by lookups of ids that do not exist.
+var ErrNotFound = errors.New("not found")

@@ -1,0 +1,104 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/store"
+)
+
+//go:embed templates/*
+var templateFS embed.FS
+
+var funcs = map[string]any{
+	// local formats an instant in a person's own time zone.
+	"local": func(t time.Time, tz string) string {
+		loc, err := time.LoadLocation(tz)
+		if err != nil || tz == "" {
+			loc = time.UTC
+		}
+		return t.In(loc).Format("Mon 2 Jan 15:04 MST")
+	},
+	"orDash": func(s string) string {
+		if s == "" {
+			return "—"
+		}
+		return s
+	},
+}
+
+var (
+	textT = texttemplate.Must(texttemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.txt"))
+	htmlT = htmltemplate.Must(htmltemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
+)
+
+// Kinds of message.
+const (
+	KindOffer      = "offer"
+	KindReassigned = "reassigned"
+	KindEscalation = "escalation"
+)
+
+// Notice is everything a template may show.
+type Notice struct {
+	Kind     string
+	Key      string // ledger key: lead + kind + attempt
+	To       domain.PersonRef
+	Lead     domain.LeadSnapshot
+	Campaign domain.CampaignInfo
+	Rep      domain.PersonRef // the rep the notice is about
+	NextRep  domain.PersonRef // for a reassigned-away notice
+	Deadline time.Time
+	Links    []store.Link
+	LeadURL  string
+}
+
+// Who returns "Dana Lee, Acme" or the email when there is no name.
+func (n Notice) Who() string {
+	who := n.Lead.Name
+	if who == "" {
+		who = n.Lead.Email
+	}
+	if n.Lead.Company != "" {
+		who += ", " + n.Lead.Company
+	}
+	return who
+}
+
+// Subject is short and specific: what to do, by when, about whom.
+func (n Notice) Subject() string {
+	loc, err := time.LoadLocation(n.To.TimeZone)
+	if err != nil || n.To.TimeZone == "" {
+		loc = time.UTC
+	}
+	by := n.Deadline.In(loc).Format("Mon 15:04")
+	switch n.Kind {
+	case KindOffer:
+		return "Accept by " + by + " — " + n.Who() + " (" + n.Campaign.Name + ")"
+	case KindReassigned:
+		return "Reassigned — " + n.Who() + " (" + n.Campaign.Name + ")"
+	case KindEscalation:
+		return "Escalation: " + n.Rep.Name + " missed the acceptance SLA — " + n.Who()
+	}
+	return "Baton — " + n.Who()
+}
+
+// Compose renders a notice into a message with text and HTML bodies.
+func Compose(n Notice, from, replyTo string) (store.Message, error) {
+	var txt, html bytes.Buffer
+	if err := textT.ExecuteTemplate(&txt, n.Kind+".txt", n); err != nil {
+		return store.Message{}, err
+	}
+	if err := htmlT.ExecuteTemplate(&html, n.Kind+".html", n); err != nil {
+		return store.Message{}, err
+	}
+	return store.Message{
+		Key: n.Key, Kind: n.Kind, To: n.To.Email, ToName: n.To.Name, From: from, ReplyTo: replyTo,
+		Subject: n.Subject(), Text: strings.TrimSpace(txt.String()) + "\n", HTML: html.String(), Links: n.Links,
+	}, nil
+}

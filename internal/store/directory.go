@@ -1,0 +1,226 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/jackc/pgx/v5"
+)
+
+var errNotFound = domain.ErrNotFound
+
+// ImportResult counts what an import changed (or would change, on a dry run).
+type ImportResult struct {
+	Created   int
+	Updated   int
+	Unchanged int
+}
+
+func (r ImportResult) String() string {
+	return fmt.Sprintf("%d created, %d updated, %d unchanged", r.Created, r.Updated, r.Unchanged)
+}
+
+// ImportDirectory upserts teams and people in one transaction. On a dry run
+// the transaction is rolled back, so the result says what would change.
+func (s *Store) ImportDirectory(ctx context.Context, d domain.Directory, dryRun bool) (ImportResult, error) {
+	var res ImportResult
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	count := func(tag string) {
+		switch tag {
+		case "created":
+			res.Created++
+		case "updated":
+			res.Updated++
+		default:
+			res.Unchanged++
+		}
+	}
+	upsertPerson := func(p domain.Person, role, team string) error {
+		var teamID *string
+		if team != "" {
+			teamID = &team
+		}
+		var tag string
+		err := tx.QueryRow(ctx, `
+			with prev as (select email, name, time_zone, role, team_id, active from people where id = $1),
+			up as (
+				insert into people (id, email, name, time_zone, role, team_id, active)
+				values ($1, $2, $3, $4, $5, $6, $7)
+				on conflict (id) do update set email = excluded.email, name = excluded.name,
+					time_zone = excluded.time_zone, role = excluded.role, team_id = excluded.team_id,
+					active = excluded.active, updated_at = now()
+				where (people.email, people.name, people.time_zone, people.role, people.team_id, people.active)
+				   is distinct from (excluded.email, excluded.name, excluded.time_zone, excluded.role, excluded.team_id, excluded.active)
+				returning 1)
+			select case when not exists (select 1 from prev) then 'created'
+			            when exists (select 1 from up) then 'updated' else 'unchanged' end`,
+			p.ID, p.Email, p.Name, p.TimeZone, role, teamID, p.IsActive()).Scan(&tag)
+		if err != nil {
+			return fmt.Errorf("person %s: %w", p.ID, err)
+		}
+		count(tag)
+		return nil
+	}
+	for _, t := range d.Teams {
+		var tag string
+		err := tx.QueryRow(ctx, `
+			with prev as (select 1 from teams where id = $1),
+			up as (
+				insert into teams (id, name, manager_id) values ($1, $2, $3)
+				on conflict (id) do update set name = excluded.name, manager_id = excluded.manager_id, updated_at = now()
+				where (teams.name, teams.manager_id) is distinct from (excluded.name, excluded.manager_id)
+				returning 1)
+			select case when not exists (select 1 from prev) then 'created'
+			            when exists (select 1 from up) then 'updated' else 'unchanged' end`,
+			t.ID, t.Name, t.Manager.ID).Scan(&tag)
+		if err != nil {
+			return res, fmt.Errorf("team %s: %w", t.ID, err)
+		}
+		count(tag)
+		if _, err := tx.Exec(ctx, `insert into team_rotation (team_id) values ($1) on conflict do nothing`, t.ID); err != nil {
+			return res, err
+		}
+		if err := upsertPerson(t.Manager, "manager", t.ID); err != nil {
+			return res, err
+		}
+		for _, r := range t.Reps {
+			if err := upsertPerson(r, "rep", t.ID); err != nil {
+				return res, err
+			}
+		}
+	}
+	if err := upsertPerson(d.SalesLeader, "sales_leader", ""); err != nil {
+		return res, err
+	}
+	if d.MarketingLeader.ID != "" {
+		if err := upsertPerson(d.MarketingLeader, "marketing_leader", ""); err != nil {
+			return res, err
+		}
+	}
+	if dryRun {
+		return res, nil
+	}
+	return res, tx.Commit(ctx)
+}
+
+// UpsertCampaign stores a campaign spec with the given status.
+func (s *Store) UpsertCampaign(ctx context.Context, c domain.Campaign, status string, defaultWindow time.Duration) error {
+	var exists bool
+	if err := s.Pool.QueryRow(ctx, `select exists(select 1 from teams where id = $1)`, c.Team).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		return domain.FieldErrors{{Field: "team", Detail: fmt.Sprintf("team %q is not in the directory; import it first", c.Team)}}
+	}
+	w := time.Duration(c.AcceptWithin)
+	if w == 0 {
+		w = defaultWindow
+	}
+	spec, _ := json.Marshal(c)
+	_, err := s.Pool.Exec(ctx, `
+		insert into campaigns (id, name, owner_name, owner_email, team_id, status, min_score, accept_window_seconds, spec)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		on conflict (id) do update set name = excluded.name, owner_name = excluded.owner_name,
+			owner_email = excluded.owner_email, team_id = excluded.team_id, status = excluded.status,
+			min_score = excluded.min_score, accept_window_seconds = excluded.accept_window_seconds,
+			spec = excluded.spec, updated_at = now()`,
+		c.ID, c.Name, c.Owner.Name, c.Owner.Email, c.Team, status, c.MinScore, int(w.Round(time.Second)/time.Second), spec)
+	if err != nil {
+		return fmt.Errorf("save campaign %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// Campaign loads what a lead workflow needs of a campaign.
+func (s *Store) Campaign(ctx context.Context, id string) (domain.CampaignInfo, error) {
+	var c domain.CampaignInfo
+	var secs int
+	err := s.Pool.QueryRow(ctx, `
+		select id, name, owner_name, owner_email, team_id, status, min_score, accept_window_seconds
+		from campaigns where id = $1`, id).
+		Scan(&c.ID, &c.Name, &c.Owner.Name, &c.Owner.Email, &c.TeamID, &c.Status, &c.MinScore, &secs)
+	if err != nil {
+		return c, notFound(err, "campaign "+id)
+	}
+	c.AcceptWindow = time.Duration(secs) * time.Second
+	return c, nil
+}
+
+// CampaignRow is a campaign as listed.
+type CampaignRow struct {
+	ID, Name, Status, TeamID string
+	AcceptWindow             time.Duration
+}
+
+// Campaigns lists every campaign.
+func (s *Store) Campaigns(ctx context.Context) ([]CampaignRow, error) {
+	rows, _ := s.Pool.Query(ctx, `select id, name, status, team_id, accept_window_seconds from campaigns order by id`)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (CampaignRow, error) {
+		var c CampaignRow
+		var secs int
+		err := r.Scan(&c.ID, &c.Name, &c.Status, &c.TeamID, &secs)
+		c.AcceptWindow = time.Duration(secs) * time.Second
+		return c, err
+	})
+}
+
+// Assign picks the rep for one attempt at a lead, atomically: the rotation row
+// is locked, the choice written to assignments and the rotation advanced in one
+// transaction. A retry with the same (lead, attempt) returns the same rep and
+// does not advance the rotation again. It returns domain.ErrNotFound wrapped
+// when nobody in the team is eligible.
+func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID string, exclude []string) (domain.Assignment, error) {
+	a := domain.Assignment{LeadID: leadID, Attempt: attempt, TeamID: teamID}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var repID string
+		err := tx.QueryRow(ctx, `select rep_id from assignments where lead_id = $1 and attempt = $2`, leadID, attempt).Scan(&repID)
+		if err == pgx.ErrNoRows {
+			var last string
+			if err := tx.QueryRow(ctx, `select last_rep_id from team_rotation where team_id = $1 for update`, teamID).Scan(&last); err != nil {
+				return notFound(err, "team "+teamID)
+			}
+			rows, _ := tx.Query(ctx, `select id, active from people where team_id = $1 and role = 'rep'`, teamID)
+			cands, err := pgx.CollectRows(rows, pgx.RowToStructByPos[domain.Candidate])
+			if err != nil {
+				return err
+			}
+			ex := map[string]bool{}
+			for _, id := range exclude {
+				ex[id] = true
+			}
+			repID = domain.NextInRotation(cands, last, ex)
+			if repID == "" {
+				return fmt.Errorf("no eligible rep in team %s: %w", teamID, errNotFound)
+			}
+			if _, err := tx.Exec(ctx, `insert into assignments (lead_id, attempt, rep_id, team_id) values ($1, $2, $3, $4)`,
+				leadID, attempt, repID, teamID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `update team_rotation set last_rep_id = $2, updated_at = now() where team_id = $1`, teamID, repID); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
+			select r.id, r.name, r.email, r.time_zone, coalesce(m.id, ''), coalesce(m.name, ''), coalesce(m.email, ''), coalesce(m.time_zone, '')
+			from people r join teams t on t.id = $2 left join people m on m.id = t.manager_id
+			where r.id = $1`, repID, teamID).
+			Scan(&a.Rep.ID, &a.Rep.Name, &a.Rep.Email, &a.Rep.TimeZone, &a.Manager.ID, &a.Manager.Name, &a.Manager.Email, &a.Manager.TimeZone)
+	})
+	return a, err
+}
+
+// Person looks one person up by id.
+func (s *Store) Person(ctx context.Context, id string) (domain.PersonRef, error) {
+	var p domain.PersonRef
+	err := s.Pool.QueryRow(ctx, `select id, name, email, time_zone from people where id = $1`, id).Scan(&p.ID, &p.Name, &p.Email, &p.TimeZone)
+	return p, notFound(err, "person "+id)
+}

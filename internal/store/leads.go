@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/jackc/pgx/v5"
+)
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func nullStr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// Record writes a lead's snapshot and one event in one transaction. The
+// snapshot only replaces an older version; the event is written once per key.
+// Both make a retried activity harmless.
+func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Event) error {
+	data, _ := json.Marshal(ev.Data)
+	if ev.Data == nil {
+		data = []byte("{}")
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			insert into leads (id, email, name, company, country, score, campaign_id, state, owner_id, attempt,
+				offered_at, accept_by, escalated_at, accepted_at, touches, workflow_id, version)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			on conflict (id) do update set name = excluded.name, company = excluded.company, country = excluded.country,
+				score = excluded.score, state = excluded.state, owner_id = excluded.owner_id, attempt = excluded.attempt,
+				offered_at = excluded.offered_at, accept_by = excluded.accept_by, escalated_at = excluded.escalated_at,
+				accepted_at = excluded.accepted_at, touches = excluded.touches, version = excluded.version, updated_at = now()
+			where leads.version < excluded.version`,
+			l.ID, l.Email, l.Name, l.Company, l.Country, l.Score, l.CampaignID, string(l.State), nullStr(l.Owner.ID), l.Attempt,
+			nullTime(l.OfferedAt), nullTime(l.AcceptBy), nullTime(l.EscalatedAt), nullTime(l.AcceptedAt), l.Touches, l.WorkflowID, l.Version)
+		if err != nil {
+			return fmt.Errorf("record lead %s: %w", l.ID, err)
+		}
+		_, err = tx.Exec(ctx, `
+			insert into lead_events (lead_id, event_key, seq, kind, actor, reason, data, occurred_at)
+			values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (event_key) do nothing`,
+			l.ID, ev.Key, ev.Seq, ev.Kind, ev.Actor, ev.Reason, data, ev.At)
+		if err != nil {
+			return fmt.Errorf("record event %s: %w", ev.Key, err)
+		}
+		return nil
+	})
+}
+
+// LeadView is a lead as shown to people: the snapshot, names and history.
+type LeadView struct {
+	ID           string      `json:"id"`
+	Email        string      `json:"email"`
+	Name         string      `json:"name"`
+	Company      string      `json:"company"`
+	Country      string      `json:"country"`
+	Score        int         `json:"score"`
+	Campaign     string      `json:"campaign"`
+	CampaignName string      `json:"campaign_name"`
+	State        string      `json:"state"`
+	Owner        *OwnerView  `json:"owner"`
+	Attempt      int         `json:"attempt"`
+	OfferedAt    *time.Time  `json:"offered_at"`
+	AcceptBy     *time.Time  `json:"accept_by"`
+	EscalatedAt  *time.Time  `json:"escalated_at"`
+	AcceptedAt   *time.Time  `json:"accepted_at"`
+	Touches      int         `json:"touches"`
+	WorkflowID   string      `json:"workflow_id"`
+	CreatedAt    time.Time   `json:"created_at"`
+	UpdatedAt    time.Time   `json:"updated_at"`
+	Events       []EventView `json:"events"`
+}
+
+// OwnerView names the rep holding a lead.
+type OwnerView struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// EventView is one row of lead_events.
+type EventView struct {
+	Kind   string            `json:"kind"`
+	Actor  string            `json:"actor"`
+	Reason string            `json:"reason,omitempty"`
+	Data   map[string]string `json:"data,omitempty"`
+	At     time.Time         `json:"at"`
+}
+
+// Lead loads a lead with its events, oldest first.
+func (s *Store) Lead(ctx context.Context, id string) (LeadView, error) {
+	var v LeadView
+	var ownerID, ownerName, ownerEmail *string
+	err := s.Pool.QueryRow(ctx, `
+		select l.id, l.email, l.name, l.company, l.country, l.score, l.campaign_id, c.name, l.state,
+			o.id, o.name, o.email, l.attempt, l.offered_at, l.accept_by, l.escalated_at, l.accepted_at,
+			l.touches, l.workflow_id, l.created_at, l.updated_at
+		from leads l join campaigns c on c.id = l.campaign_id left join people o on o.id = l.owner_id
+		where l.id = $1`, id).Scan(&v.ID, &v.Email, &v.Name, &v.Company, &v.Country, &v.Score, &v.Campaign, &v.CampaignName,
+		&v.State, &ownerID, &ownerName, &ownerEmail, &v.Attempt, &v.OfferedAt, &v.AcceptBy, &v.EscalatedAt, &v.AcceptedAt,
+		&v.Touches, &v.WorkflowID, &v.CreatedAt, &v.UpdatedAt)
+	if err != nil {
+		return v, notFound(err, "lead "+id)
+	}
+	if ownerID != nil {
+		v.Owner = &OwnerView{ID: *ownerID, Name: *ownerName, Email: *ownerEmail}
+	}
+	rows, _ := s.Pool.Query(ctx, `select kind, actor, reason, data, occurred_at from lead_events where lead_id = $1 order by occurred_at, seq, id`, id)
+	v.Events, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (EventView, error) {
+		var e EventView
+		err := r.Scan(&e.Kind, &e.Actor, &e.Reason, &e.Data, &e.At)
+		return e, err
+	})
+	return v, err
+}
+
+// CampaignLive reports whether leads may be submitted to a campaign, with a
+// reason when they may not.
+func (s *Store) CampaignLive(ctx context.Context, id string) (bool, string, error) {
+	var status string
+	err := s.Pool.QueryRow(ctx, `select status from campaigns where id = $1`, id).Scan(&status)
+	if err == pgx.ErrNoRows {
+		return false, fmt.Sprintf("campaign %q does not exist", id), nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	if status != "live" {
+		return false, fmt.Sprintf("campaign %q is %s, not live", id, status), nil
+	}
+	return true, "", nil
+}

@@ -1,0 +1,80 @@
+// Package workflows holds Baton's durable workflows. contract.go is what the
+// gateway, the starter and the worker share: the task queue, workflow ids,
+// update and query names, and the messages they carry.
+package workflows
+
+import (
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"go.temporal.io/sdk/temporal"
+)
+
+// DefaultTaskQueue is used when BATON_TASK_QUEUE is not set.
+const DefaultTaskQueue = "baton"
+
+// Update and query names of LeadWorkflow.
+const (
+	UpdateIntake = "intake" // a touch: the lead arrived (again) from a source
+	UpdateAccept = "accept" // a rep accepts the lead they were offered
+	QueryLead    = "lead"   // the current LeadSnapshot
+)
+
+// Search attributes, registered when the dev server starts (see Makefile).
+var (
+	SACampaign  = temporal.NewSearchAttributeKeyKeyword("BatonCampaign")
+	SALeadState = temporal.NewSearchAttributeKeyKeyword("BatonLeadState")
+)
+
+// SearchAttributeFlags are the `temporal server start-dev` flags registering them.
+var SearchAttributeFlags = []string{"--search-attribute", "BatonCampaign=Keyword", "--search-attribute", "BatonLeadState=Keyword"}
+
+// LeadWorkflowID is derived from the lead's business key, so a retried
+// intake reaches the same workflow.
+func LeadWorkflowID(leadID string) string { return "lead-" + leadID }
+
+// LeadInput starts a LeadWorkflow. Touches arrive through UpdateIntake, the
+// first one with the start (Update-with-Start).
+type LeadInput struct {
+	LeadID string
+	// MaxReassign is how many times a lapsed offer moves to another rep
+	// before the manager is escalated to. Zero means the default, 1.
+	MaxReassign int
+}
+
+// Touch is one arrival of the lead from a source.
+type Touch struct {
+	ID       string // idempotency key from the source; empty when none
+	Campaign string
+	Email    string
+	Name     string
+	Company  string
+	Country  string
+	Score    int
+	Source   string
+	At       time.Time
+}
+
+// IntakeResult answers UpdateIntake.
+type IntakeResult struct {
+	LeadID  string           `json:"id"`
+	New     bool             `json:"new"`
+	State   domain.LeadState `json:"state"`
+	Touches int              `json:"touches"`
+}
+
+// AcceptInput is a rep's click, as bound by the signed link.
+type AcceptInput struct {
+	RepID   string
+	Attempt int
+}
+
+// AcceptResult answers UpdateAccept.
+type AcceptResult struct {
+	State      domain.LeadState
+	AcceptedAt time.Time
+}
+
+// ErrStaleAction is the error type of a rejected action (lead reassigned,
+// already accepted, not offered): the gateway shows its message to the rep.
+const ErrStaleAction = "StaleAction"

@@ -1,0 +1,274 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/mail"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// a is only used for method names; the worker registers the real one.
+var a *activities.Activities
+
+// LeadWorkflow runs one lead from capture to acceptance: qualification,
+// routing, an offer with an acceptance deadline, one reassignment, then
+// escalation to the team's manager.
+func LeadWorkflow(ctx workflow.Context, in LeadInput) (domain.LeadSnapshot, error) {
+	w := &leadWorkflow{in: in, log: workflow.GetLogger(ctx)}
+	if err := w.setup(ctx); err != nil {
+		return w.st, err
+	}
+	return w.st, w.run(ctx)
+}
+
+type leadWorkflow struct {
+	in       LeadInput
+	st       domain.LeadSnapshot
+	campaign domain.CampaignInfo
+	seenIDs  []string
+	log      log.Logger
+}
+
+func (w *leadWorkflow) setup(ctx workflow.Context) error {
+	w.st = domain.LeadSnapshot{ID: w.in.LeadID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, State: domain.StateCaptured}
+	if err := workflow.SetQueryHandler(ctx, QueryLead, func() (domain.LeadSnapshot, error) { return w.st, nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateIntake, w.intake,
+		workflow.UpdateHandlerOptions{Validator: w.validateIntake}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateAccept, w.accept,
+		workflow.UpdateHandlerOptions{Validator: w.validateAccept})
+}
+
+func actx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+		},
+	})
+}
+
+// record bumps the snapshot version and writes the snapshot with one event.
+func (w *leadWorkflow) record(ctx workflow.Context, kind, key, actor, reason string, data map[string]string) error {
+	w.st.Version++
+	ev := domain.Event{Key: w.st.ID + ":" + key, Seq: w.st.Version, Kind: kind, Actor: actor, Reason: reason, Data: data, At: workflow.Now(ctx)}
+	return workflow.ExecuteActivity(actx(ctx), a.Record, activities.RecordInput{Lead: w.st, Event: ev}).Get(ctx, nil)
+}
+
+func (w *leadWorkflow) setState(ctx workflow.Context, s domain.LeadState) {
+	w.st.State = s
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SALeadState.ValueSet(string(s))); err != nil {
+		w.log.Warn("upsert search attribute", "error", err)
+	}
+}
+
+func (w *leadWorkflow) validateIntake(ctx workflow.Context, t Touch) error {
+	if t.Email == "" || t.Campaign == "" {
+		return fmt.Errorf("a touch needs an email and a campaign")
+	}
+	if w.st.Email != "" && t.Email != w.st.Email {
+		return fmt.Errorf("touch for %s sent to the lead of %s", t.Email, w.st.Email)
+	}
+	return nil
+}
+
+func (w *leadWorkflow) intake(ctx workflow.Context, t Touch) (IntakeResult, error) {
+	for _, id := range w.seenIDs {
+		if t.ID != "" && id == t.ID { // a retried request: same answer, nothing new
+			return IntakeResult{LeadID: w.st.ID, New: false, State: w.st.State, Touches: w.st.Touches}, nil
+		}
+	}
+	if t.ID != "" {
+		w.seenIDs = append(w.seenIDs, t.ID)
+	}
+	first := w.st.Touches == 0
+	w.st.Touches++
+	if first {
+		w.st.Email, w.st.CampaignID = t.Email, t.Campaign
+		if err := workflow.UpsertTypedSearchAttributes(ctx, SACampaign.ValueSet(t.Campaign)); err != nil {
+			w.log.Warn("upsert search attribute", "error", err)
+		}
+	}
+	// A later touch fills gaps and can only raise the score.
+	if t.Name != "" {
+		w.st.Name = t.Name
+	}
+	if t.Company != "" {
+		w.st.Company = t.Company
+	}
+	if t.Country != "" {
+		w.st.Country = t.Country
+	}
+	if t.Score > w.st.Score {
+		w.st.Score = t.Score
+	}
+	kind := "touch"
+	if first {
+		kind = "captured"
+	}
+	data := map[string]string{"campaign": t.Campaign, "score": fmt.Sprint(t.Score)}
+	if t.Source != "" {
+		data["source"] = t.Source
+	}
+	res := IntakeResult{LeadID: w.st.ID, New: first, State: w.st.State, Touches: w.st.Touches}
+	err := w.record(ctx, kind, fmt.Sprintf("touch:%d", w.st.Touches), "source:"+orDefault(t.Source, "api"), "", data)
+	return res, err
+}
+
+func (w *leadWorkflow) validateAccept(ctx workflow.Context, in AcceptInput) error {
+	stale := func(format string, args ...any) error {
+		return temporal.NewApplicationError(fmt.Sprintf(format, args...), ErrStaleAction)
+	}
+	at := func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 MST") }
+	switch {
+	case w.st.State == domain.StateAccepted && w.st.Owner.ID == in.RepID:
+		return stale("You already accepted this lead at %s.", at(w.st.AcceptedAt))
+	case w.st.State == domain.StateAccepted:
+		return stale("This lead was accepted by %s at %s.", w.st.Owner.Name, at(w.st.AcceptedAt))
+	case !w.st.State.Open():
+		return stale("This lead is not offered to anyone right now (it is %s).", w.st.State)
+	case w.st.Owner.ID != in.RepID || w.st.Attempt != in.Attempt:
+		return stale("This lead was reassigned to %s at %s, after your acceptance window closed.", w.st.Owner.Name, at(w.st.OfferedAt))
+	}
+	return nil
+}
+
+func (w *leadWorkflow) accept(ctx workflow.Context, in AcceptInput) (AcceptResult, error) {
+	now := workflow.Now(ctx)
+	late := now.After(w.st.AcceptBy)
+	w.st.AcceptedAt = now
+	w.setState(ctx, domain.StateAccepted)
+	reason := ""
+	if late {
+		reason = "accepted after the deadline, while escalated"
+	}
+	err := w.record(ctx, "accepted", fmt.Sprintf("accepted:%d", w.st.Attempt), "rep:"+in.RepID, reason,
+		map[string]string{"accept_by": w.st.AcceptBy.UTC().Format(time.RFC3339)})
+	return AcceptResult{State: w.st.State, AcceptedAt: now}, err
+}
+
+func (w *leadWorkflow) accepted() bool { return w.st.State == domain.StateAccepted }
+
+func (w *leadWorkflow) run(ctx workflow.Context) error {
+	// The first touch arrives with the start (Update-with-Start).
+	if err := workflow.Await(ctx, func() bool { return w.st.Touches > 0 }); err != nil {
+		return err
+	}
+	if err := workflow.ExecuteActivity(actx(ctx), a.LoadCampaign, w.st.CampaignID).Get(ctx, &w.campaign); err != nil {
+		return err
+	}
+	if w.st.Score < w.campaign.MinScore {
+		w.setState(ctx, domain.StateNurturing)
+		if err := w.record(ctx, "nurturing", "nurturing", "system",
+			fmt.Sprintf("score %d is below the campaign's bar of %d", w.st.Score, w.campaign.MinScore), nil); err != nil {
+			return err
+		}
+		if err := workflow.Await(ctx, func() bool { return w.st.Score >= w.campaign.MinScore }); err != nil {
+			return err
+		}
+	}
+	w.setState(ctx, domain.StateMQL)
+	if err := w.record(ctx, "mql", "mql", "system", fmt.Sprintf("score %d meets %d", w.st.Score, w.campaign.MinScore), nil); err != nil {
+		return err
+	}
+	if err := w.offerLoop(ctx); err != nil {
+		return err
+	}
+	// Let in-flight handlers (a late touch, the accept's own record) finish.
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+func (w *leadWorkflow) offerLoop(ctx workflow.Context) error {
+	maxReassign := w.in.MaxReassign
+	if maxReassign <= 0 {
+		maxReassign = 1
+	}
+	var had []string
+	var prev domain.PersonRef
+	var manager domain.PersonRef
+	for attempt := 1; ; attempt++ {
+		var res activities.AssignResult
+		err := workflow.ExecuteActivity(actx(ctx), a.Assign, activities.AssignInput{
+			LeadID: w.st.ID, Attempt: attempt, TeamID: w.campaign.TeamID, Exclude: had,
+		}).Get(ctx, &res)
+		if err != nil {
+			return err
+		}
+		if res.NoEligibleRep {
+			if attempt == 1 {
+				w.setState(ctx, domain.StateUnroutable)
+				return w.record(ctx, "unroutable", "unroutable", "system", res.Reason, nil)
+			}
+			// Nobody left to reassign to: escalate now.
+			return w.escalate(ctx, prev, manager)
+		}
+		as := res.Assignment
+		manager = as.Manager
+		now := workflow.Now(ctx)
+		w.st.Owner, w.st.Attempt = as.Rep, attempt
+		w.st.OfferedAt, w.st.AcceptBy = now, now.Add(w.campaign.AcceptWindow)
+		w.setState(ctx, domain.StateOffered)
+		if err := w.record(ctx, "offered", fmt.Sprintf("offered:%d", attempt), "system", "",
+			map[string]string{"rep": as.Rep.ID, "accept_by": w.st.AcceptBy.UTC().Format(time.RFC3339)}); err != nil {
+			return err
+		}
+		if prev.ID != "" {
+			if err := w.notify(ctx, mail.KindReassigned, prev, prev, as.Rep, now); err != nil {
+				return err
+			}
+		}
+		if err := w.notify(ctx, mail.KindOffer, as.Rep, as.Rep, domain.PersonRef{}, w.st.AcceptBy); err != nil {
+			return err
+		}
+		ok, err := workflow.AwaitWithTimeout(ctx, w.st.AcceptBy.Sub(workflow.Now(ctx)), w.accepted)
+		if err != nil || ok {
+			return err
+		}
+		if err := w.record(ctx, "lapsed", fmt.Sprintf("lapsed:%d", attempt), "system",
+			"acceptance window closed without an answer", map[string]string{"rep": as.Rep.ID}); err != nil {
+			return err
+		}
+		had = append(had, as.Rep.ID)
+		prev = as.Rep
+		if attempt > maxReassign {
+			return w.escalate(ctx, as.Rep, manager)
+		}
+	}
+}
+
+// escalate tells the manager; the current holder may still accept.
+func (w *leadWorkflow) escalate(ctx workflow.Context, holder, manager domain.PersonRef) error {
+	w.st.EscalatedAt = workflow.Now(ctx)
+	w.setState(ctx, domain.StateEscalated)
+	if err := w.record(ctx, "escalated", "escalated", "system",
+		fmt.Sprintf("%s let the lead lapse after %d offer(s)", holder.Name, w.st.Attempt), map[string]string{"to": manager.ID}); err != nil {
+		return err
+	}
+	if manager.ID != "" {
+		if err := w.notify(ctx, mail.KindEscalation, manager, holder, domain.PersonRef{}, w.st.AcceptBy); err != nil {
+			return err
+		}
+	}
+	return workflow.Await(ctx, w.accepted)
+}
+
+func (w *leadWorkflow) notify(ctx workflow.Context, kind string, to, rep, next domain.PersonRef, deadline time.Time) error {
+	return workflow.ExecuteActivity(actx(ctx), a.Notify, activities.NotifyInput{
+		Kind: kind, To: to, Lead: w.st, Campaign: w.campaign, Rep: rep, NextRep: next, Deadline: deadline,
+	}).Get(ctx, nil)
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
