@@ -103,7 +103,14 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	n := mail.Notice{
 		Kind: in.Kind, Key: in.Key(), To: in.To, Lead: in.Lead, Campaign: in.Campaign,
 		Rep: in.Rep, NextRep: in.NextRep, Deadline: in.Deadline,
-		LeadURL: a.PublicURL + "/leads/" + url.PathEscape(in.Lead.ID),
+	}
+	if in.Kind == mail.KindEscalation {
+		tok := a.Signer.Sign(token.Claims{
+			Lead: in.Lead.ID, Actor: in.To.ID, Action: "view", Attempt: in.Lead.Attempt,
+			Expires: in.Deadline.Add(a.LinkTTL).Unix(),
+		})
+		n.LeadURL = a.PublicURL + "/leads/" + url.PathEscape(in.Lead.ID) + "?t=" + url.QueryEscape(tok)
+		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL}}
 	}
 	if in.Kind == mail.KindOffer {
 		// The link outlives the deadline, so a late click is explained

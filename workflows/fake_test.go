@@ -95,7 +95,9 @@ func (s *fakeStore) kinds() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	evs := append([]domain.Event(nil), s.events...)
-	sort.SliceStable(evs, func(i, j int) bool { return evs[i].At.Before(evs[j].At) || evs[i].At.Equal(evs[j].At) && evs[i].Seq < evs[j].Seq })
+	sort.SliceStable(evs, func(i, j int) bool {
+		return evs[i].At.Before(evs[j].At) || evs[i].At.Equal(evs[j].At) && evs[i].Seq < evs[j].Seq
+	})
 	var out []string
 	for _, e := range evs {
 		out = append(out, e.Kind)

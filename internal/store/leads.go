@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -141,3 +142,30 @@ func (s *Store) CampaignLive(ctx context.Context, id string) (bool, string, erro
 	}
 	return true, "", nil
 }
+
+// AppendEvent records an event on an existing lead without changing its
+// snapshot (a touch that arrives after the lead's workflow ended). It returns
+// the lead's current state.
+func (s *Store) AppendEvent(ctx context.Context, leadID string, ev domain.Event) (string, error) {
+	data, _ := json.Marshal(ev.Data)
+	var state string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `update leads set touches = touches + 1, updated_at = now() where id = $1 returning state`, leadID).Scan(&state); err != nil {
+			return notFound(err, "lead "+leadID)
+		}
+		tag, err := tx.Exec(ctx, `
+			insert into lead_events (lead_id, event_key, seq, kind, actor, reason, data, occurred_at)
+			values ($1, $2, (select coalesce(max(seq), 0) + 1 from lead_events where lead_id = $1), $3, $4, $5, $6, $7)
+			on conflict (event_key) do nothing`, leadID, ev.Key, ev.Kind, ev.Actor, ev.Reason, data, ev.At)
+		if err == nil && tag.RowsAffected() == 0 {
+			return errDuplicateEvent // a retried request: undo the touches bump
+		}
+		return err
+	})
+	if errors.Is(err, errDuplicateEvent) {
+		err = s.Pool.QueryRow(ctx, `select state from leads where id = $1`, leadID).Scan(&state)
+	}
+	return state, err
+}
+
+var errDuplicateEvent = errors.New("duplicate event")

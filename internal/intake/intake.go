@@ -1,0 +1,102 @@
+// Package intake turns a submitted lead into a LeadWorkflow touch, with
+// Update-with-Start, so a retried request never makes a second lead. The
+// gateway and the starter both use it.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/workflows"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+)
+
+// Service submits leads.
+type Service struct {
+	Temporal  client.Client
+	Store     *store.Store
+	TaskQueue string
+}
+
+// Result is what a source is told.
+type Result struct {
+	LeadID    string           `json:"id"`
+	New       bool             `json:"new"`
+	Duplicate bool             `json:"duplicate"`
+	State     domain.LeadState `json:"state"`
+	Touches   int              `json:"touches"`
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// Submit validates the request (FieldErrors on bad input, nothing started)
+// and delivers it as a touch. idemKey, when not empty, makes a retried
+// request return the first answer.
+func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey string) (Result, error) {
+	req, err := req.Normalize()
+	if err != nil {
+		return Result{}, err
+	}
+	live, why, err := s.Store.CampaignLive(ctx, req.Campaign)
+	if err != nil {
+		return Result{}, fmt.Errorf("check campaign: %w", err)
+	}
+	if !live {
+		return Result{}, domain.FieldErrors{{Field: "campaign", Detail: why}}
+	}
+	id := domain.LeadID(req.Email)
+	score := 0
+	if req.Score != nil {
+		score = *req.Score
+	}
+	touch := workflows.Touch{ID: idemKey, Campaign: req.Campaign, Email: req.Email, Name: req.Name, Company: req.Company,
+		Country: req.Country, Score: score, Source: req.Source, At: time.Now().UTC()}
+	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       workflows.LeadWorkflowID(id),
+		TaskQueue:                s.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: id})
+	h, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateName:   workflows.UpdateIntake,
+			Args:         []any{touch},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		// The lead's workflow has ended (accepted and done): it stays one lead,
+		// and the touch is kept in its history.
+		key := idemKey
+		if key == "" {
+			key = touch.At.Format(time.RFC3339Nano)
+		}
+		state, err := s.Store.AppendEvent(ctx, id, domain.Event{Key: id + ":late-touch:" + key, Kind: "touch", Actor: "source:" + orDefault(req.Source, "api"),
+			Reason: "arrived after the lead's workflow ended", Data: map[string]string{"campaign": req.Campaign}, At: touch.At})
+		if err != nil {
+			return Result{}, fmt.Errorf("record touch on closed lead %s: %w", id, err)
+		}
+		return Result{LeadID: id, Duplicate: true, State: domain.LeadState(state)}, nil
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("deliver lead %s: %w", id, err)
+	}
+	var res workflows.IntakeResult
+	if err := h.Get(ctx, &res); err != nil {
+		return Result{}, fmt.Errorf("deliver lead %s: %w", id, err)
+	}
+	return Result{LeadID: res.LeadID, New: res.New, Duplicate: !res.New, State: res.State, Touches: res.Touches}, nil
+}

@@ -1,0 +1,58 @@
+// Package tclient dials Temporal from Baton's config, so the same binaries
+// reach the dev server, a self-hosted cluster (mTLS) or Temporal Cloud (API key).
+package tclient
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+
+	"github.com/batonhq/baton/internal/config"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+)
+
+// Options builds client options from config.
+func Options(c config.Config, logger *slog.Logger) (client.Options, error) {
+	o := client.Options{HostPort: c.TemporalAddress, Namespace: c.TemporalNamespace}
+	if logger != nil {
+		o.Logger = tlog.NewStructuredLogger(logger)
+	}
+	if c.TemporalTLS || c.TemporalAPIKey != "" || c.TemporalTLSCert != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if c.TemporalTLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(c.TemporalTLSCert, c.TemporalTLSKey)
+			if err != nil {
+				return o, fmt.Errorf("TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		o.ConnectionOptions.TLS = tc
+	}
+	if c.TemporalAPIKey != "" {
+		o.Credentials = client.NewAPIKeyStaticCredentials(c.TemporalAPIKey)
+	}
+	return o, nil
+}
+
+// Dial connects and checks the server answers.
+func Dial(c config.Config, logger *slog.Logger) (client.Client, error) {
+	o, err := Options(c, logger)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.Dial(o)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", c.TemporalAddress, c.TemporalNamespace, err)
+	}
+	return cl, nil
+}
+
+// QuietLogger keeps the SDK's info chatter out of CLI output.
+func QuietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(discard{}, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,0 +1,357 @@
+// Package web is the gateway's HTTP surface: the lead intake API, the lead
+// and outbox APIs, and the server-rendered pages behind one-click links.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/intake"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/token"
+	"github.com/batonhq/baton/workflows"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"local": func(t *time.Time, tz string) string {
+		if t == nil {
+			return "—"
+		}
+		loc, err := time.LoadLocation(tz)
+		if err != nil || tz == "" {
+			loc = time.UTC
+		}
+		return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+	},
+}).ParseFS(templateFS, "templates/*.html"))
+
+// Server holds the gateway's dependencies.
+type Server struct {
+	Store    *store.Store
+	Temporal client.Client
+	Intake   *intake.Service
+	Signer   *token.Signer
+	Outbox   bool // serve /outbox and /api/v1/outbox (mail goes to the local outbox)
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// MaxBody is the largest request body the API reads.
+const MaxBody = 1 << 20
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("POST /api/v1/leads", s.postLead)
+	mux.HandleFunc("GET /api/v1/leads/{id}", s.getLead)
+	mux.HandleFunc("GET /a/{token}", s.confirmPage)
+	mux.HandleFunc("POST /a/{token}", s.doAction)
+	mux.HandleFunc("GET /leads/{id}", s.leadPage)
+	if s.Outbox {
+		mux.HandleFunc("GET /api/v1/outbox", s.getOutbox)
+		mux.HandleFunc("GET /outbox", s.outboxPage)
+	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, http.StatusOK, "home.html", map[string]any{"Outbox": s.Outbox})
+	})
+	return securityHeaders(mux)
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer") // tokens live in paths
+		w.Header().Set("X-Frame-Options", "DENY")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// problem is an RFC 9457 body.
+type problem struct {
+	Type   string              `json:"type"`
+	Title  string              `json:"title"`
+	Status int                 `json:"status"`
+	Detail string              `json:"detail,omitempty"`
+	Errors []domain.FieldError `json:"errors,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v) //nolint:errcheck
+}
+
+func writeProblem(w http.ResponseWriter, p problem) {
+	if p.Type == "" {
+		p.Type = "about:blank"
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p) //nolint:errcheck
+}
+
+// apiError maps an error to an HTTP problem, in one place.
+func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
+	var fe domain.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		writeProblem(w, problem{Type: "https://baton.dev/problems/validation", Title: "The request has invalid fields",
+			Status: http.StatusBadRequest, Errors: fe})
+	case errors.Is(err, domain.ErrNotFound):
+		writeProblem(w, problem{Title: "Not found", Status: http.StatusNotFound, Detail: err.Error()})
+	case errors.Is(err, context.DeadlineExceeded):
+		writeProblem(w, problem{Title: "Timed out", Status: http.StatusServiceUnavailable, Detail: "try again"})
+	default:
+		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		writeProblem(w, problem{Title: "Internal error", Status: http.StatusInternalServerError})
+	}
+}
+
+func (s *Server) postLead(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		writeProblem(w, problem{Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType, Detail: "send application/json"})
+		return
+	}
+	var req domain.LeadRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeProblem(w, problem{Title: "Body too large", Status: http.StatusRequestEntityTooLarge, Detail: "at most 1 MiB"})
+			return
+		}
+		writeProblem(w, problem{Type: "https://baton.dev/problems/validation", Title: "The body is not a lead", Status: http.StatusBadRequest,
+			Detail: err.Error(), Errors: jsonFieldError(err)})
+		return
+	}
+	idem := r.Header.Get("Idempotency-Key")
+	if len(idem) > 200 {
+		writeProblem(w, problem{Title: "Idempotency-Key too long", Status: http.StatusBadRequest, Detail: "at most 200 characters"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	res, err := s.Intake.Submit(ctx, req, idem)
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/leads/"+res.LeadID)
+	writeJSON(w, http.StatusAccepted, res)
+}
+
+// jsonFieldError names the field of a JSON type error.
+func jsonFieldError(err error) []domain.FieldError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return []domain.FieldError{{Field: te.Field, Detail: "must be a " + te.Type.String() + ", not a JSON " + te.Value}}
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		f := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+		return []domain.FieldError{{Field: f, Detail: "is not a lead field"}}
+	}
+	return nil
+}
+
+func (s *Server) getLead(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !domain.ValidLeadID(id) {
+		writeProblem(w, problem{Title: "Not a lead id", Status: http.StatusBadRequest, Detail: strconv.Quote(id) + " is not a lead id such as ld_…"})
+		return
+	}
+	v, err := s.Store.Lead(r.Context(), id)
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+type outboxItem struct {
+	Key     string       `json:"key"`
+	Kind    string       `json:"kind"`
+	To      string       `json:"to"`
+	Subject string       `json:"subject"`
+	Text    string       `json:"text"`
+	Links   []store.Link `json:"links"`
+	SentAt  time.Time    `json:"sent_at"`
+}
+
+func (s *Server) outbox(r *http.Request) ([]store.Message, error) {
+	limit := 100
+	if l, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && l > 0 && l <= 1000 {
+		limit = l
+	}
+	return s.Store.Outbox(r.Context(), strings.TrimSpace(r.URL.Query().Get("to")), limit)
+}
+
+func (s *Server) getOutbox(w http.ResponseWriter, r *http.Request) {
+	msgs, err := s.outbox(r)
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	out := make([]outboxItem, len(msgs))
+	for i, m := range msgs {
+		out[i] = outboxItem{Key: m.Key, Kind: m.Kind, To: m.To, Subject: m.Subject, Text: m.Text, Links: m.Links, SentAt: m.SentAt}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request) {
+	msgs, err := s.outbox(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "outbox.html", map[string]any{"Messages": msgs, "To": r.URL.Query().Get("to")})
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, data); err != nil {
+		s.Log.Error("render", "template", name, "error", err)
+	}
+}
+
+// message renders the one-message page used for every outcome.
+func (s *Server) message(w http.ResponseWriter, status int, title, text string) {
+	s.render(w, status, "message.html", map[string]any{"Title": title, "Text": text, "Status": status})
+}
+
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, domain.ErrNotFound) {
+		s.message(w, http.StatusNotFound, "Not found", "There is no such lead.")
+		return
+	}
+	s.Log.Error("page failed", "path", r.URL.Path, "error", err)
+	s.message(w, http.StatusInternalServerError, "Something went wrong", "Nothing was changed. Please try again in a minute.")
+}
+
+// verify checks a link token; on failure it writes the 403 page.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request, action string) (token.Claims, bool) {
+	c, err := s.Signer.Verify(r.PathValue("token"), s.Now())
+	if err == nil && action != "" && c.Action != action {
+		err = token.ErrMalformed
+	}
+	if err != nil {
+		text := "This link is not valid: " + err.Error() + ". Nothing was changed."
+		if errors.Is(err, token.ErrExpired) {
+			text = "This link has expired. Nothing was changed. Links in Baton's emails stay valid for a limited time; ask your manager if you still need this lead."
+		}
+		s.message(w, http.StatusForbidden, "This link cannot be used", text)
+		return c, false
+	}
+	return c, true
+}
+
+const csrfCookie = "baton_csrf"
+
+func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.verify(w, r, "accept")
+	if !ok {
+		return
+	}
+	lead, err := s.Store.Lead(r.Context(), c.Lead)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	rep, err := s.Store.Person(r.Context(), c.Actor)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	b := make([]byte, 16)
+	rand.Read(b) //nolint:errcheck // crypto/rand never fails on Linux
+	csrf := hex.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/a/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 3600})
+	s.render(w, http.StatusOK, "confirm.html", map[string]any{"Lead": lead, "Rep": rep, "CSRF": csrf, "Action": r.URL.Path})
+}
+
+func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.verify(w, r, "accept")
+	if !ok {
+		return
+	}
+	ck, err := r.Cookie(csrfCookie)
+	if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf"))) != 1 {
+		s.message(w, http.StatusForbidden, "Please confirm again",
+			"This form expired or was not sent from Baton's page. Nothing was changed. Open the link from your email again.")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.LeadWorkflowID(c.Lead), UpdateName: workflows.UpdateAccept,
+		Args: []any{workflows.AcceptInput{RepID: c.Actor, Attempt: c.Attempt}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var res workflows.AcceptResult
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	var ae *temporal.ApplicationError
+	switch {
+	case err == nil:
+		s.message(w, http.StatusOK, "Lead accepted", "It is yours. The lead's details are in the email; the clock for first contact starts now.")
+	case errors.As(err, &ae) && ae.Type() == workflows.ErrStaleAction:
+		s.message(w, http.StatusConflict, "Nothing was changed", ae.Message())
+	default:
+		// The workflow may have ended (the lead was accepted and closed): explain from the record.
+		if lead, lerr := s.Store.Lead(r.Context(), c.Lead); lerr == nil && lead.State == string(domain.StateAccepted) && lead.Owner != nil {
+			who := lead.Owner.Name
+			if lead.Owner.ID == c.Actor {
+				who = "you"
+			}
+			s.message(w, http.StatusConflict, "Nothing was changed", "This lead was already accepted by "+who+" at "+lead.AcceptedAt.UTC().Format("Mon 2 Jan 15:04 MST")+".")
+			return
+		}
+		s.Log.Error("accept failed", "lead", c.Lead, "rep", c.Actor, "error", err)
+		s.message(w, http.StatusServiceUnavailable, "Could not accept right now", "Nothing was changed. Please try again in a minute.")
+	}
+}
+
+func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Signer.Verify(r.URL.Query().Get("t"), s.Now())
+	if err != nil || c.Action != "view" || c.Lead != r.PathValue("id") {
+		s.message(w, http.StatusForbidden, "This link cannot be used", "Lead pages open from the link in Baton's email. Nothing was shown.")
+		return
+	}
+	lead, err := s.Store.Lead(r.Context(), c.Lead)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "lead.html", map[string]any{"Lead": lead})
+}

@@ -1,0 +1,48 @@
+// Package workerapp wires the worker: activities with their dependencies,
+// registered on a Temporal worker. worker/main.go and the integration tests
+// both use it, so the tests run exactly what ships.
+package workerapp
+
+import (
+	"fmt"
+
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/internal/config"
+	"github.com/batonhq/baton/internal/mail"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/token"
+	"github.com/batonhq/baton/workflows"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+)
+
+// Mailer picks SendGrid when a key is set, else the local outbox.
+func Mailer(c config.Config, st *store.Store) mail.Mailer {
+	if c.Outbox() {
+		return mail.Outbox{Store: st}
+	}
+	return mail.SendGrid{Store: st, APIKey: c.SendGridAPIKey, BaseURL: c.SendGridBaseURL, Sandbox: c.SendGridSandbox}
+}
+
+// New builds a worker with every workflow and activity registered.
+func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, error) {
+	if err := c.RequireSigningKey(); err != nil {
+		return nil, err
+	}
+	signer, err := token.NewSigner([]byte(c.SigningKey))
+	if err != nil {
+		return nil, fmt.Errorf("BATON_SIGNING_KEY: %w", err)
+	}
+	w := worker.New(cl, c.TaskQueue, worker.Options{
+		// ENGINE.md: poller autoscaling is the setting that helped bursts of
+		// simultaneous deadlines on both servers.
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+		ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+	})
+	w.RegisterWorkflow(workflows.LeadWorkflow)
+	w.RegisterActivity(&activities.Activities{
+		Store: st, Mailer: Mailer(c, st), Signer: signer,
+		PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL,
+	})
+	return w, nil
+}

@@ -1,0 +1,355 @@
+// Command starter is the command-line client for marketers and admins:
+// import the team directory, launch campaigns, submit and inspect leads.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/batonhq/baton/internal/config"
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/intake"
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/tclient"
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	root := newRoot(os.Stdout)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+// app holds what commands open lazily: config, database, Temporal.
+type app struct {
+	out io.Writer
+	cfg config.Config
+	st  *store.Store
+}
+
+func (a *app) open(ctx context.Context) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	a.cfg = cfg
+	if _, err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	a.st, err = store.Open(ctx, cfg.DatabaseURL)
+	return err
+}
+
+func (a *app) close() {
+	if a.st != nil {
+		a.st.Close()
+	}
+}
+
+func newRoot(out io.Writer) *cobra.Command {
+	a := &app{out: out}
+	root := &cobra.Command{
+		Use:   "starter",
+		Short: "Baton's command-line client: directory, campaigns and leads",
+		Long: "starter talks to Baton's PostgreSQL database and Temporal server, configured by\n" +
+			"environment variables (see `starter env`). Run `make run` first for a local stack.",
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPostRun: func(*cobra.Command, []string) { a.close() },
+	}
+	root.SetOut(out)
+	root.AddCommand(directoryCmd(a), campaignCmd(a), leadCmd(a), dbCmd(a), envCmd(a))
+	return root
+}
+
+func readFile(path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// fileErr prefixes validation errors with the file, one per line.
+func fileErr(path string, err error) error {
+	var fe domain.FieldErrors
+	if errors.As(err, &fe) {
+		lines := make([]string, len(fe))
+		for i, e := range fe {
+			lines[i] = fmt.Sprintf("  %s: %s: %s", path, e.Field, e.Detail)
+		}
+		return fmt.Errorf("%s is invalid; nothing was changed:\n%s", path, strings.Join(lines, "\n"))
+	}
+	return fmt.Errorf("%s: %w; nothing was changed", path, err)
+}
+
+func directoryCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "directory", Short: "Manage the sales directory: teams, reps, managers and leaders"}
+	var dry bool
+	imp := &cobra.Command{
+		Use:   "import <team.yaml>",
+		Short: "Create or update teams, reps, managers and leaders from a YAML file",
+		Long: "Upserts every team and person in the file in one transaction. A file with any\n" +
+			"error changes nothing. Running it twice changes nothing the second time.",
+		Example: "  starter directory import examples/team.yaml\n  starter directory import --dry-run examples/team.yaml",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := readFile(args[0])
+			if err != nil {
+				return err
+			}
+			d, err := domain.ParseDirectory(data)
+			if err != nil {
+				return fileErr(args[0], err)
+			}
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			res, err := a.st.ImportDirectory(cmd.Context(), d, dry)
+			if err != nil {
+				return fileErr(args[0], err)
+			}
+			reps := 0
+			for _, t := range d.Teams {
+				reps += len(t.Reps)
+			}
+			verb := "imported"
+			if dry {
+				verb = "dry run, nothing written; would have"
+			}
+			fmt.Fprintf(a.out, "%s: %s %d teams, %d reps: %s\n", args[0], verb, len(d.Teams), reps, res)
+			return nil
+		},
+	}
+	imp.Flags().BoolVar(&dry, "dry-run", false, "show what would change without writing")
+	cmd.AddCommand(imp)
+	return cmd
+}
+
+func campaignCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "campaign", Short: "Launch and list campaigns"}
+	launch := &cobra.Command{
+		Use:   "launch <campaign.yaml>",
+		Short: "Make a campaign live so its leads are routed",
+		Long: "Validates the spec, checks its team exists, and stores the campaign as live.\n" +
+			"Launching again updates it. (Sales review before launch is a later addition.)",
+		Example: "  starter campaign launch examples/campaign.yaml",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := readFile(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := domain.ParseCampaign(data)
+			if err != nil {
+				return fileErr(args[0], err)
+			}
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			if err := a.st.UpsertCampaign(cmd.Context(), c, "live", a.cfg.DefaultAcceptWindow); err != nil {
+				return fileErr(args[0], err)
+			}
+			w := time.Duration(c.AcceptWithin)
+			if w == 0 {
+				w = a.cfg.DefaultAcceptWindow
+			}
+			fmt.Fprintf(a.out, "campaign %s (%s) is live: team %s, accept within %s, qualifies at score %d\n", c.ID, c.Name, c.Team, w, c.MinScore)
+			return nil
+		},
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List campaigns",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			cs, err := a.st.Campaigns(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tTEAM\tACCEPT WITHIN")
+			for _, c := range cs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Status, c.TeamID, c.AcceptWindow)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.AddCommand(launch, list)
+	return cmd
+}
+
+func leadCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "lead", Short: "Submit and inspect leads"}
+	var req domain.LeadRequest
+	var score int
+	var idem string
+	var asJSON bool
+	submit := &cobra.Command{
+		Use:   "submit --campaign C --email E [--name N] [--company C] [--country CC] [--score S]",
+		Short: "Submit a lead to a live campaign, as a web form would",
+		Long: "Starts (or touches) the lead's workflow with Update-with-Start. The same email\n" +
+			"submitted twice is one lead with two touches.",
+		Example: "  starter lead submit --campaign webinar-q3 --email dana@acme.example --name 'Dana Lee' --company Acme --score 60",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("score") {
+				req.Score = &score
+			}
+			if req.Source == "" {
+				req.Source = "cli"
+			}
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			svc := &intake.Service{Temporal: cl, Store: a.st, TaskQueue: a.cfg.TaskQueue}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			res, err := svc.Submit(ctx, req, idem)
+			if err != nil {
+				return fileErr("lead", err)
+			}
+			if asJSON {
+				return json.NewEncoder(a.out).Encode(res)
+			}
+			what := "new lead"
+			if res.Duplicate {
+				what = fmt.Sprintf("existing lead, touch %d", res.Touches)
+			}
+			fmt.Fprintf(a.out, "%s (%s), state %s\nsee it with: starter lead show %s\n", res.LeadID, what, res.State, res.LeadID)
+			return nil
+		},
+	}
+	f := submit.Flags()
+	f.StringVar(&req.Campaign, "campaign", "", "campaign id (required)")
+	f.StringVar(&req.Email, "email", "", "lead's email (required)")
+	f.StringVar(&req.Name, "name", "", "lead's full name")
+	f.StringVar(&req.Company, "company", "", "lead's company")
+	f.StringVar(&req.Country, "country", "", "ISO 3166 alpha-2 country code, e.g. DE")
+	f.IntVar(&score, "score", 0, "engagement score 0..1000")
+	f.StringVar(&req.Source, "source", "", "where the lead came from (default cli)")
+	f.StringVar(&idem, "idempotency-key", "", "makes a retried submit return the first answer")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+
+	var showJSON bool
+	show := &cobra.Command{
+		Use:     "show <lead id | email>",
+		Short:   "Show a lead's state, owner, deadline and events",
+		Example: "  starter lead show ld_abc...\n  starter lead show dana@acme.example",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			if strings.Contains(id, "@") {
+				e, err := domain.NormalizeEmail(id)
+				if err != nil {
+					return fmt.Errorf("email %s", err)
+				}
+				id = domain.LeadID(e)
+			} else if !domain.ValidLeadID(id) {
+				return fmt.Errorf("%q is neither a lead id (ld_…) nor an email", id)
+			}
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			v, err := a.st.Lead(cmd.Context(), id)
+			if errors.Is(err, domain.ErrNotFound) {
+				return fmt.Errorf("no lead %s", args[0])
+			}
+			if err != nil {
+				return err
+			}
+			if showJSON {
+				enc := json.NewEncoder(a.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(v)
+			}
+			printLead(a.out, v)
+			return nil
+		},
+	}
+	show.Flags().BoolVar(&showJSON, "json", false, "print the lead as JSON")
+	cmd.AddCommand(submit, show)
+	return cmd
+}
+
+func ts(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 MST")
+}
+
+func printLead(w io.Writer, v store.LeadView) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	owner := "—"
+	if v.Owner != nil {
+		owner = fmt.Sprintf("%s <%s>", v.Owner.Name, v.Owner.Email)
+	}
+	fmt.Fprintf(tw, "Lead:\t%s\nEmail:\t%s\nName:\t%s\nCompany:\t%s\nCampaign:\t%s (%s)\nState:\t%s\nOwner:\t%s (offer %d)\nOffered:\t%s\nAccept by:\t%s\nEscalated:\t%s\nAccepted:\t%s\nTouches:\t%d\nWorkflow:\t%s\n",
+		v.ID, v.Email, v.Name, v.Company, v.CampaignName, v.Campaign, v.State, owner, v.Attempt,
+		ts(v.OfferedAt), ts(v.AcceptBy), ts(v.EscalatedAt), ts(v.AcceptedAt), v.Touches, v.WorkflowID)
+	tw.Flush()
+	fmt.Fprintln(w, "\nEvents:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, e := range v.Events {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02 15:04:05"), e.Kind, e.Actor, e.Reason)
+	}
+	tw.Flush()
+}
+
+func dbCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "db", Short: "Database maintenance"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending migrations to DATABASE_URL",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load()
+			if err != nil {
+				return err
+			}
+			v, err := store.Migrate(cmd.Context(), cfg.DatabaseURL)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "schema at version %d\n", v)
+			return nil
+		},
+	})
+	return cmd
+}
+
+func envCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "env",
+		Short: "List every environment variable Baton reads, with its default",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprint(a.out, config.Usage())
+			if _, err := config.Load(); err != nil {
+				return fmt.Errorf("the current environment is invalid:\n%w", err)
+			}
+			return nil
+		},
+	}
+}
