@@ -1,0 +1,34 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// saveHistory writes a workflow's history as JSON for the replay tests
+// (`make histories` sets BATON_SAVE_HISTORY).
+func saveHistory(t *testing.T, c client.Client, workflowID, path string) {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
+	var h historypb.History
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("saved %d events of %s to %s", len(h.Events), workflowID, path)
+}
