@@ -1,0 +1,73 @@
+# Baton. `make run` starts everything; `make test` runs every test layer.
+# Everything installs from the Go module proxy, Debian's packages or npm.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TOOLS := $(CURDIR)/.tools
+BIN   := $(CURDIR)/.bin
+TEMPORAL_CLI_VERSION := v1.5.1
+STATICCHECK_VERSION  := v0.8.2
+WORKFLOWCHECK_VERSION := v0.6.0
+PRISM_VERSION := 5.16.0
+
+TEMPORAL      := $(TOOLS)/bin/temporal
+STATICCHECK   := $(TOOLS)/bin/staticcheck
+WORKFLOWCHECK := $(TOOLS)/bin/workflowcheck
+PRISM         := $(TOOLS)/prism/node_modules/.bin/prism
+export BATON_TEMPORAL_CLI := $(TEMPORAL)
+export BATON_PRISM := $(PRISM)
+
+.PHONY: help run build test test-unit lint tools pg browser prism histories bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: build $(TEMPORAL) pg ## start Temporal (UI :8233), PostgreSQL, the worker and the gateway (:8080); Ctrl-C stops all
+	@deploy/dev/run.sh
+
+build: ## build worker, gateway and starter into .bin/
+	@mkdir -p $(BIN)
+	go build -o $(BIN)/ ./worker ./gateway ./starter
+
+test: $(TEMPORAL) pg browser prism ## every test: unit, workflow, replay, store, integration, browser, SendGrid contract
+	go test -count=1 -timeout 20m ./...
+
+test-unit: ## the tests that need no server
+	go test -count=1 ./internal/domain/... ./internal/config/... ./internal/token/... ./internal/mail/... ./workflows/...
+
+lint: $(STATICCHECK) $(WORKFLOWCHECK) ## go vet, staticcheck and workflowcheck
+	go vet ./...
+	$(STATICCHECK) ./...
+	$(WORKFLOWCHECK) ./workflows/...
+
+tools: $(TEMPORAL) $(STATICCHECK) $(WORKFLOWCHECK) ## build the pinned tools into .tools/ (once)
+
+# The CLI is built once from the module proxy (about 3 minutes).
+$(TEMPORAL):
+	@echo "building the Temporal CLI $(TEMPORAL_CLI_VERSION) into .tools/bin (once, about 3 minutes)"
+	GOBIN=$(TOOLS)/bin go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+$(STATICCHECK):
+	GOBIN=$(TOOLS)/bin go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(WORKFLOWCHECK):
+	GOBIN=$(TOOLS)/bin go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+pg: ## make sure the local PostgreSQL runs (starts it, or installs Debian's postgresql)
+	@deploy/dev/ensure-postgres.sh
+
+browser: ## install Debian's chromium for the browser tests
+	@command -v chromium >/dev/null || { echo "installing chromium (Debian)"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+prism: $(PRISM) ## install Stoplight Prism (npm) for the SendGrid contract tests
+
+$(PRISM):
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS)/prism @stoplight/prism-cli@$(PRISM_VERSION)
+
+histories: $(TEMPORAL) pg ## re-capture the replay-test histories from a real run
+	BATON_SAVE_HISTORY=$(CURDIR)/workflows/testdata/histories/lead-escalated-then-accepted.json \
+	  go test -count=1 -run TestLeadHandedToRepEndToEnd ./internal/e2e/
+
+clean: ## remove build output (keeps .tools/ and .data/)
+	rm -rf $(BIN)

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The whole local stack in one terminal: Temporal dev server (state in .data/),
+# PostgreSQL (already ensured by `make pg`), migrations, the worker and the
+# gateway. Ctrl-C stops everything and leaves no process behind.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+DATA=$ROOT/.data
+BIN=$ROOT/.bin
+TEMPORAL=$ROOT/.tools/bin/temporal
+mkdir -p "$DATA"
+
+: "${TEMPORAL_PORT:=7233}" "${TEMPORAL_UI_PORT:=8233}"
+export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT}
+export BATON_HTTP_ADDR=${BATON_HTTP_ADDR:-:8080}
+http_port=${BATON_HTTP_ADDR##*:}
+export BATON_PUBLIC_URL=${BATON_PUBLIC_URL:-http://localhost:$http_port}
+
+# One signing key per checkout, kept with the data, so links survive restarts.
+if [ -z "${BATON_SIGNING_KEY:-}" ]; then
+  [ -s "$DATA/signing.key" ] || (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n' > "$DATA/signing.key")
+  export BATON_SIGNING_KEY=$(cat "$DATA/signing.key")
+fi
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$http_port"; do
+  if port_busy "$p"; then
+    echo "port $p is already in use: is another 'make run' running? Stop it first." >&2
+    exit 1
+  fi
+done
+
+# The database named in DATABASE_URL (default: baton on the local server).
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/baton?sslmode=disable}
+db=$(sed -E 's#^[a-z]+://[^/]*/([^?]*).*#\1#' <<<"$DATABASE_URL")
+admin=$(sed -E "s#^([a-z]+://[^/]*/)[^?]*#\1postgres#" <<<"$DATABASE_URL")
+if ! psql "$admin" -Atqc "select 1 from pg_database where datname = '$db'" | grep -q 1; then
+  echo "creating database $db"
+  psql "$admin" -qc "create database \"$db\""
+fi
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "stopping…"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "stopped. Data kept in .data/ and the $db database."
+}
+trap cleanup INT TERM EXIT
+
+# Each process's output, prefixed with its name.
+start() {
+  local name=$1; shift
+  "$@" > >(sed -u "s/^/[$name] /") 2>&1 &
+  pids+=($!)
+}
+
+start temporal "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+  --db-filename "$DATA/temporal.db" --log-level warn \
+  --search-attribute BatonCampaign=Keyword --search-attribute BatonLeadState=Keyword
+for i in $(seq 1 120); do
+  "$TEMPORAL" operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 && break
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then echo "the Temporal dev server exited; see its output above" >&2; exit 1; fi
+  sleep 0.5
+done
+
+"$BIN/starter" db migrate
+start worker "$BIN/worker"
+start gateway "$BIN/gateway"
+
+cat <<MSG
+
+  Baton is running. Ctrl-C stops everything.
+    Gateway        $BATON_PUBLIC_URL
+    Outbox         $BATON_PUBLIC_URL/outbox   (mail goes here unless SENDGRID_API_KEY is set)
+    Temporal UI    http://localhost:$TEMPORAL_UI_PORT
+    Temporal gRPC  $TEMPORAL_ADDRESS
+    PostgreSQL     $(sed -E 's#//[^@]*@#//#' <<<"$DATABASE_URL")
+
+  Try: go run ./starter directory import examples/team.yaml
+       go run ./starter campaign launch examples/campaign.yaml
+       go run ./starter lead submit --campaign webinar-q3 --email dana@acme.example --name 'Dana Lee' --company Acme --score 60
+
+MSG
+
+# Stop everything if any one of them dies.
+set +e
+wait -n "${pids[@]}"
+code=$?
+echo "a process exited (status $code); stopping the rest" >&2
+exit "$code"
