@@ -223,7 +223,7 @@ func leadCmd(a *app) *cobra.Command {
 			}
 			defer cl.Close()
 			svc := &intake.Service{Temporal: cl, Store: a.st, TaskQueue: a.cfg.TaskQueue}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 			defer cancel()
 			res, err := svc.Submit(ctx, req, idem)
 			if err != nil {

@@ -34,9 +34,12 @@ var SearchAttributeFlags = []string{"--search-attribute", "BatonCampaign=Keyword
 func LeadWorkflowID(leadID string) string { return "lead-" + leadID }
 
 // LeadInput starts a LeadWorkflow. Touches arrive through UpdateIntake, the
-// first one with the start (Update-with-Start).
+// first one with the start (Update-with-Start). The first touch is also in
+// the input, so a lead started while no worker runs is not lost when the
+// update times out; the update carrying the same touch ID is then a no-op.
 type LeadInput struct {
 	LeadID string
+	First  *Touch
 	// MaxReassign is how many times a lapsed offer moves to another rep
 	// before the manager is escalated to. Zero means the default, 1.
 	MaxReassign int
@@ -44,7 +47,7 @@ type LeadInput struct {
 
 // Touch is one arrival of the lead from a source.
 type Touch struct {
-	ID       string // idempotency key from the source; empty when none
+	ID       string // unique per submission: the source's idempotency key, or random
 	Campaign string
 	Email    string
 	Name     string

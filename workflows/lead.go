@@ -31,11 +31,18 @@ type leadWorkflow struct {
 	st       domain.LeadSnapshot
 	campaign domain.CampaignInfo
 	seenIDs  []string
+	firstID  string
+	recorded int // touches written to the store
 	log      log.Logger
 }
 
 func (w *leadWorkflow) setup(ctx workflow.Context) error {
 	w.st = domain.LeadSnapshot{ID: w.in.LeadID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, State: domain.StateCaptured}
+	// Before the handlers exist: the SDK delivers a buffered update as soon as
+	// its handler is registered, and it must find the input's touch applied.
+	if w.in.First != nil {
+		w.applyTouch(ctx, *w.in.First)
+	}
 	if err := workflow.SetQueryHandler(ctx, QueryLead, func() (domain.LeadSnapshot, error) { return w.st, nil }); err != nil {
 		return err
 	}
@@ -81,17 +88,29 @@ func (w *leadWorkflow) validateIntake(ctx workflow.Context, t Touch) error {
 }
 
 func (w *leadWorkflow) intake(ctx workflow.Context, t Touch) (IntakeResult, error) {
-	for _, id := range w.seenIDs {
-		if t.ID != "" && id == t.ID { // a retried request: same answer, nothing new
-			return IntakeResult{LeadID: w.st.ID, New: false, State: w.st.State, Touches: w.st.Touches}, nil
+	if t.ID != "" {
+		for _, id := range w.seenIDs {
+			if id == t.ID { // a retried request, or the first touch already taken from the input
+				err := workflow.Await(ctx, func() bool { return w.recorded >= 1 })
+				return IntakeResult{LeadID: w.st.ID, New: w.st.Touches == 1 && id == w.firstID, State: w.st.State, Touches: w.st.Touches}, err
+			}
 		}
 	}
+	first := w.applyTouch(ctx, t)
+	res := IntakeResult{LeadID: w.st.ID, New: first, State: w.st.State, Touches: w.st.Touches}
+	return res, w.recordTouch(ctx, t, first)
+}
+
+// applyTouch changes state for a touch without blocking; it reports whether
+// it was the lead's first.
+func (w *leadWorkflow) applyTouch(ctx workflow.Context, t Touch) bool {
 	if t.ID != "" {
 		w.seenIDs = append(w.seenIDs, t.ID)
 	}
 	first := w.st.Touches == 0
 	w.st.Touches++
 	if first {
+		w.firstID = t.ID
 		w.st.Email, w.st.CampaignID = t.Email, t.Campaign
 		if err := workflow.UpsertTypedSearchAttributes(ctx, SACampaign.ValueSet(t.Campaign)); err != nil {
 			w.log.Warn("upsert search attribute", "error", err)
@@ -110,6 +129,10 @@ func (w *leadWorkflow) intake(ctx workflow.Context, t Touch) (IntakeResult, erro
 	if t.Score > w.st.Score {
 		w.st.Score = t.Score
 	}
+	return first
+}
+
+func (w *leadWorkflow) recordTouch(ctx workflow.Context, t Touch, first bool) error {
 	kind := "touch"
 	if first {
 		kind = "captured"
@@ -118,9 +141,11 @@ func (w *leadWorkflow) intake(ctx workflow.Context, t Touch) (IntakeResult, erro
 	if t.Source != "" {
 		data["source"] = t.Source
 	}
-	res := IntakeResult{LeadID: w.st.ID, New: first, State: w.st.State, Touches: w.st.Touches}
 	err := w.record(ctx, kind, fmt.Sprintf("touch:%d", w.st.Touches), "source:"+orDefault(t.Source, "api"), "", data)
-	return res, err
+	if err == nil {
+		w.recorded++
+	}
+	return err
 }
 
 func (w *leadWorkflow) validateAccept(ctx workflow.Context, in AcceptInput) error {
@@ -158,7 +183,13 @@ func (w *leadWorkflow) accept(ctx workflow.Context, in AcceptInput) (AcceptResul
 func (w *leadWorkflow) accepted() bool { return w.st.State == domain.StateAccepted }
 
 func (w *leadWorkflow) run(ctx workflow.Context) error {
-	// The first touch arrives with the start (Update-with-Start).
+	// The first touch comes in the input and, with Update-with-Start, as an
+	// update carrying the same touch ID.
+	if w.in.First != nil {
+		if err := w.recordTouch(ctx, *w.in.First, true); err != nil {
+			return err
+		}
+	}
 	if err := workflow.Await(ctx, func() bool { return w.st.Touches > 0 }); err != nil {
 		return err
 	}

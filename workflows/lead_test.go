@@ -200,3 +200,41 @@ func TestSingleRepTeamEscalatesWithoutReassigning(t *testing.T) {
 	}
 	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "lapsed", "escalated", "accepted")
 }
+
+// With Update-with-Start the first touch is in the input and in the update;
+// it must count once, and the update must answer "new".
+func TestFirstTouchFromInputCountsOnce(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(friday18)
+	st, m := newFakeStore(window, "ana"), &fakeMailer{}
+	env.RegisterWorkflow(LeadWorkflow)
+	env.RegisterActivity(newActivities(st, m))
+	first := Touch{ID: "req-1", Campaign: "webinar-q3", Email: "dana@acme.example", Name: "Dana Lee", Score: 40}
+	var intake IntakeResult
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateIntake, "touch-req-1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("rejected: %v", err) },
+			OnComplete: func(res any, err error) {
+				if err != nil {
+					t.Errorf("intake: %v", err)
+				}
+				intake = res.(IntakeResult)
+			},
+		}, first)
+	}, 0)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateAccept, "click", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("accept rejected: %v", err) }, OnComplete: func(any, error) {},
+		}, AcceptInput{RepID: "ana", Attempt: 1})
+	}, time.Minute)
+	env.ExecuteWorkflow(LeadWorkflow, LeadInput{LeadID: "ld_test", First: &first})
+	var out domain.LeadSnapshot
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Touches != 1 || !intake.New || intake.Touches != 1 {
+		t.Fatalf("touches %d, intake %+v", out.Touches, intake)
+	}
+	wantKinds(t, st.kinds(), "captured", "mql", "offered", "accepted")
+}

@@ -29,7 +29,7 @@ type Config struct {
 	HTTPAddr   string        `envconfig:"BATON_HTTP_ADDR" default:":8080" desc:"address the gateway listens on"`
 	PublicURL  string        `envconfig:"BATON_PUBLIC_URL" default:"http://localhost:8080" desc:"base URL put in emailed links"`
 	SigningKey string        `envconfig:"BATON_SIGNING_KEY" desc:"secret (32+ bytes) that signs one-click links; required by worker and gateway"`
-	LinkTTL    time.Duration `envconfig:"BATON_LINK_TTL" default:"72h" desc:"how long an emailed action link stays valid"`
+	LinkTTL    time.Duration `envconfig:"BATON_LINK_TTL" default:"72h" desc:"how long an emailed action link stays valid after its deadline"`
 
 	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
 

@@ -5,6 +5,8 @@ package intake
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -31,6 +33,14 @@ type Result struct {
 	Duplicate bool             `json:"duplicate"`
 	State     domain.LeadState `json:"state"`
 	Touches   int              `json:"touches"`
+	// Pending: the lead is stored in Temporal but no worker has taken it yet.
+	Pending bool `json:"pending,omitempty"`
+}
+
+func isTimeout(err error) bool {
+	var de *serviceerror.DeadlineExceeded
+	var ce *serviceerror.Canceled
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de) || errors.As(err, &ce)
 }
 
 func orDefault(s, d string) string {
@@ -60,17 +70,24 @@ func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey st
 	if req.Score != nil {
 		score = *req.Score
 	}
-	touch := workflows.Touch{ID: idemKey, Campaign: req.Campaign, Email: req.Email, Name: req.Name, Company: req.Company,
+	touchID := idemKey
+	if touchID == "" {
+		b := make([]byte, 12)
+		rand.Read(b) //nolint:errcheck // never fails on Linux
+		touchID = "t-" + hex.EncodeToString(b)
+	}
+	touch := workflows.Touch{ID: touchID, Campaign: req.Campaign, Email: req.Email, Name: req.Name, Company: req.Company,
 		Country: req.Country, Score: score, Source: req.Source, At: time.Now().UTC()}
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.LeadWorkflowID(id),
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: id})
+	}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: id, First: &touch})
 	h, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     "touch-" + touchID, // Temporal dedupes a retried request too
 			UpdateName:   workflows.UpdateIntake,
 			Args:         []any{touch},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -91,11 +108,21 @@ func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey st
 		}
 		return Result{LeadID: id, Duplicate: true, State: domain.LeadState(state)}, nil
 	}
-	if err != nil {
-		return Result{}, fmt.Errorf("deliver lead %s: %w", id, err)
-	}
 	var res workflows.IntakeResult
-	if err := h.Get(ctx, &res); err != nil {
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	if err != nil {
+		// No worker answered in time. The start carries the touch, so if the
+		// workflow exists the lead is safe and will be processed when a
+		// worker is back.
+		if ctx.Err() != nil || isTimeout(err) {
+			dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, derr := s.Temporal.DescribeWorkflowExecution(dctx, workflows.LeadWorkflowID(id), ""); derr == nil {
+				return Result{LeadID: id, Pending: true, State: domain.StateCaptured}, nil
+			}
+		}
 		return Result{}, fmt.Errorf("deliver lead %s: %w", id, err)
 	}
 	return Result{LeadID: res.LeadID, New: res.New, Duplicate: !res.New, State: res.State, Touches: res.Touches}, nil

@@ -157,7 +157,7 @@ func (s *Server) postLead(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{Title: "Idempotency-Key too long", Status: http.StatusBadRequest, Detail: "at most 200 characters"})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	res, err := s.Intake.Submit(ctx, req, idem)
 	if err != nil {
