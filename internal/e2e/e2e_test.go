@@ -43,7 +43,11 @@ type Stack struct {
 
 const window = 3 * time.Second
 
-func startStack(t *testing.T) *Stack {
+func startStack(t *testing.T) *Stack { return startStackOpts(t, true) }
+
+// startStackOpts starts everything; with inProcessWorker false the caller
+// runs the worker itself (as a process it can kill).
+func startStackOpts(t *testing.T, inProcessWorker bool) *Stack {
 	t.Helper()
 	ctx := context.Background()
 	addr := testenv.Temporal(t)
@@ -74,14 +78,16 @@ func startStack(t *testing.T) *Stack {
 	t.Cleanup(hs.Close)
 	cfg.PublicURL = hs.URL // links in mail point at this gateway
 
-	w, err := workerapp.New(cfg, cl, st)
-	if err != nil {
-		t.Fatal(err)
+	if inProcessWorker {
+		w, err := workerapp.New(cfg, cl, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
 	}
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
 
 	// The sample directory and a campaign with a window of seconds.
 	root, _ := testenv.RepoRoot()
