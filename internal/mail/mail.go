@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	netmail "net/mail"
+	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/batonhq/baton/internal/store"
 	"github.com/sendgrid/sendgrid-go"
@@ -101,18 +103,36 @@ func (s SendGrid) build(m store.Message) *sgmail.SGMailV3 {
 	v.Subject = m.Subject
 	p := sgmail.NewPersonalization()
 	p.AddTos(sgmail.NewEmail(m.ToName, m.To))
+	// Custom args go on the personalization: SendGrid's contract types them
+	// as an object there, but as a string at the top level, where
+	// SGMailV3.SetCustomArg would put an object.
+	p.SetCustomArg("baton_key", m.Key)
+	p.SetCustomArg("baton_kind", m.Kind)
 	v.AddPersonalizations(p)
 	if m.ReplyTo != "" {
 		v.SetReplyTo(sgmail.NewEmail("", m.ReplyTo))
 	}
 	v.AddContent(sgmail.NewContent("text/plain", m.Text), sgmail.NewContent("text/html", m.HTML))
-	v.AddCategories(append([]string{"baton", m.Kind}, s.Categories...)...)
-	v.SetCustomArg("baton_key", m.Key)
-	v.SetCustomArg("baton_kind", m.Kind)
+	v.AddCategories(categories(append([]string{"baton", m.Kind}, s.Categories...))...)
 	if s.Sandbox {
 		v.SetMailSettings(sgmail.NewMailSettings().SetSandboxMode(sgmail.NewSetting(true)))
 	}
 	return v
+}
+
+// maxCategories is SendGrid's limit of categories per message.
+const maxCategories = 10
+
+// categories drops empty and repeated names and keeps the first ten:
+// SendGrid rejects a send whose categories repeat or number more than ten.
+func categories(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, c := range names {
+		if c != "" && !slices.Contains(out, c) && len(out) < maxCategories {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func first(v []string) string {
@@ -122,11 +142,16 @@ func first(v []string) string {
 	return v[0]
 }
 
+// truncate keeps at most n bytes of s, cut at a character boundary: the
+// ledger's text column refuses invalid UTF-8.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // IsRejected reports whether err is a send that retrying cannot fix.

@@ -1,0 +1,260 @@
+package mail_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	_ "time/tzdata" // Europe/Berlin resolves the same on every machine
+	"unicode/utf8"
+
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/mail"
+	"github.com/batonhq/baton/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+const (
+	testFrom    = "Baton <baton@example.com>"
+	testReplyTo = "olga.owner@example.com"
+)
+
+// deadline is Fri 2026-11-20 18:00 UTC, which is 19:00 CET in Berlin.
+var deadline = time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)
+
+var (
+	rep     = domain.PersonRef{ID: "p-sam", Name: "Sam Rivera", Email: "sam.rivera@example.com", TimeZone: "Europe/Berlin"}
+	nextRep = domain.PersonRef{ID: "p-kim", Name: "Kim Park", Email: "kim.park@example.com", TimeZone: "Europe/Berlin"}
+	manager = domain.PersonRef{ID: "p-mia", Name: "Mia Wolf", Email: "mia.wolf@example.com", TimeZone: "Europe/Berlin"}
+	owner   = domain.PersonRef{ID: "p-olga", Name: "Olga Owner", Email: testReplyTo, TimeZone: "Europe/Berlin"}
+)
+
+// notice is the fixed notice of one kind every test in this package uses.
+func notice(kind string) mail.Notice {
+	n := mail.Notice{
+		Kind: kind,
+		Key:  "lead-42:" + kind + ":1:" + rep.ID,
+		To:   rep,
+		Lead: domain.LeadSnapshot{
+			ID: "lead-42", Email: "dana.lee@acme.example", Name: "Dana Lee", Company: "Acme",
+			Country: "DE", Score: 72, CampaignID: "c-webinar-q3", Owner: rep, Attempt: 1,
+		},
+		Campaign: domain.CampaignInfo{
+			ID: "c-webinar-q3", Name: "Webinar Q3", Owner: owner, TeamID: "t-emea", Status: "active",
+			MinScore: 50, AcceptWindow: 4 * time.Hour,
+		},
+		Rep:      rep,
+		Deadline: deadline,
+	}
+	switch kind {
+	case mail.KindOffer:
+		n.Links = []store.Link{{Label: "Accept lead", URL: "https://baton.example.com/a/tok-offer?x=1&y=2"}}
+	case mail.KindReassigned:
+		n.NextRep = nextRep
+	case mail.KindEscalation:
+		n.To = manager
+		n.Key = "lead-42:" + kind + ":2:" + manager.ID
+		n.Lead.Attempt = 2
+		n.LeadURL = "https://baton.example.com/leads/lead-42?t=tok-view"
+		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL}}
+	}
+	return n
+}
+
+func compose(t *testing.T, n mail.Notice) store.Message {
+	t.Helper()
+	replyTo := ""
+	if n.Kind == mail.KindOffer {
+		replyTo = testReplyTo
+	}
+	m, err := mail.Compose(n, testFrom, replyTo)
+	if err != nil {
+		t.Fatalf("Compose(%s): %v", n.Kind, err)
+	}
+	return m
+}
+
+var kinds = []string{mail.KindOffer, mail.KindReassigned, mail.KindEscalation}
+
+func TestComposeGolden(t *testing.T) {
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			m := compose(t, notice(kind))
+			golden(t, kind+".txt", m.Text)
+			golden(t, kind+".html", m.HTML)
+		})
+	}
+}
+
+// golden compares got with testdata/golden/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run `go test ./internal/mail -run TestComposeGolden -update` to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s (rerun with -update if the change is intended)\n%s", name, path, lineDiff(string(want), got))
+	}
+}
+
+// lineDiff shows the first lines that differ; enough to see what moved.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl == gl {
+			continue
+		}
+		b.WriteString("line " + strconv.Itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl + "\n")
+		if shown++; shown == 5 {
+			b.WriteString("…\n")
+			break
+		}
+	}
+	return b.String()
+}
+
+func TestSubjects(t *testing.T) {
+	want := map[string]string{
+		mail.KindOffer:      "Accept by Fri 19:00 — Dana Lee, Acme (Webinar Q3)",
+		mail.KindReassigned: "Reassigned — Dana Lee, Acme (Webinar Q3)",
+		mail.KindEscalation: "Escalation: Sam Rivera missed the acceptance SLA — Dana Lee, Acme",
+	}
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			n := notice(kind)
+			if got := n.Subject(); got != want[kind] {
+				t.Errorf("Subject() = %q, want %q", got, want[kind])
+			}
+			m := compose(t, n)
+			if m.Subject != want[kind] {
+				t.Errorf("Compose subject = %q, want %q", m.Subject, want[kind])
+			}
+			// Short: fits one RFC 5322 line and a phone's inbox row.
+			if l := utf8.RuneCountInString(m.Subject); l > 78 {
+				t.Errorf("subject is %d characters, want at most 78: %q", l, m.Subject)
+			}
+			if strings.ContainsAny(m.Subject, "\r\n") {
+				t.Errorf("subject has a line break: %q", m.Subject)
+			}
+			// Specific: names the lead, and the offer names its deadline.
+			if !strings.Contains(m.Subject, "Dana Lee, Acme") {
+				t.Errorf("subject does not name the lead: %q", m.Subject)
+			}
+		})
+	}
+}
+
+func TestSubjectTimeZone(t *testing.T) {
+	n := notice(mail.KindOffer)
+	n.To.TimeZone = "America/New_York" // 13:00 EST
+	if got, want := n.Subject(), "Accept by Fri 13:00 — Dana Lee, Acme (Webinar Q3)"; got != want {
+		t.Errorf("New York: Subject() = %q, want %q", got, want)
+	}
+	for _, tz := range []string{"", "Not/AZone"} {
+		n.To.TimeZone = tz
+		if got, want := n.Subject(), "Accept by Fri 18:00 — Dana Lee, Acme (Webinar Q3)"; got != want {
+			t.Errorf("time zone %q: Subject() = %q, want UTC %q", tz, got, want)
+		}
+		m := compose(t, n)
+		if !strings.Contains(m.Text, "Fri 20 Nov 18:00 UTC") {
+			t.Errorf("time zone %q: text does not show the deadline in UTC:\n%s", tz, m.Text)
+		}
+	}
+}
+
+func TestBodiesShowDeadlineInRecipientZone(t *testing.T) {
+	for _, kind := range kinds {
+		m := compose(t, notice(kind))
+		for part, body := range map[string]string{"text": m.Text, "html": m.HTML} {
+			if !strings.Contains(body, "Fri 20 Nov 19:00 CET") {
+				t.Errorf("%s %s body does not show the deadline in Berlin time", kind, part)
+			}
+		}
+	}
+}
+
+func TestWho(t *testing.T) {
+	for _, c := range []struct {
+		name, email, company, want string
+	}{
+		{"Dana Lee", "dana@acme.example", "Acme", "Dana Lee, Acme"},
+		{"Dana Lee", "dana@acme.example", "", "Dana Lee"},
+		{"", "dana@acme.example", "Acme", "dana@acme.example, Acme"},
+		{"", "dana@acme.example", "", "dana@acme.example"},
+	} {
+		n := mail.Notice{Lead: domain.LeadSnapshot{Name: c.name, Email: c.email, Company: c.company}}
+		if got := n.Who(); got != c.want {
+			t.Errorf("Who(%q, %q, %q) = %q, want %q", c.name, c.email, c.company, got, c.want)
+		}
+	}
+}
+
+func TestComposeMessageFields(t *testing.T) {
+	n := notice(mail.KindOffer)
+	m := compose(t, n)
+	if m.Key != n.Key || m.Kind != mail.KindOffer || m.To != rep.Email || m.ToName != rep.Name ||
+		m.From != testFrom || m.ReplyTo != testReplyTo {
+		t.Errorf("message fields: %+v", m)
+	}
+	if len(m.Links) != 1 || m.Links[0] != n.Links[0] {
+		t.Errorf("links = %+v, want %+v", m.Links, n.Links)
+	}
+	if !strings.HasSuffix(m.Text, "\n") || strings.HasSuffix(m.Text, "\n\n") {
+		t.Errorf("text should end in exactly one newline: %q", m.Text[max(0, len(m.Text)-20):])
+	}
+}
+
+func TestComposeUnknownKind(t *testing.T) {
+	if _, err := mail.Compose(notice("nonsense"), testFrom, ""); err == nil {
+		t.Fatal("Compose of an unknown kind: want an error")
+	}
+}
+
+func TestHTMLEscapesLeadFields(t *testing.T) {
+	const evil = `Dana <script>alert("x")</script> Lee`
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			n := notice(kind)
+			n.Lead.Name = evil
+			n.Lead.Company = `Acme & <b>Sons</b>`
+			m := compose(t, n)
+			if strings.Contains(m.HTML, "<script") || strings.Contains(m.HTML, "<b>Sons") {
+				t.Errorf("HTML carries unescaped markup from the lead:\n%s", m.HTML)
+			}
+			if !strings.Contains(m.HTML, "&lt;script&gt;") {
+				t.Errorf("HTML does not show the escaped name:\n%s", m.HTML)
+			}
+			if !strings.Contains(m.HTML, "Acme &amp; &lt;b&gt;Sons&lt;/b&gt;") {
+				t.Errorf("HTML does not show the escaped company:\n%s", m.HTML)
+			}
+			// Plain text is not HTML: it shows the name as typed.
+			if !strings.Contains(m.Text, evil) {
+				t.Errorf("text does not show the name as typed:\n%s", m.Text)
+			}
+		})
+	}
+}
