@@ -81,7 +81,8 @@ func (d *Directory) Validate() error {
 		if p.TimeZone == "" {
 			p.TimeZone = "UTC"
 		}
-		if _, err := time.LoadLocation(p.TimeZone); err != nil {
+		// "Local" loads, but means each host's own zone: workers would disagree.
+		if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "Local" {
 			fe.Add(path+".time_zone", "%q is not an IANA time zone such as Europe/Berlin", p.TimeZone)
 		}
 	}

@@ -55,7 +55,7 @@ func LeadID(normalizedEmail string) string {
 	return "ld_" + leadIDEnc.EncodeToString(sum[:10])
 }
 
-var leadIDRe = regexp.MustCompile(`^ld_[a-km-z2-9]{16}$`)
+var leadIDRe = regexp.MustCompile(`^ld_[a-kmnp-z2-9]{16}$`) // leadIDEnc's alphabet: no l, o, 0 or 1
 
 // ValidLeadID reports whether s has the shape LeadID produces.
 func ValidLeadID(s string) bool { return leadIDRe.MatchString(s) }

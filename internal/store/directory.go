@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -179,13 +180,22 @@ func (s *Store) Campaigns(ctx context.Context) ([]CampaignRow, error) {
 func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID string, exclude []string) (domain.Assignment, error) {
 	a := domain.Assignment{LeadID: leadID, Attempt: attempt, TeamID: teamID}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var repID string
-		err := tx.QueryRow(ctx, `select rep_id from assignments where lead_id = $1 and attempt = $2`, leadID, attempt).Scan(&repID)
-		if err == pgx.ErrNoRows {
-			var last string
+		var repID, last string
+		existing := func() error {
+			return tx.QueryRow(ctx, `select rep_id from assignments where lead_id = $1 and attempt = $2`, leadID, attempt).Scan(&repID)
+		}
+		err := existing()
+		if errors.Is(err, pgx.ErrNoRows) {
 			if err := tx.QueryRow(ctx, `select last_rep_id from team_rotation where team_id = $1 for update`, teamID).Scan(&last); err != nil {
 				return notFound(err, "team "+teamID)
 			}
+			// A concurrent call for the same (lead, attempt) may have
+			// committed while this one waited for the rotation lock. This
+			// new statement sees its row (read committed), so the retry
+			// returns that rep instead of failing on the primary key.
+			err = existing()
+		}
+		if errors.Is(err, pgx.ErrNoRows) {
 			rows, _ := tx.Query(ctx, `select id, active from people where team_id = $1 and role = 'rep'`, teamID)
 			cands, err := pgx.CollectRows(rows, pgx.RowToStructByPos[domain.Candidate])
 			if err != nil {

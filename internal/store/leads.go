@@ -148,6 +148,9 @@ func (s *Store) CampaignLive(ctx context.Context, id string) (bool, string, erro
 // the lead's current state.
 func (s *Store) AppendEvent(ctx context.Context, leadID string, ev domain.Event) (string, error) {
 	data, _ := json.Marshal(ev.Data)
+	if ev.Data == nil {
+		data = []byte("{}") // as Record writes it, not JSON null
+	}
 	var state string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `update leads set touches = touches + 1, updated_at = now() where id = $1 returning state`, leadID).Scan(&state); err != nil {

@@ -44,17 +44,23 @@ const (
 // row already had when it existed (so the caller can skip a message that was
 // sent), or LedgerNew when this call created it.
 func (s *Store) ClaimEmail(ctx context.Context, m Message) (LedgerStatus, error) {
-	var status string
+	var status *string
 	err := s.Pool.QueryRow(ctx, `
 		with ins as (
 			insert into email_ledger (key, kind, to_email, subject, status) values ($1, $2, $3, $4, 'sending')
 			on conflict (key) do nothing returning 1)
 		select case when exists (select 1 from ins) then '' else (select status from email_ledger where key = $1) end`,
 		m.Key, m.Kind, m.To, m.Subject).Scan(&status)
+	if err == nil && status == nil {
+		// The conflicting row was committed by a concurrent claim after this
+		// statement's snapshot was taken, so the subquery could not see it;
+		// a new statement can.
+		err = s.Pool.QueryRow(ctx, `select status from email_ledger where key = $1`, m.Key).Scan(&status)
+	}
 	if err != nil {
 		return "", fmt.Errorf("claim email %s: %w", m.Key, err)
 	}
-	return LedgerStatus(status), nil
+	return LedgerStatus(*status), nil
 }
 
 // MarkEmail records the outcome of a send.
