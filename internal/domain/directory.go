@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	_ "time/tzdata" // every worker computes the same deadline, whatever the host has
@@ -45,7 +46,7 @@ func ParseDirectory(data []byte) (Directory, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&d); err != nil {
-		return d, fmt.Errorf("parse: %w", err)
+		return d, parseErr(err)
 	}
 	return d, d.Validate()
 }
@@ -144,7 +145,7 @@ func ParseCampaign(data []byte) (Campaign, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("parse: %w", err)
+		return c, parseErr(err)
 	}
 	return c, c.Validate()
 }
@@ -189,3 +190,10 @@ func (c *Campaign) Validate() error {
 
 // ErrNotFound is returned by lookups of ids that do not exist.
 var ErrNotFound = errors.New("not found")
+
+func parseErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		return errors.New("the file is empty")
+	}
+	return fmt.Errorf("parse: %w", err)
+}
