@@ -324,7 +324,7 @@ func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
 	var ae *temporal.ApplicationError
 	switch {
 	case err == nil:
-		s.message(w, http.StatusOK, "Lead accepted", "It is yours. The lead's details are in the email; the clock for first contact starts now.")
+		s.message(w, http.StatusOK, "Lead accepted", "It is yours. The lead's details are in the offer email.")
 	case errors.As(err, &ae) && ae.Type() == workflows.ErrStaleAction:
 		s.message(w, http.StatusConflict, "Nothing was changed", ae.Message())
 	default:
