@@ -84,7 +84,9 @@ func (a *Activities) Assign(ctx context.Context, in AssignInput) (AssignResult, 
 
 // NotifyInput is one message to send about a lead.
 type NotifyInput struct {
-	Kind     string // mail.KindOffer, KindReassigned, KindEscalation
+	Kind     string // mail.KindOffer, KindReassigned, KindEscalation, KindReminder
+	Phase    string // "accept" or "contact"; empty on leads from before the lifecycle engine
+	Seq      int    // reminder number, or escalation level
 	To       domain.PersonRef
 	Lead     domain.LeadSnapshot
 	Campaign domain.CampaignInfo
@@ -95,14 +97,17 @@ type NotifyInput struct {
 
 // Key is the message's ledger key: lead, kind, attempt and recipient.
 func (in NotifyInput) Key() string {
-	return fmt.Sprintf("%s:%s:%d:%s", in.Lead.ID, in.Kind, in.Lead.Attempt, in.To.ID)
+	if in.Phase == "" {
+		return fmt.Sprintf("%s:%s:%d:%s", in.Lead.ID, in.Kind, in.Lead.Attempt, in.To.ID)
+	}
+	return fmt.Sprintf("%s:%s:%s:%d:%d:%s", in.Lead.ID, in.Kind, in.Phase, in.Lead.Attempt, in.Seq, in.To.ID)
 }
 
 // Notify composes and delivers one message, never twice for the same key.
 func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	n := mail.Notice{
 		Kind: in.Kind, Key: in.Key(), To: in.To, Lead: in.Lead, Campaign: in.Campaign,
-		Rep: in.Rep, NextRep: in.NextRep, Deadline: in.Deadline,
+		Rep: in.Rep, NextRep: in.NextRep, Deadline: in.Deadline, Phase: in.Phase, Level: in.Seq,
 	}
 	if in.Kind == mail.KindEscalation {
 		tok := a.Signer.Sign(token.Claims{
@@ -112,7 +117,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		n.LeadURL = a.PublicURL + "/leads/" + url.PathEscape(in.Lead.ID) + "?t=" + url.QueryEscape(tok)
 		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL}}
 	}
-	if in.Kind == mail.KindOffer {
+	if in.Kind == mail.KindOffer || in.Kind == mail.KindReminder && in.Phase == "accept" {
 		// The link outlives the deadline, so a late click is explained
 		// ("reassigned at 14:02") rather than refused as expired.
 		tok := a.Signer.Sign(token.Claims{

@@ -81,3 +81,47 @@ type AcceptResult struct {
 // ErrStaleAction is the error type of a rejected action (lead reassigned,
 // already accepted, not offered): the gateway shows its message to the rep.
 const ErrStaleAction = "StaleAction"
+
+// Updates added by the lifecycle engine (workflow version 1).
+const (
+	UpdateReject  = "reject"  // the offered rep declines, with a reason
+	UpdateContact = "contact" // the owner logs a touch with the prospect
+	UpdateClose   = "close"   // the owner converts, disqualifies or recycles
+)
+
+// RejectInput is a rep declining an offer.
+type RejectInput struct {
+	RepID   string
+	Attempt int
+	Reason  string // one of domain.RejectReasons
+	Note    string
+}
+
+// ContactInput logs a touch with the prospect.
+type ContactInput struct {
+	RepID   string
+	Channel string // call, email, meeting, linkedin, other
+	Note    string
+}
+
+// Outcomes of UpdateClose.
+const (
+	OutcomeConverted    = "converted"
+	OutcomeDisqualified = "disqualified"
+	OutcomeRecycled     = "recycled"
+)
+
+// CloseInput ends a lead's sales life.
+type CloseInput struct {
+	RepID     string
+	Outcome   string
+	Reason    string // disqualify / recycle reason
+	Reference string // opportunity reference of a conversion
+}
+
+// Channels a contact may be logged on.
+var Channels = []string{"call", "email", "meeting", "linkedin", "other"}
+
+// versionSLAPolicy gates the lifecycle engine: leads started before it keep
+// the fixed-window path they began with.
+const versionSLAPolicy = "sla-policy"

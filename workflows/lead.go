@@ -34,6 +34,12 @@ type leadWorkflow struct {
 	firstID  string
 	recorded int // touches written to the store
 	log      log.Logger
+
+	// Lifecycle engine state (version 1).
+	pol      domain.Policy
+	manager  domain.PersonRef
+	rejected map[int]bool // attempts the offered rep declined
+	contacts int
 }
 
 func (w *leadWorkflow) setup(ctx workflow.Context) error {
@@ -50,8 +56,21 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: w.validateIntake}); err != nil {
 		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateAccept, w.accept,
-		workflow.UpdateHandlerOptions{Validator: w.validateAccept})
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAccept, w.accept,
+		workflow.UpdateHandlerOptions{Validator: w.validateAccept}); err != nil {
+		return err
+	}
+	w.rejected = map[int]bool{}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject, w.reject,
+		workflow.UpdateHandlerOptions{Validator: w.validateReject}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateContact, w.contact,
+		workflow.UpdateHandlerOptions{Validator: w.validateContact}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateClose, w.close,
+		workflow.UpdateHandlerOptions{Validator: w.validateClose})
 }
 
 func actx(ctx workflow.Context) workflow.Context {
@@ -149,14 +168,11 @@ func (w *leadWorkflow) recordTouch(ctx workflow.Context, t Touch, first bool) er
 }
 
 func (w *leadWorkflow) validateAccept(ctx workflow.Context, in AcceptInput) error {
-	stale := func(format string, args ...any) error {
-		return temporal.NewApplicationError(fmt.Sprintf(format, args...), ErrStaleAction)
-	}
 	at := func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 MST") }
 	switch {
-	case w.st.State == domain.StateAccepted && w.st.Owner.ID == in.RepID:
+	case w.st.State.Owned() && w.st.Owner.ID == in.RepID:
 		return stale("You already accepted this lead at %s.", at(w.st.AcceptedAt))
-	case w.st.State == domain.StateAccepted:
+	case w.st.State.Owned():
 		return stale("This lead was accepted by %s at %s.", w.st.Owner.Name, at(w.st.AcceptedAt))
 	case !w.st.State.Open():
 		return stale("This lead is not offered to anyone right now (it is %s).", w.st.State)
@@ -193,6 +209,7 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 	if err := workflow.Await(ctx, func() bool { return w.st.Touches > 0 }); err != nil {
 		return err
 	}
+	version := workflow.GetVersion(ctx, versionSLAPolicy, workflow.DefaultVersion, 1)
 	if err := workflow.ExecuteActivity(actx(ctx), a.LoadCampaign, w.st.CampaignID).Get(ctx, &w.campaign); err != nil {
 		return err
 	}
@@ -210,6 +227,10 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 	if err := w.record(ctx, "mql", "mql", "system", fmt.Sprintf("score %d meets %d", w.st.Score, w.campaign.MinScore), nil); err != nil {
 		return err
 	}
+	if version >= 1 {
+		return w.lifecycle(ctx)
+	}
+	// Leads started before the lifecycle engine keep their fixed-window path.
 	if err := w.offerLoop(ctx); err != nil {
 		return err
 	}

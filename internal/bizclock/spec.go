@@ -55,8 +55,8 @@ type FieldError struct {
 	Detail string
 }
 
-// FieldErrors is every problem New found in a Spec, in the order of the
-// spec: time_zone, hours by weekday from Monday, then holidays.
+// FieldErrors is every problem New found in a Spec, in a fixed order:
+// time_zone, unknown weekdays, hours from Monday to Sunday, then holidays.
 type FieldErrors []FieldError
 
 // Error joins all problems into one message.

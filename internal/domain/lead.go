@@ -16,14 +16,38 @@ import (
 type LeadState string
 
 const (
-	StateCaptured   LeadState = "Captured"
-	StateNurturing  LeadState = "Nurturing"
-	StateMQL        LeadState = "MQL"
-	StateOffered    LeadState = "Offered"
-	StateEscalated  LeadState = "Escalated"
-	StateUnroutable LeadState = "Unroutable"
-	StateAccepted   LeadState = "Accepted"
+	StateCaptured     LeadState = "Captured"
+	StateNurturing    LeadState = "Nurturing"
+	StateMQL          LeadState = "MQL"
+	StateOffered      LeadState = "Offered"
+	StateEscalated    LeadState = "Escalated"
+	StateUnroutable   LeadState = "Unroutable"
+	StateAccepted     LeadState = "Accepted"
+	StateContacted    LeadState = "Contacted"
+	StateConverted    LeadState = "Converted"
+	StateDisqualified LeadState = "Disqualified"
+	StateRecycled     LeadState = "Recycled"
 )
+
+// Owned reports whether a rep holds the lead and may work it.
+func (s LeadState) Owned() bool { return s == StateAccepted || s == StateContacted }
+
+// Outcomes a rep may close a lead with, and the reasons each accepts.
+var (
+	DisqualifyReasons = []string{"bad-fit", "no-budget", "student", "competitor", "duplicate", "bad-data"}
+	RecycleReasons    = []string{"not-ready", "no-response"}
+	RejectReasons     = []string{"not-my-territory", "bad-fit", "duplicate", "bad-data", "no-capacity", "other"}
+)
+
+// ValidReason reports whether r is one of reasons.
+func ValidReason(r string, reasons []string) bool {
+	for _, x := range reasons {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
 
 // Open reports whether a rep can still accept a lead in this state.
 func (s LeadState) Open() bool { return s == StateOffered || s == StateEscalated }

@@ -19,6 +19,18 @@ type CampaignInfo struct {
 	Status       string        `json:"status"`
 	MinScore     int           `json:"min_score"`
 	AcceptWindow time.Duration `json:"accept_window"`
+	// Policy is the campaign's SLA policy as it was when the lead started;
+	// nil means DefaultPolicy(AcceptWindow).
+	Policy      *Policy   `json:"policy,omitempty"`
+	SalesLeader PersonRef `json:"sales_leader"`
+}
+
+// EffectivePolicy is the policy a lead of this campaign runs under.
+func (c CampaignInfo) EffectivePolicy() Policy {
+	if c.Policy != nil {
+		return *c.Policy
+	}
+	return DefaultPolicy(c.AcceptWindow)
 }
 
 // Assignment is the rep routing picked for one attempt, and who to escalate to.
@@ -49,6 +61,13 @@ type LeadSnapshot struct {
 	AcceptedAt  time.Time `json:"accepted_at"`
 	Touches     int       `json:"touches"`
 	Version     int64     `json:"version"`
+	// Set by the lifecycle engine (workflow version 1 and later).
+	Policy          string    `json:"policy,omitempty"`
+	EscalationLevel int       `json:"escalation_level,omitempty"`
+	ContactBy       time.Time `json:"contact_by"`
+	ContactedAt     time.Time `json:"contacted_at"`
+	ClosedAt        time.Time `json:"closed_at"`
+	Reason          string    `json:"reason,omitempty"` // of a disqualification or recycle; the reference of a conversion
 }
 
 // Event is one step in a lead's life, with actor, time and reason.

@@ -42,6 +42,7 @@ const (
 	KindOffer      = "offer"
 	KindReassigned = "reassigned"
 	KindEscalation = "escalation"
+	KindReminder   = "reminder"
 )
 
 // Notice is everything a template may show.
@@ -56,7 +57,12 @@ type Notice struct {
 	Deadline time.Time
 	Links    []store.Link
 	LeadURL  string
+	Phase    string // "accept" or "contact"; "" means accept
+	Level    int    // escalation level (1 manager, 2 sales leader), or reminder number
 }
+
+// Contact reports whether the notice is about the first-contact clock.
+func (n Notice) Contact() bool { return n.Phase == "contact" }
 
 // Who returns "Dana Lee, Acme" or the email when there is no name.
 func (n Notice) Who() string {
@@ -83,7 +89,15 @@ func (n Notice) Subject() string {
 	case KindReassigned:
 		return "Reassigned — " + n.Who() + " (" + n.Campaign.Name + ")"
 	case KindEscalation:
+		if n.Contact() {
+			return "Escalation: " + n.Rep.Name + " missed the first-contact SLA — " + n.Who()
+		}
 		return "Escalation: " + n.Rep.Name + " missed the acceptance SLA — " + n.Who()
+	case KindReminder:
+		if n.Contact() {
+			return "Reminder: contact by " + by + " — " + n.Who()
+		}
+		return "Reminder: accept by " + by + " — " + n.Who() + " (" + n.Campaign.Name + ")"
 	}
 	return "Baton — " + n.Who()
 }

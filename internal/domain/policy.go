@@ -1,0 +1,159 @@
+package domain
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/internal/bizclock"
+	"go.yaml.in/yaml/v3"
+)
+
+// Policy is an SLA policy: the agreement between the teams, in numbers.
+// Campaigns name one; a lead keeps the version it started with.
+type Policy struct {
+	Name               string   `yaml:"name" json:"name"`
+	AcceptWithin       Duration `yaml:"accept_within" json:"accept_within"`               // business time
+	FirstContactWithin Duration `yaml:"first_contact_within" json:"first_contact_within"` // business time from acceptance
+	// Reminders are points in each window, as fractions of it, at which the
+	// holder is reminded (0.5 = half-way).
+	Reminders []float64 `yaml:"reminders,omitempty" json:"reminders,omitempty"`
+	OnMiss    OnMiss    `yaml:"on_miss" json:"on_miss"`
+	// Calendar says whose business hours count: "rep" (default: the policy's
+	// hours in the rep's own time zone) or "team" (the hours as written,
+	// in business_hours.time_zone).
+	Calendar      string        `yaml:"calendar,omitempty" json:"calendar,omitempty"`
+	BusinessHours bizclock.Spec `yaml:"business_hours" json:"business_hours"`
+}
+
+// OnMiss is what a missed deadline does.
+type OnMiss struct {
+	Reassign int  `yaml:"reassign" json:"reassign"` // at most this many reassignments per lead
+	Escalate bool `yaml:"escalate" json:"escalate"` // escalate one level on a miss that is not reassigned
+}
+
+// Calendars a policy may count on.
+const (
+	CalendarRep  = "rep"
+	CalendarTeam = "team"
+)
+
+// MaxReassign bounds on_miss.reassign.
+const MaxReassign = 10
+
+// PolicyFile is a YAML file of policies.
+type PolicyFile struct {
+	Policies []Policy `yaml:"policies"`
+}
+
+// ParsePolicies decodes and validates a policy file.
+func ParsePolicies(data []byte) ([]Policy, error) {
+	var f PolicyFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, parseErr(err)
+	}
+	var fe FieldErrors
+	if len(f.Policies) == 0 {
+		fe.Add("policies", "at least one policy is required")
+	}
+	seen := map[string]bool{}
+	for i := range f.Policies {
+		p := &f.Policies[i]
+		path := fmt.Sprintf("policies[%d]", i)
+		if seen[p.Name] {
+			fe.Add(path+".name", "policy %q appears twice", p.Name)
+		}
+		seen[p.Name] = true
+		for _, e := range p.validate() {
+			fe.Add(path+"."+e.Field, "%s", e.Detail)
+		}
+	}
+	return f.Policies, fe.Err()
+}
+
+// Validate names every bad field of one policy.
+func (p *Policy) Validate() error { return p.validate().Err() }
+
+func (p *Policy) validate() FieldErrors {
+	var fe FieldErrors
+	if !ValidSlug(p.Name) {
+		fe.Add("name", "%q is not a policy name (lower-case letters, digits and dashes)", p.Name)
+	}
+	window := func(field string, d Duration, required bool) {
+		switch {
+		case d == 0 && required:
+			fe.Add(field, "is required, e.g. 4h")
+		case d < 0:
+			fe.Add(field, "must not be negative")
+		case d > 0 && time.Duration(d) < time.Second:
+			fe.Add(field, "must be at least 1s")
+		case time.Duration(d) > MaxAcceptWindow:
+			fe.Add(field, "must be at most %s", MaxAcceptWindow)
+		}
+	}
+	window("accept_within", p.AcceptWithin, true)
+	window("first_contact_within", p.FirstContactWithin, false)
+	for i, r := range p.Reminders {
+		if r <= 0 || r >= 1 {
+			fe.Add(fmt.Sprintf("reminders[%d]", i), "%v is not a fraction between 0 and 1 (exclusive)", r)
+		} else if i > 0 && r <= p.Reminders[i-1] {
+			fe.Add(fmt.Sprintf("reminders[%d]", i), "%v must be greater than the reminder before it", r)
+		}
+	}
+	if p.OnMiss.Reassign < 0 || p.OnMiss.Reassign > MaxReassign {
+		fe.Add("on_miss.reassign", "%d is outside 0..%d", p.OnMiss.Reassign, MaxReassign)
+	}
+	switch p.Calendar {
+	case "":
+		p.Calendar = CalendarRep
+	case CalendarRep, CalendarTeam:
+	default:
+		fe.Add("calendar", "%q is neither \"rep\" nor \"team\"", p.Calendar)
+	}
+	if len(p.BusinessHours.Hours) == 0 && len(p.BusinessHours.Holidays) == 0 && p.BusinessHours.TimeZone == "" {
+		// No hours at all: the clock runs around the clock.
+		return fe
+	}
+	spec := p.BusinessHours
+	if p.Calendar == CalendarRep && spec.TimeZone == "" {
+		spec.TimeZone = "UTC" // checked with each rep's own zone when used
+	}
+	if p.Calendar == CalendarTeam && spec.TimeZone == "" {
+		fe.Add("business_hours.time_zone", "is required when calendar is \"team\"")
+		return fe
+	}
+	if _, err := bizclock.New(spec); err != nil {
+		if bfe, ok := err.(bizclock.FieldErrors); ok {
+			for _, e := range bfe {
+				fe.Add("business_hours."+e.Field, "%s", e.Detail)
+			}
+		} else {
+			fe.Add("business_hours", "%s", strings.TrimPrefix(err.Error(), "bizclock: "))
+		}
+	}
+	return fe
+}
+
+// CalendarFor returns the calendar a clock waiting on a rep in repTZ counts.
+func (p Policy) CalendarFor(repTZ string) (*bizclock.Calendar, error) {
+	spec := p.BusinessHours
+	if p.Calendar != CalendarTeam {
+		spec.TimeZone = repTZ
+		if spec.TimeZone == "" {
+			spec.TimeZone = "UTC"
+		}
+	}
+	if len(spec.Hours) == 0 && len(spec.Holidays) == 0 {
+		return bizclock.AlwaysOpen(spec.TimeZone)
+	}
+	return bizclock.New(spec)
+}
+
+// DefaultPolicy is what a campaign without a policy gets: its acceptance
+// window around the clock, one reassignment, then escalation.
+func DefaultPolicy(accept time.Duration) Policy {
+	return Policy{Name: "default", AcceptWithin: Duration(accept), OnMiss: OnMiss{Reassign: 1, Escalate: true}, Calendar: CalendarRep}
+}

@@ -1,0 +1,342 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/internal/bizclock"
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/mail"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// lifecycle is the lead's life under its SLA policy (workflow version 1):
+// offers on business-time deadlines with reminders, reassignment, a two-level
+// escalation chain, the first-contact clock, and the outcome.
+func (w *leadWorkflow) lifecycle(ctx workflow.Context) error {
+	w.pol = w.campaign.EffectivePolicy()
+	w.st.Policy = w.pol.Name
+	if err := w.offerPhase(ctx); err != nil {
+		return err
+	}
+	if !w.st.State.Owned() {
+		return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	}
+	if err := w.contactPhase(ctx); err != nil {
+		return err
+	}
+	if err := workflow.Await(ctx, w.closed); err != nil {
+		return err
+	}
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+func (w *leadWorkflow) closed() bool {
+	s := w.st.State
+	return s == domain.StateConverted || s == domain.StateDisqualified || s == domain.StateRecycled
+}
+
+// calendar is the business calendar of the clock waiting on rep.
+func (w *leadWorkflow) calendar(rep domain.PersonRef) *bizclock.Calendar {
+	cal, err := w.pol.CalendarFor(rep.TimeZone)
+	if err != nil {
+		// The policy was validated when imported; a rep's zone was validated
+		// when the directory was. Fall back to the clock around the clock in UTC.
+		w.log.Error("calendar", "rep", rep.ID, "error", err)
+		cal, _ = bizclock.AlwaysOpen("UTC")
+	}
+	return cal
+}
+
+func addBusiness(cal *bizclock.Calendar, t time.Time, d time.Duration) time.Time {
+	r, err := cal.Add(t, d)
+	if err != nil {
+		return t.Add(d) // a calendar with no open time: count wall time rather than never
+	}
+	return r
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// waitWindow waits until done() or the deadline, sending a reminder at each of
+// the policy's fractions of the window. It reports whether done() won.
+func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *bizclock.Calendar, start, deadline time.Time,
+	window time.Duration, holder domain.PersonRef, done func() bool) (bool, error) {
+	for i, f := range w.pol.Reminders {
+		at := addBusiness(cal, start, time.Duration(float64(window)*f))
+		if d := at.Sub(workflow.Now(ctx)); d > 0 {
+			ok, err := workflow.AwaitWithTimeout(ctx, d, done)
+			if err != nil || ok {
+				return ok, err
+			}
+		}
+		if done() {
+			return true, nil
+		}
+		if err := w.record(ctx, "reminded", fmt.Sprintf("%s-reminder:%d:%d", phase, w.st.Attempt, i+1), "system", "",
+			map[string]string{"phase": phase, "rep": holder.ID, "due": stamp(at), "fired": stamp(workflow.Now(ctx)), "deadline": stamp(deadline)}); err != nil {
+			return false, err
+		}
+		if err := w.notifyPhase(ctx, mail.KindReminder, phase, holder, holder, domain.PersonRef{}, deadline, i+1); err != nil {
+			return false, err
+		}
+	}
+	if d := deadline.Sub(workflow.Now(ctx)); d > 0 {
+		return workflow.AwaitWithTimeout(ctx, d, done)
+	}
+	return done(), nil
+}
+
+func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
+	var had []string
+	var prev domain.PersonRef
+	reassigns := 0
+	for attempt := 1; ; attempt++ {
+		var res activities.AssignResult
+		err := workflow.ExecuteActivity(actx(ctx), a.Assign, activities.AssignInput{
+			LeadID: w.st.ID, Attempt: attempt, TeamID: w.campaign.TeamID, Exclude: had,
+		}).Get(ctx, &res)
+		if err != nil {
+			return err
+		}
+		if res.NoEligibleRep {
+			if prev.ID == "" {
+				w.setState(ctx, domain.StateUnroutable)
+				return w.record(ctx, "unroutable", "unroutable", "system", res.Reason, nil)
+			}
+			// Nobody left to reassign to: the last holder keeps it, escalated.
+			w.st.Attempt = attempt - 1
+			return w.escalateChain(ctx, "accept", prev, w.manager)
+		}
+		as := res.Assignment
+		w.manager = as.Manager
+		cal := w.calendar(as.Rep)
+		now := workflow.Now(ctx)
+		window := time.Duration(w.pol.AcceptWithin)
+		w.st.Owner, w.st.Attempt = as.Rep, attempt
+		w.st.OfferedAt, w.st.AcceptBy = now, addBusiness(cal, now, window)
+		w.setState(ctx, domain.StateOffered)
+		if err := w.record(ctx, "offered", fmt.Sprintf("offered:%d", attempt), "system", "",
+			map[string]string{"rep": as.Rep.ID, "accept_by": stamp(w.st.AcceptBy), "calendar": cal.Location().String()}); err != nil {
+			return err
+		}
+		if prev.ID != "" && !w.rejected[attempt-1] {
+			if err := w.notify(ctx, mail.KindReassigned, prev, prev, as.Rep, now); err != nil {
+				return err
+			}
+		}
+		if err := w.notify(ctx, mail.KindOffer, as.Rep, as.Rep, domain.PersonRef{}, w.st.AcceptBy); err != nil {
+			return err
+		}
+		done := func() bool { return w.accepted() || w.rejected[attempt] }
+		ok, err := w.waitWindow(ctx, "accept", cal, now, w.st.AcceptBy, window, as.Rep, done)
+		if err != nil {
+			return err
+		}
+		had = append(had, as.Rep.ID)
+		prev = as.Rep
+		if ok && w.accepted() {
+			return nil
+		}
+		if ok { // rejected: straight to the next rep; not a miss
+			continue
+		}
+		if err := w.record(ctx, "lapsed", fmt.Sprintf("lapsed:%d", attempt), "system", "acceptance window closed without an answer",
+			map[string]string{"rep": as.Rep.ID, "deadline": stamp(w.st.AcceptBy), "fired": stamp(workflow.Now(ctx))}); err != nil {
+			return err
+		}
+		if reassigns < w.pol.OnMiss.Reassign {
+			reassigns++
+			continue
+		}
+		return w.escalateChain(ctx, "accept", as.Rep, as.Manager)
+	}
+}
+
+// escalateChain climbs rep → manager → sales leader, one level per missed
+// window, until the lead is accepted (or, in the contact phase, contacted).
+func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder, manager domain.PersonRef) error {
+	done := w.accepted
+	if phase == "contact" {
+		done = func() bool { return w.st.State != domain.StateAccepted }
+	}
+	if !w.pol.OnMiss.Escalate {
+		return workflow.Await(ctx, done)
+	}
+	chain := []domain.PersonRef{manager, w.campaign.SalesLeader}
+	cal := w.calendar(holder)
+	window := time.Duration(w.pol.AcceptWithin)
+	if phase == "contact" {
+		window = time.Duration(w.pol.FirstContactWithin)
+	}
+	for level, to := range chain {
+		if to.ID == "" {
+			continue
+		}
+		now := workflow.Now(ctx)
+		w.st.EscalationLevel = level + 1
+		if level == 0 {
+			w.st.EscalatedAt = now
+		}
+		if phase == "accept" {
+			w.setState(ctx, domain.StateEscalated)
+		}
+		deadline := w.st.AcceptBy
+		if phase == "contact" {
+			deadline = w.st.ContactBy
+		}
+		if err := w.record(ctx, "escalated", fmt.Sprintf("%s-escalated:%d", phase, level+1), "system",
+			fmt.Sprintf("%s missed the %s deadline", holder.Name, phase),
+			map[string]string{"phase": phase, "level": fmt.Sprint(level + 1), "to": to.ID, "deadline": stamp(deadline), "fired": stamp(now)}); err != nil {
+			return err
+		}
+		if err := w.notifyPhase(ctx, mail.KindEscalation, phase, to, holder, domain.PersonRef{}, deadline, level+1); err != nil {
+			return err
+		}
+		if level == len(chain)-1 {
+			break
+		}
+		next := addBusiness(cal, now, window)
+		ok, err := workflow.AwaitWithTimeout(ctx, next.Sub(now), done)
+		if err != nil || ok {
+			return err
+		}
+	}
+	return workflow.Await(ctx, done)
+}
+
+func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
+	window := time.Duration(w.pol.FirstContactWithin)
+	if window <= 0 {
+		return nil
+	}
+	holder := w.st.Owner
+	cal := w.calendar(holder)
+	start := w.st.AcceptedAt
+	w.st.ContactBy = addBusiness(cal, start, window)
+	w.st.EscalationLevel = 0
+	if err := w.record(ctx, "contact-due", "contact-due", "system", "",
+		map[string]string{"rep": holder.ID, "contact_by": stamp(w.st.ContactBy)}); err != nil {
+		return err
+	}
+	done := func() bool { return w.st.State != domain.StateAccepted }
+	ok, err := w.waitWindow(ctx, "contact", cal, start, w.st.ContactBy, window, holder, done)
+	if err != nil || ok {
+		return err
+	}
+	if err := w.record(ctx, "breached", "contact-breached", "system", "no first contact logged by the deadline",
+		map[string]string{"phase": "contact", "rep": holder.ID, "deadline": stamp(w.st.ContactBy), "fired": stamp(workflow.Now(ctx))}); err != nil {
+		return err
+	}
+	return w.escalateChain(ctx, "contact", holder, w.manager)
+}
+
+func (w *leadWorkflow) notifyPhase(ctx workflow.Context, kind, phase string, to, rep, next domain.PersonRef, deadline time.Time, n int) error {
+	return workflow.ExecuteActivity(actx(ctx), a.Notify, activities.NotifyInput{
+		Kind: kind, Phase: phase, Seq: n, To: to, Lead: w.st, Campaign: w.campaign, Rep: rep, NextRep: next, Deadline: deadline,
+	}).Get(ctx, nil)
+}
+
+// --- rep actions of the lifecycle engine ---
+
+func stale(format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), ErrStaleAction)
+}
+
+func (w *leadWorkflow) validateReject(ctx workflow.Context, in RejectInput) error {
+	if err := w.validateAccept(ctx, AcceptInput{RepID: in.RepID, Attempt: in.Attempt}); err != nil {
+		return err
+	}
+	if !domain.ValidReason(in.Reason, domain.RejectReasons) {
+		return temporal.NewApplicationError(fmt.Sprintf("reason %q is not one of %v", in.Reason, domain.RejectReasons), "InvalidInput")
+	}
+	if len(in.Note) > 1000 {
+		return temporal.NewApplicationError("note is longer than 1000 characters", "InvalidInput")
+	}
+	return nil
+}
+
+func (w *leadWorkflow) reject(ctx workflow.Context, in RejectInput) (domain.LeadState, error) {
+	w.rejected[in.Attempt] = true
+	w.setState(ctx, domain.StateMQL)
+	err := w.record(ctx, "rejected", fmt.Sprintf("rejected:%d", in.Attempt), "rep:"+in.RepID, in.Reason,
+		map[string]string{"note": in.Note})
+	return w.st.State, err
+}
+
+func (w *leadWorkflow) validateOwner(rep string) error {
+	switch {
+	case w.closed():
+		return stale("This lead is closed (%s).", w.st.State)
+	case !w.st.State.Owned():
+		return stale("This lead is %s; only an accepted lead can be worked.", w.st.State)
+	case w.st.Owner.ID != rep:
+		return stale("This lead is held by %s.", w.st.Owner.Name)
+	}
+	return nil
+}
+
+func (w *leadWorkflow) validateContact(ctx workflow.Context, in ContactInput) error {
+	if err := w.validateOwner(in.RepID); err != nil {
+		return err
+	}
+	if !domain.ValidReason(in.Channel, Channels) {
+		return temporal.NewApplicationError(fmt.Sprintf("channel %q is not one of %v", in.Channel, Channels), "InvalidInput")
+	}
+	if len(in.Note) > 1000 {
+		return temporal.NewApplicationError("note is longer than 1000 characters", "InvalidInput")
+	}
+	return nil
+}
+
+func (w *leadWorkflow) contact(ctx workflow.Context, in ContactInput) (domain.LeadState, error) {
+	w.contacts++
+	if w.st.State == domain.StateAccepted {
+		w.st.ContactedAt = workflow.Now(ctx)
+		w.setState(ctx, domain.StateContacted)
+	}
+	err := w.record(ctx, "contacted", fmt.Sprintf("contact:%d", w.contacts), "rep:"+in.RepID, "",
+		map[string]string{"channel": in.Channel, "note": in.Note})
+	return w.st.State, err
+}
+
+func (w *leadWorkflow) validateClose(ctx workflow.Context, in CloseInput) error {
+	if err := w.validateOwner(in.RepID); err != nil {
+		return err
+	}
+	bad := func(format string, args ...any) error {
+		return temporal.NewApplicationError(fmt.Sprintf(format, args...), "InvalidInput")
+	}
+	switch in.Outcome {
+	case OutcomeConverted:
+		if in.Reference == "" || len(in.Reference) > 200 {
+			return bad("a conversion needs the opportunity reference (1 to 200 characters)")
+		}
+	case OutcomeDisqualified:
+		if !domain.ValidReason(in.Reason, domain.DisqualifyReasons) {
+			return bad("reason %q is not one of %v", in.Reason, domain.DisqualifyReasons)
+		}
+	case OutcomeRecycled:
+		if !domain.ValidReason(in.Reason, domain.RecycleReasons) {
+			return bad("reason %q is not one of %v", in.Reason, domain.RecycleReasons)
+		}
+	default:
+		return bad("outcome %q is not one of converted, disqualified, recycled", in.Outcome)
+	}
+	return nil
+}
+
+func (w *leadWorkflow) close(ctx workflow.Context, in CloseInput) (domain.LeadState, error) {
+	state := map[string]domain.LeadState{OutcomeConverted: domain.StateConverted,
+		OutcomeDisqualified: domain.StateDisqualified, OutcomeRecycled: domain.StateRecycled}[in.Outcome]
+	w.st.ClosedAt = workflow.Now(ctx)
+	w.st.Reason = in.Reason
+	if in.Outcome == OutcomeConverted {
+		w.st.Reason = in.Reference
+	}
+	w.setState(ctx, state)
+	err := w.record(ctx, in.Outcome, "closed", "rep:"+in.RepID, w.st.Reason, nil)
+	return w.st.State, err
+}

@@ -1,0 +1,221 @@
+package workflows
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/bizclock"
+	"github.com/batonhq/baton/internal/domain"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+)
+
+var ny, _ = time.LoadLocation("America/New_York")
+
+// nyAt is a wall time in New York in the week of Friday 20 Nov 2026.
+func nyAt(day, hour, min int) time.Time { return time.Date(2026, 11, day, hour, min, 0, 0, ny) }
+
+func officePolicy() *domain.Policy {
+	p := &domain.Policy{
+		Name: "office", AcceptWithin: domain.Duration(4 * time.Hour), FirstContactWithin: domain.Duration(2 * time.Hour),
+		Reminders: []float64{0.5}, OnMiss: domain.OnMiss{Reassign: 1, Escalate: true}, Calendar: domain.CalendarRep,
+		BusinessHours: bizclock.Spec{Hours: map[string][]string{
+			"mon": {"09:00-17:00"}, "tue": {"09:00-17:00"}, "wed": {"09:00-17:00"}, "thu": {"09:00-17:00"}, "fri": {"09:00-17:00"}}},
+	}
+	if err := p.Validate(); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+type lifeRun struct {
+	*run
+	start time.Time
+}
+
+// newLifeRun starts a lead at Friday 16:30 New York under a 4-business-hour
+// acceptance SLA on 09:00–17:00, with reps in New York.
+func newLifeRun(t *testing.T, reps ...string) *lifeRun {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	start := nyAt(20, 16, 30)
+	env.SetStartTime(start)
+	st := newFakeStore(time.Hour, reps...)
+	for i := range st.reps {
+		st.reps[i].TimeZone = "America/New_York"
+	}
+	st.manager.TimeZone = "America/New_York"
+	st.campaign.Policy = officePolicy()
+	st.campaign.SalesLeader = domain.PersonRef{ID: "sam", Name: "Sam Leader", Email: "sam@example.com", TimeZone: "America/New_York"}
+	r := &lifeRun{run: &run{t: t, env: env, store: st, mail: &fakeMailer{}, start: start}, start: start}
+	env.RegisterWorkflow(LeadWorkflow)
+	env.RegisterActivity(newActivities(r.store, r.mail))
+	return r
+}
+
+func (r *lifeRun) at(when time.Time, f func()) { r.env.RegisterDelayedCallback(f, when.Sub(r.start)) }
+
+// update sends an update at an instant and stores its outcome in *got.
+func (r *lifeRun) update(when time.Time, name string, arg any, got *error) {
+	*got = errors.New("not sent")
+	r.at(when, func() {
+		r.env.UpdateWorkflow(name, name+when.String(), &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { *got = err }, OnComplete: func(_ any, err error) { *got = err },
+		}, arg)
+	})
+}
+
+func (r *lifeRun) execute() domain.LeadSnapshot {
+	first := Touch{ID: "req-1", Campaign: "webinar-q3", Email: "dana@acme.example", Name: "Dana Lee", Company: "Acme", Score: 40}
+	r.env.ExecuteWorkflow(LeadWorkflow, LeadInput{LeadID: "ld_test", First: &first})
+	if !r.env.IsWorkflowCompleted() {
+		r.t.Fatal("workflow did not complete")
+	}
+	if err := r.env.GetWorkflowError(); err != nil {
+		r.t.Fatalf("workflow error: %v", err)
+	}
+	var out domain.LeadSnapshot
+	if err := r.env.GetWorkflowResult(&out); err != nil {
+		r.t.Fatal(err)
+	}
+	return out
+}
+
+// eventAt returns the instant of the n-th (1-based) event of a kind.
+func (r *lifeRun) eventAt(kind string, n int) time.Time {
+	r.t.Helper()
+	seen := 0
+	for _, e := range r.store.events {
+		if e.Kind == kind {
+			if seen++; seen == n {
+				return e.At
+			}
+		}
+	}
+	r.t.Fatalf("no %s event #%d; events %v", kind, n, r.store.kinds())
+	return time.Time{}
+}
+
+func wantAt(t *testing.T, what string, got, want time.Time) {
+	t.Helper()
+	if !got.Equal(want) {
+		t.Errorf("%s at %s, want %s", what, got.In(ny).Format("Mon 15:04:05 MST"), want.In(ny).Format("Mon 15:04:05 MST"))
+	}
+}
+
+// The worked example of the lead-engine issue: Friday 16:30 New York, 4
+// business hours on 09:00–17:00. Half an hour counts on Friday; the rest on
+// Monday, so the reminder (half-way) is Monday 10:30 and the breach 12:30.
+func TestFridayEveningLeadRemindedAndBreachedOnMonday(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var bea, contact, closeErr error
+	r.update(nyAt(24, 13, 0), UpdateAccept, AcceptInput{RepID: "bea", Attempt: 2}, &bea) // late, after level 2
+	r.update(nyAt(24, 14, 30), UpdateContact, ContactInput{RepID: "bea", Channel: "call", Note: "left a voicemail"}, &contact)
+	r.update(nyAt(24, 15, 0), UpdateClose, CloseInput{RepID: "bea", Outcome: OutcomeConverted, Reference: "OPP-42"}, &closeErr)
+	out := r.execute()
+	for name, err := range map[string]error{"accept": bea, "contact": contact, "close": closeErr} {
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	wantAt(t, "first reminder", r.eventAt("reminded", 1), nyAt(23, 10, 30))
+	wantAt(t, "first breach", r.eventAt("lapsed", 1), nyAt(23, 12, 30))
+	wantAt(t, "second offer", r.eventAt("offered", 2), nyAt(23, 12, 30))
+	wantAt(t, "second reminder", r.eventAt("reminded", 2), nyAt(23, 14, 30))
+	wantAt(t, "second breach", r.eventAt("lapsed", 2), nyAt(23, 16, 30))
+	wantAt(t, "escalation to the manager", r.eventAt("escalated", 1), nyAt(23, 16, 30))
+	// Level 2 one more window later: 30 min on Monday, 3h30 on Tuesday.
+	wantAt(t, "escalation to the sales leader", r.eventAt("escalated", 2), nyAt(24, 12, 30))
+	// After the 13:00 accept, first contact is due 2 business hours later;
+	// the reminder half-way did fire at 14:00, the contact at 14:30 was in time.
+	wantAt(t, "first-contact reminder", r.eventAt("reminded", 3), nyAt(24, 14, 0))
+	if out.State != domain.StateConverted || out.Reason != "OPP-42" || !out.ContactBy.Equal(nyAt(24, 15, 0)) {
+		t.Fatalf("result: %+v", out)
+	}
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "reminded", "lapsed", "offered", "reminded", "lapsed",
+		"escalated", "escalated", "accepted", "contact-due", "reminded", "contacted", "converted")
+	if m := r.mail.to("sam@example.com"); len(m) != 1 || !strings.Contains(m[0].Text, "escalation level 2") {
+		t.Fatalf("leader mail: %+v", m)
+	}
+	if m := r.mail.to("ana@example.com"); len(m) != 3 || m[1].Kind != "reminder" || m[1].Subject != "Reminder: accept by Mon 12:30 — Dana Lee, Acme (Webinar Q3)" {
+		t.Fatalf("ana's mail: %+v", m)
+	}
+}
+
+func TestAcceptOneMinuteBeforeTheBusinessDeadline(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var before, closeErr error
+	r.update(nyAt(23, 12, 29), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &before)
+	r.update(nyAt(23, 12, 40), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeDisqualified, Reason: "student"}, &closeErr)
+	out := r.execute()
+	if before != nil || closeErr != nil {
+		t.Fatalf("accept %v, close %v", before, closeErr)
+	}
+	if out.Owner.ID != "ana" || out.State != domain.StateDisqualified || out.Reason != "student" {
+		t.Fatalf("result %+v", out)
+	}
+}
+
+func TestAcceptOneMinuteAfterTheBusinessDeadlineIsRefused(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var late, bea, closeErr error
+	r.update(nyAt(23, 12, 31), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &late)
+	r.update(nyAt(23, 12, 32), UpdateAccept, AcceptInput{RepID: "bea", Attempt: 2}, &bea)
+	r.update(nyAt(23, 12, 33), UpdateClose, CloseInput{RepID: "bea", Outcome: OutcomeRecycled, Reason: "not-ready"}, &closeErr)
+	out := r.execute()
+	var ae *temporal.ApplicationError
+	if !errors.As(late, &ae) || ae.Type() != ErrStaleAction || !strings.Contains(late.Error(), "reassigned to Bea") {
+		t.Fatalf("late accept: %v", late)
+	}
+	if bea != nil || closeErr != nil || out.State != domain.StateRecycled {
+		t.Fatalf("bea %v, close %v, %+v", bea, closeErr, out)
+	}
+}
+
+func TestRejectWithReasonGoesStraightToTheNextRep(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var rej, bad, bea, closeErr error
+	r.update(nyAt(20, 16, 40), UpdateReject, RejectInput{RepID: "ana", Attempt: 1, Reason: "nope"}, &bad)
+	r.update(nyAt(20, 16, 41), UpdateReject, RejectInput{RepID: "ana", Attempt: 1, Reason: "not-my-territory"}, &rej)
+	r.update(nyAt(20, 16, 50), UpdateAccept, AcceptInput{RepID: "bea", Attempt: 2}, &bea)
+	r.update(nyAt(20, 16, 55), UpdateClose, CloseInput{RepID: "bea", Outcome: OutcomeConverted, Reference: "OPP-1"}, &closeErr)
+	out := r.execute()
+	if bad == nil || !strings.Contains(bad.Error(), `reason "nope"`) {
+		t.Fatalf("bad reason accepted: %v", bad)
+	}
+	if rej != nil || bea != nil || closeErr != nil {
+		t.Fatalf("reject %v, accept %v, close %v", rej, bea, closeErr)
+	}
+	wantAt(t, "second offer", r.eventAt("offered", 2), nyAt(20, 16, 41))
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "rejected", "offered", "accepted", "contact-due", "converted")
+	if out.Owner.ID != "bea" {
+		t.Fatalf("owner %s", out.Owner.ID)
+	}
+	if len(r.mail.to("ana@example.com")) != 1 {
+		t.Fatal("a rep who declined got a reassigned notice")
+	}
+}
+
+func TestFirstContactMissedEscalates(t *testing.T) {
+	r := newLifeRun(t, "ana")
+	var acc, wrong, contact, closeErr error
+	r.update(nyAt(20, 16, 45), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc)
+	r.update(nyAt(23, 11, 0), UpdateContact, ContactInput{RepID: "bea", Channel: "call"}, &wrong)
+	r.update(nyAt(23, 11, 1), UpdateContact, ContactInput{RepID: "ana", Channel: "email"}, &contact)
+	r.update(nyAt(23, 11, 2), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeRecycled, Reason: "no-response"}, &closeErr)
+	out := r.execute()
+	if acc != nil || contact != nil || closeErr != nil || wrong == nil {
+		t.Fatalf("accept %v, wrong rep %v, contact %v, close %v", acc, wrong, contact, closeErr)
+	}
+	// Accepted Fri 16:45: 15 min on Friday, 1h45 on Monday → due Mon 10:45.
+	wantAt(t, "first-contact breach", r.eventAt("breached", 1), nyAt(23, 10, 45))
+	wantAt(t, "escalation", r.eventAt("escalated", 1), nyAt(23, 10, 45))
+	if out.State != domain.StateRecycled || out.EscalationLevel != 1 {
+		t.Fatalf("result %+v", out)
+	}
+	if m := r.mail.to("max@example.com"); len(m) != 1 || !strings.Contains(m[0].Subject, "first-contact SLA") {
+		t.Fatalf("manager mail %+v", m)
+	}
+}
