@@ -2,6 +2,7 @@ package bizclock
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,15 +112,12 @@ func New(spec Spec) (*Calendar, error) {
 	}
 
 	before := len(fe)
-	keys := make([]string, 0, len(spec.Hours))
-	for k := range spec.Hours {
+	// Sorted keys: the result never depends on map order (workflows call New).
+	//workflowcheck:ignore
+	for _, k := range slices.Sorted(maps.Keys(spec.Hours)) {
 		if !slices.Contains(weekdayKeys[:], k) {
-			keys = append(keys, k)
+			fe.add("hours."+k, "unknown weekday; use mon, tue, wed, thu, fri, sat or sun")
 		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fe.add("hours."+k, "unknown weekday; use mon, tue, wed, thu, fri, sat or sun")
 	}
 	open := false
 	for i := range 7 {

@@ -15,7 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-		"syscall"
+	"syscall"
 	"testing"
 	"time"
 
