@@ -86,8 +86,6 @@ type Calendar struct {
 // 0 <= start < end <= 1440.
 type span struct{ start, end int }
 
-const minutesPerDay = 24 * 60
-
 // weekdayKeys are the keys of Spec.Hours, indexed by time.Weekday.
 var weekdayKeys = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
