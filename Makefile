@@ -66,8 +66,8 @@ $(PRISM):
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS)/prism @stoplight/prism-cli@$(PRISM_VERSION)
 
 histories: $(TEMPORAL) pg ## re-capture the replay-test histories from a real run
-	BATON_SAVE_HISTORY=$(CURDIR)/workflows/testdata/histories/lead-escalated-then-accepted-$$(date +%Y%m%d).json \
-	  go test -count=1 -run TestLeadHandedToRepEndToEnd ./internal/e2e/
+	BATON_SAVE_HISTORY=$(CURDIR)/workflows/testdata/histories \
+	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack" ./internal/e2e/
 
 clean: ## remove build output (keeps .tools/ and .data/)
 	rm -rf $(BIN)

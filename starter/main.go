@@ -18,7 +18,10 @@ import (
 	"github.com/batonhq/baton/internal/intake"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/tclient"
+	"github.com/batonhq/baton/workflows"
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 )
 
 func main() {
@@ -67,7 +70,7 @@ func newRoot(out io.Writer) *cobra.Command {
 		PersistentPostRun: func(*cobra.Command, []string) { a.close() },
 	}
 	root.SetOut(out)
-	root.AddCommand(directoryCmd(a), campaignCmd(a), leadCmd(a), dbCmd(a), envCmd(a))
+	root.AddCommand(directoryCmd(a), policyCmd(a), campaignCmd(a), leadCmd(a), dbCmd(a), envCmd(a))
 	return root
 }
 
@@ -258,15 +261,9 @@ func leadCmd(a *app) *cobra.Command {
 		Example: "  starter lead show ld_abc...\n  starter lead show dana@acme.example",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id := args[0]
-			if strings.Contains(id, "@") {
-				e, err := domain.NormalizeEmail(id)
-				if err != nil {
-					return fmt.Errorf("email %s", err)
-				}
-				id = domain.LeadID(e)
-			} else if !domain.ValidLeadID(id) {
-				return fmt.Errorf("%q is neither a lead id (ld_…) nor an email", id)
+			id, err := leadIDArg(args[0])
+			if err != nil {
+				return err
 			}
 			if err := a.open(cmd.Context()); err != nil {
 				return err
@@ -288,8 +285,169 @@ func leadCmd(a *app) *cobra.Command {
 		},
 	}
 	show.Flags().BoolVar(&showJSON, "json", false, "print the lead as JSON")
-	cmd.AddCommand(submit, show)
+	cmd.AddCommand(submit, show, actCmd(a))
 	return cmd
+}
+
+func leadIDArg(arg string) (string, error) {
+	if strings.Contains(arg, "@") {
+		e, err := domain.NormalizeEmail(arg)
+		if err != nil {
+			return "", fmt.Errorf("email %s", err)
+		}
+		return domain.LeadID(e), nil
+	}
+	if !domain.ValidLeadID(arg) {
+		return "", fmt.Errorf("%q is neither a lead id (ld_…) nor an email", arg)
+	}
+	return arg, nil
+}
+
+func actCmd(a *app) *cobra.Command {
+	var as, reason, note, channel, ref string
+	cmd := &cobra.Command{
+		Use:   "act <lead id | email> <accept|reject|contact|convert|disqualify|recycle> --as REP",
+		Short: "Act on a lead as its rep, as the one-click links do",
+		Long: "Sends the action to the lead's workflow as a Temporal Update. The workflow's validator\n" +
+			"refuses a stale or illegal action with the reason, and nothing is written.\n\n" +
+			"  reject      --reason " + strings.Join(domain.RejectReasons, "|") + " [--note]\n" +
+			"  contact     --channel " + strings.Join(workflows.Channels, "|") + " [--note]\n" +
+			"  convert     --ref OPPORTUNITY\n" +
+			"  disqualify  --reason " + strings.Join(domain.DisqualifyReasons, "|") + "\n" +
+			"  recycle     --reason " + strings.Join(domain.RecycleReasons, "|"),
+		Example: "  starter lead act dana@acme.example accept --as ana\n  starter lead act dana@acme.example contact --as ana --channel call --note 'booked a demo'",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := leadIDArg(args[0])
+			if err != nil {
+				return err
+			}
+			if as == "" {
+				return errors.New("--as REP is required: the rep acting")
+			}
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			v, err := a.st.Lead(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			var name string
+			var arg any
+			switch args[1] {
+			case "accept":
+				name, arg = workflows.UpdateAccept, workflows.AcceptInput{RepID: as, Attempt: v.Attempt}
+			case "reject":
+				name, arg = workflows.UpdateReject, workflows.RejectInput{RepID: as, Attempt: v.Attempt, Reason: reason, Note: note}
+			case "contact":
+				name, arg = workflows.UpdateContact, workflows.ContactInput{RepID: as, Channel: channel, Note: note}
+			case "convert":
+				name, arg = workflows.UpdateClose, workflows.CloseInput{RepID: as, Outcome: workflows.OutcomeConverted, Reference: ref}
+			case "disqualify":
+				name, arg = workflows.UpdateClose, workflows.CloseInput{RepID: as, Outcome: workflows.OutcomeDisqualified, Reason: reason}
+			case "recycle":
+				name, arg = workflows.UpdateClose, workflows.CloseInput{RepID: as, Outcome: workflows.OutcomeRecycled, Reason: reason}
+			default:
+				return fmt.Errorf("unknown action %q: use accept, reject, contact, convert, disqualify or recycle", args[1])
+			}
+			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
+			defer cancel()
+			h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: v.WorkflowID, UpdateName: name,
+				Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
+			if err == nil {
+				err = h.Get(ctx, nil)
+			}
+			var ae *temporal.ApplicationError
+			if errors.As(err, &ae) {
+				return fmt.Errorf("refused, nothing changed: %s", ae.Message())
+			}
+			if err != nil {
+				return err
+			}
+			v, _ = a.st.Lead(cmd.Context(), id)
+			fmt.Fprintf(a.out, "%s: %s done; the lead is %s\n", id, args[1], v.State)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&as, "as", "", "id of the rep acting (required)")
+	f.StringVar(&reason, "reason", "", "reason of a reject, disqualify or recycle")
+	f.StringVar(&note, "note", "", "free-text note")
+	f.StringVar(&channel, "channel", "", "channel of a contact")
+	f.StringVar(&ref, "ref", "", "opportunity reference of a conversion")
+	return cmd
+}
+
+func policyCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "policy", Short: "Manage SLA policies"}
+	var dry bool
+	imp := &cobra.Command{
+		Use:   "import <policies.yaml>",
+		Short: "Create or update SLA policies from a YAML file",
+		Long: "Upserts every policy in one transaction; a changed policy gets a new version.\n" +
+			"Leads already running keep the version they started with.",
+		Example: "  starter policy import examples/policies.yaml",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := readFile(args[0])
+			if err != nil {
+				return err
+			}
+			ps, err := domain.ParsePolicies(data)
+			if err != nil {
+				return fileErr(args[0], err)
+			}
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			res, err := a.st.ImportPolicies(cmd.Context(), ps, dry)
+			if err != nil {
+				return fileErr(args[0], err)
+			}
+			verb := "imported"
+			if dry {
+				verb = "dry run, nothing written; would have"
+			}
+			fmt.Fprintf(a.out, "%s: %s %d policies: %s\n", args[0], verb, len(ps), res)
+			return nil
+		},
+	}
+	imp.Flags().BoolVar(&dry, "dry-run", false, "show what would change without writing")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List SLA policies",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			ps, err := a.st.Policies(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tVERSION\tACCEPT\tFIRST CONTACT\tREMINDERS\tREASSIGN\tCALENDAR")
+			for _, p := range ps {
+				fmt.Fprintf(tw, "%s\tv%d\t%s\t%s\t%v\t%d\t%s\n", p.Name, p.Version, time.Duration(p.Policy.AcceptWithin),
+					time.Duration(p.Policy.FirstContactWithin), p.Policy.Reminders, p.Policy.OnMiss.Reassign, p.Policy.Calendar)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.AddCommand(imp, list)
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }
 
 func ts(t *time.Time) string {
@@ -305,9 +463,10 @@ func printLead(w io.Writer, v store.LeadView) {
 	if v.Owner != nil {
 		owner = fmt.Sprintf("%s <%s>", v.Owner.Name, v.Owner.Email)
 	}
-	fmt.Fprintf(tw, "Lead:\t%s\nEmail:\t%s\nName:\t%s\nCompany:\t%s\nCampaign:\t%s (%s)\nState:\t%s\nOwner:\t%s (offer %d)\nOffered:\t%s\nAccept by:\t%s\nEscalated:\t%s\nAccepted:\t%s\nTouches:\t%d\nWorkflow:\t%s\n",
-		v.ID, v.Email, v.Name, v.Company, v.CampaignName, v.Campaign, v.State, owner, v.Attempt,
-		ts(v.OfferedAt), ts(v.AcceptBy), ts(v.EscalatedAt), ts(v.AcceptedAt), v.Touches, v.WorkflowID)
+	fmt.Fprintf(tw, "Lead:\t%s\nEmail:\t%s\nName:\t%s\nCompany:\t%s\nCampaign:\t%s (%s)\nState:\t%s\nOwner:\t%s (offer %d)\nPolicy:\t%s\nEscalation:\tlevel %d\nOffered:\t%s\nAccept by:\t%s\nEscalated:\t%s\nAccepted:\t%s\nContact by:\t%s\nContacted:\t%s\nClosed:\t%s %s\nTouches:\t%d\nWorkflow:\t%s\n",
+		v.ID, v.Email, v.Name, v.Company, v.CampaignName, v.Campaign, v.State, owner, v.Attempt, orDash(v.Policy), v.Escalation,
+		ts(v.OfferedAt), ts(v.AcceptBy), ts(v.EscalatedAt), ts(v.AcceptedAt), ts(v.ContactBy), ts(v.ContactedAt), ts(v.ClosedAt), v.Reason,
+		v.Touches, v.WorkflowID)
 	tw.Flush()
 	fmt.Fprintln(w, "\nEvents:")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -171,6 +171,10 @@ func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder,
 	if phase == "contact" {
 		window = time.Duration(w.pol.FirstContactWithin)
 	}
+	due := w.st.AcceptBy
+	if phase == "contact" {
+		due = w.st.ContactBy
+	}
 	for level, to := range chain {
 		if to.ID == "" {
 			continue
@@ -189,7 +193,8 @@ func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder,
 		}
 		if err := w.record(ctx, "escalated", fmt.Sprintf("%s-escalated:%d", phase, level+1), "system",
 			fmt.Sprintf("%s missed the %s deadline", holder.Name, phase),
-			map[string]string{"phase": phase, "level": fmt.Sprint(level + 1), "to": to.ID, "deadline": stamp(deadline), "fired": stamp(now)}); err != nil {
+			map[string]string{"phase": phase, "level": fmt.Sprint(level + 1), "to": to.ID, "deadline": stamp(deadline),
+				"due": stamp(due), "fired": stamp(now)}); err != nil {
 			return err
 		}
 		if err := w.notifyPhase(ctx, mail.KindEscalation, phase, to, holder, domain.PersonRef{}, deadline, level+1); err != nil {
@@ -198,8 +203,8 @@ func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder,
 		if level == len(chain)-1 {
 			break
 		}
-		next := addBusiness(cal, now, window)
-		ok, err := workflow.AwaitWithTimeout(ctx, next.Sub(now), done)
+		due = addBusiness(cal, now, window)
+		ok, err := workflow.AwaitWithTimeout(ctx, due.Sub(now), done)
 		if err != nil || ok {
 			return err
 		}

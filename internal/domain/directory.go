@@ -124,6 +124,9 @@ type Campaign struct {
 	Team         string   `yaml:"team"`
 	MinScore     int      `yaml:"min_score"`
 	AcceptWithin Duration `yaml:"accept_within"`
+	// SLAPolicy names an imported policy; without one the lead gets
+	// accept_within around the clock, one reassignment, then escalation.
+	SLAPolicy string `yaml:"sla_policy,omitempty"`
 }
 
 // Duration is a time.Duration written as "4h" or "90s" in YAML.
@@ -172,6 +175,9 @@ func (c *Campaign) Validate() error {
 	}
 	if !ValidSlug(c.Team) {
 		fe.Add("team", "%q is not a team id", c.Team)
+	}
+	if c.SLAPolicy != "" && !ValidSlug(c.SLAPolicy) {
+		fe.Add("sla_policy", "%q is not a policy name", c.SLAPolicy)
 	}
 	if c.MinScore < 0 || c.MinScore > MaxScore {
 		fe.Add("min_score", "%d is outside 0..%d", c.MinScore, MaxScore)

@@ -99,6 +99,7 @@ func TestRepAcceptsInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	camp.AcceptWithin = domain.Duration(2 * time.Minute)
+	camp.SLAPolicy = "" // the default policy, so the 2-minute window applies
 	if err := s.Store.UpsertCampaign(context.Background(), camp, "live", s.Config.DefaultAcceptWindow); err != nil {
 		t.Fatal(err)
 	}

@@ -138,15 +138,17 @@ func TestNothingLostWhenTheWorkerIsDownOrKilled(t *testing.T) {
 		w.start()
 	}
 	for _, id := range ids {
-		if o, r, e := countOutbox(t, s, id, "offer"), countOutbox(t, s, id, "reassigned"), countOutbox(t, s, id, "escalation"); o != 2 || r != 1 || e != 1 {
-			t.Fatalf("lead %s: %d offers, %d reassigned, %d escalations; want 2, 1, 1", id, o, r, e)
+		// Escalation climbs to the sales leader one window later, so there may be one or two.
+		if o, r, e := countOutbox(t, s, id, "offer"), countOutbox(t, s, id, "reassigned"), countOutbox(t, s, id, "escalation"); o != 2 || r != 1 || e < 1 || e > 2 {
+			t.Fatalf("lead %s: %d offers, %d reassigned, %d escalations; want 2, 1, 1 or 2", id, o, r, e)
 		}
 		v := getLead(t, s, id)
 		var kinds []string
 		for _, e := range v.Events {
 			kinds = append(kinds, e.Kind)
 		}
-		if got := strings.Join(kinds, ","); got != "captured,mql,offered,lapsed,offered,lapsed,escalated" {
+		if got := strings.Join(kinds, ","); got != "captured,mql,offered,lapsed,offered,lapsed,escalated" &&
+			got != "captured,mql,offered,lapsed,offered,lapsed,escalated,escalated" {
 			t.Fatalf("lead %s events: %s", id, got)
 		}
 	}

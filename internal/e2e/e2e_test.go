@@ -102,12 +102,21 @@ func startStackOpts(t *testing.T, inProcessWorker bool) *Stack {
 	if _, err := st.ImportDirectory(ctx, dir, false); err != nil {
 		t.Fatal(err)
 	}
+	data, _ = os.ReadFile(filepath.Join(root, "examples", "policies.yaml"))
+	pols, err := domain.ParsePolicies(data)
+	if err != nil {
+		t.Fatalf("examples/policies.yaml: %v", err)
+	}
+	if _, err := st.ImportPolicies(ctx, pols, false); err != nil {
+		t.Fatal(err)
+	}
 	data, _ = os.ReadFile(filepath.Join(root, "examples", "campaign.yaml"))
 	camp, err := domain.ParseCampaign(data)
 	if err != nil {
 		t.Fatalf("examples/campaign.yaml: %v", err)
 	}
 	camp.AcceptWithin = domain.Duration(window)
+	camp.SLAPolicy = "" // the default policy: the window around the clock
 	if err := st.UpsertCampaign(ctx, camp, "live", cfg.DefaultAcceptWindow); err != nil {
 		t.Fatal(err)
 	}
@@ -267,11 +276,11 @@ func TestLeadHandedToRepEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := desc.WorkflowExecutionInfo.Status; st != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-		t.Fatalf("workflow status %v", st)
+	if st := desc.WorkflowExecutionInfo.Status; st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("workflow status %v, want running until the lead's outcome", st)
 	}
 	// Clicking again is explained, and changes nothing.
-	if code, page := click(t, link); code != 409 || !strings.Contains(page, "already accepted by you") {
+	if code, page := click(t, link); code != 409 || !strings.Contains(page, "You already accepted this lead") {
 		t.Fatalf("second click: %d %s", code, page)
 	}
 	// The same person again is the same lead, with the touch recorded.
@@ -327,7 +336,21 @@ func TestLeadHandedToRepEndToEnd(t *testing.T) {
 	if v := getLead(t, s, lead2); v.State != "Accepted" || v.Owner.ID != "cy" {
 		t.Fatalf("lead 2 after accept: %+v", v)
 	}
-	if out := os.Getenv("BATON_SAVE_HISTORY"); out != "" {
-		saveHistory(t, s.Temporal, workflows.LeadWorkflowID(lead2), out)
+	// The outcome closes the lead and ends its workflow.
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflows.LeadWorkflowID(lead2),
+		UpdateName: workflows.UpdateClose, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.CloseInput{RepID: "cy", Outcome: workflows.OutcomeConverted, Reference: "OPP-7"}}})
+	if err == nil {
+		err = h.Get(ctx, nil)
 	}
+	if err != nil {
+		t.Fatalf("convert: %v", err)
+	}
+	if err := s.Temporal.GetWorkflow(ctx, workflows.LeadWorkflowID(lead2), "").Get(ctx, nil); err != nil {
+		t.Fatalf("workflow after the outcome: %v", err)
+	}
+	if v := getLead(t, s, lead2); v.State != "Converted" || v.Reason != "OPP-7" || v.ClosedAt == nil {
+		t.Fatalf("lead 2 after convert: %+v", v)
+	}
+	saveHistory(t, s.Temporal, workflows.LeadWorkflowID(lead2), "lead-v1-default-policy-escalated-accepted-converted")
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 
 	historypb "go.temporal.io/api/history/v1"
@@ -10,10 +11,15 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// saveHistory writes a workflow's history as JSON for the replay tests
-// (`make histories` sets BATON_SAVE_HISTORY).
-func saveHistory(t *testing.T, c client.Client, workflowID, path string) {
+// saveHistory writes a workflow's history as JSON for the replay tests when
+// BATON_SAVE_HISTORY names a folder (`make histories` sets it).
+func saveHistory(t *testing.T, c client.Client, workflowID, name string) {
 	t.Helper()
+	dir := os.Getenv("BATON_SAVE_HISTORY")
+	if dir == "" {
+		return
+	}
+	path := filepath.Join(dir, name+".json")
 	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
 	var h historypb.History
 	for it.HasNext() {

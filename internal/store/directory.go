@@ -120,19 +120,29 @@ func (s *Store) UpsertCampaign(ctx context.Context, c domain.Campaign, status st
 	if !exists {
 		return domain.FieldErrors{{Field: "team", Detail: fmt.Sprintf("team %q is not in the directory; import it first", c.Team)}}
 	}
+	var policy *string
+	if c.SLAPolicy != "" {
+		if err := s.Pool.QueryRow(ctx, `select exists(select 1 from sla_policies where name = $1)`, c.SLAPolicy).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return domain.FieldErrors{{Field: "sla_policy", Detail: fmt.Sprintf("policy %q is not imported; run `starter policy import` first", c.SLAPolicy)}}
+		}
+		policy = &c.SLAPolicy
+	}
 	w := time.Duration(c.AcceptWithin)
 	if w == 0 {
 		w = defaultWindow
 	}
 	spec, _ := json.Marshal(c)
 	_, err := s.Pool.Exec(ctx, `
-		insert into campaigns (id, name, owner_name, owner_email, team_id, status, min_score, accept_window_seconds, spec)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		insert into campaigns (id, name, owner_name, owner_email, team_id, status, min_score, accept_window_seconds, spec, policy_name)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		on conflict (id) do update set name = excluded.name, owner_name = excluded.owner_name,
 			owner_email = excluded.owner_email, team_id = excluded.team_id, status = excluded.status,
 			min_score = excluded.min_score, accept_window_seconds = excluded.accept_window_seconds,
-			spec = excluded.spec, updated_at = now()`,
-		c.ID, c.Name, c.Owner.Name, c.Owner.Email, c.Team, status, c.MinScore, int(w.Round(time.Second)/time.Second), spec)
+			spec = excluded.spec, policy_name = excluded.policy_name, updated_at = now()`,
+		c.ID, c.Name, c.Owner.Name, c.Owner.Email, c.Team, status, c.MinScore, int(w.Round(time.Second)/time.Second), spec, policy)
 	if err != nil {
 		return fmt.Errorf("save campaign %s: %w", c.ID, err)
 	}
@@ -144,9 +154,13 @@ func (s *Store) Campaign(ctx context.Context, id string) (domain.CampaignInfo, e
 	var c domain.CampaignInfo
 	var secs int
 	err := s.Pool.QueryRow(ctx, `
-		select id, name, owner_name, owner_email, team_id, status, min_score, accept_window_seconds
-		from campaigns where id = $1`, id).
-		Scan(&c.ID, &c.Name, &c.Owner.Name, &c.Owner.Email, &c.TeamID, &c.Status, &c.MinScore, &secs)
+		select c.id, c.name, c.owner_name, c.owner_email, c.team_id, c.status, c.min_score, c.accept_window_seconds, p.spec,
+			coalesce(l.id, ''), coalesce(l.name, ''), coalesce(l.email, ''), coalesce(l.time_zone, '')
+		from campaigns c left join sla_policies p on p.name = c.policy_name
+		left join lateral (select id, name, email, time_zone from people where role = 'sales_leader' and active order by id limit 1) l on true
+		where c.id = $1`, id).
+		Scan(&c.ID, &c.Name, &c.Owner.Name, &c.Owner.Email, &c.TeamID, &c.Status, &c.MinScore, &secs, &c.Policy,
+			&c.SalesLeader.ID, &c.SalesLeader.Name, &c.SalesLeader.Email, &c.SalesLeader.TimeZone)
 	if err != nil {
 		return c, notFound(err, "campaign "+id)
 	}

@@ -36,15 +36,19 @@ func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Eve
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
 			insert into leads (id, email, name, company, country, score, campaign_id, state, owner_id, attempt,
-				offered_at, accept_by, escalated_at, accepted_at, touches, workflow_id, version)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+				offered_at, accept_by, escalated_at, accepted_at, touches, workflow_id, version,
+				policy, escalation_level, contact_by, contacted_at, closed_at, reason)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 			on conflict (id) do update set name = excluded.name, company = excluded.company, country = excluded.country,
 				score = excluded.score, state = excluded.state, owner_id = excluded.owner_id, attempt = excluded.attempt,
 				offered_at = excluded.offered_at, accept_by = excluded.accept_by, escalated_at = excluded.escalated_at,
-				accepted_at = excluded.accepted_at, touches = excluded.touches, version = excluded.version, updated_at = now()
+				accepted_at = excluded.accepted_at, touches = excluded.touches, version = excluded.version,
+				policy = excluded.policy, escalation_level = excluded.escalation_level, contact_by = excluded.contact_by,
+				contacted_at = excluded.contacted_at, closed_at = excluded.closed_at, reason = excluded.reason, updated_at = now()
 			where leads.version < excluded.version`,
 			l.ID, l.Email, l.Name, l.Company, l.Country, l.Score, l.CampaignID, string(l.State), nullStr(l.Owner.ID), l.Attempt,
-			nullTime(l.OfferedAt), nullTime(l.AcceptBy), nullTime(l.EscalatedAt), nullTime(l.AcceptedAt), l.Touches, l.WorkflowID, l.Version)
+			nullTime(l.OfferedAt), nullTime(l.AcceptBy), nullTime(l.EscalatedAt), nullTime(l.AcceptedAt), l.Touches, l.WorkflowID, l.Version,
+			l.Policy, l.EscalationLevel, nullTime(l.ContactBy), nullTime(l.ContactedAt), nullTime(l.ClosedAt), l.Reason)
 		if err != nil {
 			return fmt.Errorf("record lead %s: %w", l.ID, err)
 		}
@@ -77,6 +81,12 @@ type LeadView struct {
 	EscalatedAt  *time.Time  `json:"escalated_at"`
 	AcceptedAt   *time.Time  `json:"accepted_at"`
 	Touches      int         `json:"touches"`
+	Policy       string      `json:"policy"`
+	Escalation   int         `json:"escalation_level"`
+	ContactBy    *time.Time  `json:"contact_by"`
+	ContactedAt  *time.Time  `json:"contacted_at"`
+	ClosedAt     *time.Time  `json:"closed_at"`
+	Reason       string      `json:"reason,omitempty"`
 	WorkflowID   string      `json:"workflow_id"`
 	CreatedAt    time.Time   `json:"created_at"`
 	UpdatedAt    time.Time   `json:"updated_at"`
@@ -106,11 +116,13 @@ func (s *Store) Lead(ctx context.Context, id string) (LeadView, error) {
 	err := s.Pool.QueryRow(ctx, `
 		select l.id, l.email, l.name, l.company, l.country, l.score, l.campaign_id, c.name, l.state,
 			o.id, o.name, o.email, l.attempt, l.offered_at, l.accept_by, l.escalated_at, l.accepted_at,
-			l.touches, l.workflow_id, l.created_at, l.updated_at
+			l.touches, l.policy, l.escalation_level, l.contact_by, l.contacted_at, l.closed_at, l.reason,
+			l.workflow_id, l.created_at, l.updated_at
 		from leads l join campaigns c on c.id = l.campaign_id left join people o on o.id = l.owner_id
 		where l.id = $1`, id).Scan(&v.ID, &v.Email, &v.Name, &v.Company, &v.Country, &v.Score, &v.Campaign, &v.CampaignName,
 		&v.State, &ownerID, &ownerName, &ownerEmail, &v.Attempt, &v.OfferedAt, &v.AcceptBy, &v.EscalatedAt, &v.AcceptedAt,
-		&v.Touches, &v.WorkflowID, &v.CreatedAt, &v.UpdatedAt)
+		&v.Touches, &v.Policy, &v.Escalation, &v.ContactBy, &v.ContactedAt, &v.ClosedAt, &v.Reason,
+		&v.WorkflowID, &v.CreatedAt, &v.UpdatedAt)
 	if err != nil {
 		return v, notFound(err, "lead "+id)
 	}

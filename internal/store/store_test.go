@@ -352,7 +352,8 @@ func TestUpsertCampaign(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := domain.CampaignInfo{ID: "webinar-q3", Name: "Webinar Q3", Owner: domain.PersonRef{Name: "Mo Fischer", Email: "mo.fischer@example.com"},
-		TeamID: "emea", Status: "draft", MinScore: 50, AcceptWindow: 4 * time.Hour}
+		TeamID: "emea", Status: "draft", MinScore: 50, AcceptWindow: 4 * time.Hour,
+		SalesLeader: domain.PersonRef{ID: "sam-leader", Name: "Sam Okafor", Email: "sam.okafor@example.com", TimeZone: "America/New_York"}}
 	if info != want {
 		t.Errorf("Campaign = %+v, want %+v", info, want)
 	}

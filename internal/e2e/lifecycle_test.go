@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/workflows"
+	"go.temporal.io/sdk/client"
+)
+
+// TestLifecycleOnTheRealStack runs a lead left alone under a policy with
+// second-scale windows on the real dev server and PostgreSQL, and measures how
+// late each reminder, breach and escalation was recorded against the
+// deadline computed for it. The numbers go to the test log (-v); the
+// assertion is only that each fired from its timer, not from some later pass.
+func TestLifecycleOnTheRealStack(t *testing.T) {
+	s := startStack(t)
+	ctx := context.Background()
+	const w = 2 * time.Second
+	pol := domain.Policy{Name: "e2e-seconds", AcceptWithin: domain.Duration(w), FirstContactWithin: domain.Duration(w),
+		Reminders: []float64{0.5}, OnMiss: domain.OnMiss{Reassign: 1, Escalate: true}}
+	if err := pol.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store.ImportPolicies(ctx, []domain.Policy{pol}, false); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Store.Campaign(ctx, "webinar-q3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := domain.Campaign{ID: c.ID, Name: c.Name, Owner: domain.Person{Name: c.Owner.Name, Email: c.Owner.Email},
+		Team: c.TeamID, MinScore: c.MinScore, SLAPolicy: pol.Name}
+	if err := s.Store.UpsertCampaign(ctx, spec, "live", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+
+	code, res := submit(t, s, `{"campaign":"webinar-q3","email":"left.alone@example.org","name":"Lee Alone","score":90}`)
+	if code != 202 {
+		t.Fatalf("submit: %d %v", code, res)
+	}
+	id := res["id"].(string)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v := getLead(t, s, id)
+		if v.Escalation == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not escalated to level 2 within 30s: %+v", v)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	waitMail(t, s, "sam.okafor@example.com", "escalation", 5*time.Second)
+
+	// Lateness: when the row was committed minus the deadline it was for.
+	rows, err := s.Store.Pool.Query(ctx, `
+		select kind, coalesce(data->>'due', data->>'deadline')::timestamptz, recorded_at, occurred_at
+		from lead_events where lead_id = $1 and kind in ('reminded', 'lapsed', 'escalated') order by seq`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var late []time.Duration
+	var kinds []string
+	for rows.Next() {
+		var kind string
+		var due, recorded, occurred time.Time
+		if err := rows.Scan(&kind, &due, &recorded, &occurred); err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, kind)
+		l := recorded.Sub(due)
+		late = append(late, l)
+		t.Logf("%-9s due %s  fired %s  recorded %s  late %v", kind, due.Format("15:04:05.000"),
+			occurred.Format("15:04:05.000"), recorded.Format("15:04:05.000"), l.Round(time.Millisecond))
+	}
+	if len(late) != 6 {
+		t.Fatalf("%d timed events %v, want reminder, breach, reminder, breach, escalation ×2", len(late), kinds)
+	}
+	sorted := append([]time.Duration(nil), late...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	t.Logf("lateness over %d timed events: median %v, max %v", len(sorted), sorted[len(sorted)/2].Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond))
+	for i, l := range late {
+		if l < 0 || l > 5*time.Second {
+			t.Errorf("%s recorded %v from its deadline: not fired by its own timer", kinds[i], l)
+		}
+	}
+
+	// The holder accepts, the first-contact clock runs, a contact and an outcome end it.
+	v := getLead(t, s, id)
+	for _, u := range []struct {
+		name string
+		arg  any
+	}{
+		{workflows.UpdateAccept, workflows.AcceptInput{RepID: v.Owner.ID, Attempt: v.Attempt}},
+		{workflows.UpdateContact, workflows.ContactInput{RepID: v.Owner.ID, Channel: "call", Note: "booked a demo"}},
+		{workflows.UpdateClose, workflows.CloseInput{RepID: v.Owner.ID, Outcome: workflows.OutcomeConverted, Reference: "OPP-9"}},
+	} {
+		h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: v.WorkflowID, UpdateName: u.name,
+			Args: []any{u.arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", u.name, err)
+		}
+	}
+	if err := s.Temporal.GetWorkflow(ctx, v.WorkflowID, "").Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if v := getLead(t, s, id); v.State != "Converted" || v.ContactedAt == nil || v.ContactBy == nil {
+		t.Fatalf("final: %+v", v)
+	}
+	saveHistory(t, s.Temporal, v.WorkflowID, "lead-v1-seconds-policy-full-path")
+}
