@@ -24,10 +24,38 @@ const (
 var (
 	SACampaign  = temporal.NewSearchAttributeKeyKeyword("BatonCampaign")
 	SALeadState = temporal.NewSearchAttributeKeyKeyword("BatonLeadState")
+	// Kept current by the lifecycle engine (version 1).
+	SAOwner      = temporal.NewSearchAttributeKeyKeyword("BatonOwnerRep")
+	SASLADueAt   = temporal.NewSearchAttributeKeyTime("BatonSLADueAt")
+	SAEscalation = temporal.NewSearchAttributeKeyInt64("BatonEscalationLevel")
 )
 
 // SearchAttributeFlags are the `temporal server start-dev` flags registering them.
-var SearchAttributeFlags = []string{"--search-attribute", "BatonCampaign=Keyword", "--search-attribute", "BatonLeadState=Keyword"}
+var SearchAttributeFlags = []string{
+	"--search-attribute", "BatonCampaign=Keyword", "--search-attribute", "BatonLeadState=Keyword",
+	"--search-attribute", "BatonOwnerRep=Keyword", "--search-attribute", "BatonSLADueAt=Datetime",
+	"--search-attribute", "BatonEscalationLevel=Int",
+}
+
+// QueryDeadlines returns every running deadline and the time left (version 1).
+const QueryDeadlines = "deadlines"
+
+// Deadline is one running SLA clock.
+type Deadline struct {
+	Name string        `json:"name"` // accept, first-contact, escalation
+	Due  time.Time     `json:"due"`
+	Left time.Duration `json:"left"` // negative when passed
+}
+
+// DeadlinesView answers QueryDeadlines.
+type DeadlinesView struct {
+	State           domain.LeadState `json:"state"`
+	Owner           domain.PersonRef `json:"owner"`
+	EscalationLevel int              `json:"escalation_level"`
+	Policy          string           `json:"policy"`
+	Deadlines       []Deadline       `json:"deadlines"`
+	Events          int              `json:"events"` // how many events the lead has recorded
+}
 
 // LeadWorkflowID is derived from the lead's business key, so a retried
 // intake reaches the same workflow.

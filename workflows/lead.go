@@ -36,10 +36,12 @@ type leadWorkflow struct {
 	log      log.Logger
 
 	// Lifecycle engine state (version 1).
-	pol      domain.Policy
-	manager  domain.PersonRef
-	rejected map[int]bool // attempts the offered rep declined
-	contacts int
+	pol            domain.Policy
+	manager        domain.PersonRef
+	rejected       map[int]bool // attempts the offered rep declined
+	nextEscalation time.Time
+	version        workflow.Version
+	contacts       int
 }
 
 func (w *leadWorkflow) setup(ctx workflow.Context) error {
@@ -50,6 +52,9 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 		w.applyTouch(ctx, *w.in.First)
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryLead, func() (domain.LeadSnapshot, error) { return w.st, nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryDeadlines, func() (DeadlinesView, error) { return w.deadlines(ctx), nil }); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateIntake, w.intake,
@@ -209,7 +214,9 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 	if err := workflow.Await(ctx, func() bool { return w.st.Touches > 0 }); err != nil {
 		return err
 	}
-	version := workflow.GetVersion(ctx, versionSLAPolicy, workflow.DefaultVersion, 1)
+	// 1: the lifecycle engine; 2: it also keeps owner, due time and
+	// escalation level as search attributes.
+	w.version = workflow.GetVersion(ctx, versionSLAPolicy, workflow.DefaultVersion, 2)
 	if err := workflow.ExecuteActivity(actx(ctx), a.LoadCampaign, w.st.CampaignID).Get(ctx, &w.campaign); err != nil {
 		return err
 	}
@@ -227,7 +234,7 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 	if err := w.record(ctx, "mql", "mql", "system", fmt.Sprintf("score %d meets %d", w.st.Score, w.campaign.MinScore), nil); err != nil {
 		return err
 	}
-	if version >= 1 {
+	if w.version >= 1 {
 		return w.lifecycle(ctx)
 	}
 	// Leads started before the lifecycle engine keep their fixed-window path.

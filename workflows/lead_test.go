@@ -35,7 +35,7 @@ func newRun(t *testing.T, reps ...string) *run {
 	env.RegisterActivity(newActivities(r.store, r.mail))
 	// These tests pin the fixed-window path that leads started before the
 	// lifecycle engine keep; lifecycle_test.go covers version 1.
-	env.OnGetVersion(versionSLAPolicy, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	env.OnGetVersion(versionSLAPolicy, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 	// The first touch arrives with the start, as Update-with-Start does.
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(UpdateIntake, "touch-1", &testsuite.TestUpdateCallback{
@@ -214,7 +214,7 @@ func TestFirstTouchFromInputCountsOnce(t *testing.T) {
 	st, m := newFakeStore(window, "ana"), &fakeMailer{}
 	env.RegisterWorkflow(LeadWorkflow)
 	env.RegisterActivity(newActivities(st, m))
-	env.OnGetVersion(versionSLAPolicy, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	env.OnGetVersion(versionSLAPolicy, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 	first := Touch{ID: "req-1", Campaign: "webinar-q3", Email: "dana@acme.example", Name: "Dana Lee", Score: 40}
 	var intake IntakeResult
 	env.RegisterDelayedCallback(func() {

@@ -33,6 +33,47 @@ func (w *leadWorkflow) lifecycle(ctx workflow.Context) error {
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
+// deadlines lists the clocks running now, for QueryDeadlines.
+func (w *leadWorkflow) deadlines(ctx workflow.Context) DeadlinesView {
+	v := DeadlinesView{State: w.st.State, Owner: w.st.Owner, EscalationLevel: w.st.EscalationLevel, Policy: w.st.Policy,
+		Events: int(w.st.Version)}
+	now := workflow.Now(ctx)
+	add := func(name string, due time.Time) {
+		if !due.IsZero() {
+			v.Deadlines = append(v.Deadlines, Deadline{Name: name, Due: due, Left: due.Sub(now)})
+		}
+	}
+	switch w.st.State {
+	case domain.StateOffered:
+		add("accept", w.st.AcceptBy)
+	case domain.StateEscalated:
+		add("escalation", w.nextEscalation)
+	case domain.StateAccepted:
+		if w.st.EscalationLevel > 0 {
+			add("escalation", w.nextEscalation)
+		} else {
+			add("first-contact", w.st.ContactBy)
+		}
+	}
+	return v
+}
+
+// upsertSLA keeps the owner, due time and escalation level searchable.
+func (w *leadWorkflow) upsertSLA(ctx workflow.Context, due time.Time) {
+	if w.version < 2 {
+		return
+	}
+	updates := []temporal.SearchAttributeUpdate{SAOwner.ValueSet(w.st.Owner.ID), SAEscalation.ValueSet(int64(w.st.EscalationLevel))}
+	if due.IsZero() {
+		updates = append(updates, SASLADueAt.ValueUnset())
+	} else {
+		updates = append(updates, SASLADueAt.ValueSet(due.UTC()))
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		w.log.Warn("upsert search attributes", "error", err)
+	}
+}
+
 func (w *leadWorkflow) closed() bool {
 	s := w.st.State
 	return s == domain.StateConverted || s == domain.StateDisqualified || s == domain.StateRecycled
@@ -118,6 +159,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 		w.st.Owner, w.st.Attempt = as.Rep, attempt
 		w.st.OfferedAt, w.st.AcceptBy = now, addBusiness(cal, now, window)
 		w.setState(ctx, domain.StateOffered)
+		w.upsertSLA(ctx, w.st.AcceptBy)
 		if err := w.record(ctx, "offered", fmt.Sprintf("offered:%d", attempt), "system", "",
 			map[string]string{"rep": as.Rep.ID, "accept_by": stamp(w.st.AcceptBy), "calendar": cal.Location().String()}); err != nil {
 			return err
@@ -201,9 +243,13 @@ func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder,
 			return err
 		}
 		if level == len(chain)-1 {
+			w.nextEscalation = time.Time{}
+			w.upsertSLA(ctx, time.Time{})
 			break
 		}
 		due = addBusiness(cal, now, window)
+		w.nextEscalation = due
+		w.upsertSLA(ctx, due)
 		ok, err := workflow.AwaitWithTimeout(ctx, due.Sub(now), done)
 		if err != nil || ok {
 			return err
@@ -222,6 +268,7 @@ func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
 	start := w.st.AcceptedAt
 	w.st.ContactBy = addBusiness(cal, start, window)
 	w.st.EscalationLevel = 0
+	w.upsertSLA(ctx, w.st.ContactBy)
 	if err := w.record(ctx, "contact-due", "contact-due", "system", "",
 		map[string]string{"rep": holder.ID, "contact_by": stamp(w.st.ContactBy)}); err != nil {
 		return err
@@ -342,6 +389,7 @@ func (w *leadWorkflow) close(ctx workflow.Context, in CloseInput) (domain.LeadSt
 		w.st.Reason = in.Reference
 	}
 	w.setState(ctx, state)
+	w.upsertSLA(ctx, time.Time{})
 	err := w.record(ctx, in.Outcome, "closed", "rep:"+in.RepID, w.st.Reason, nil)
 	return w.st.State, err
 }

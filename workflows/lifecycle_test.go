@@ -219,3 +219,26 @@ func TestFirstContactMissedEscalates(t *testing.T) {
 		t.Fatalf("manager mail %+v", m)
 	}
 }
+
+func TestDeadlinesQueryShowsTimeLeft(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var view DeadlinesView
+	var qerr error = errors.New("not queried")
+	r.at(nyAt(23, 11, 0), func() {
+		v, err := r.env.QueryWorkflow(QueryDeadlines)
+		if qerr = err; err == nil {
+			qerr = v.Get(&view)
+		}
+	})
+	var acc, closeErr error
+	r.update(nyAt(23, 11, 5), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc)
+	r.update(nyAt(23, 11, 6), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeConverted, Reference: "X"}, &closeErr)
+	r.execute()
+	if qerr != nil {
+		t.Fatal(qerr)
+	}
+	if view.State != domain.StateOffered || view.Owner.ID != "ana" || len(view.Deadlines) != 1 ||
+		view.Deadlines[0].Name != "accept" || !view.Deadlines[0].Due.Equal(nyAt(23, 12, 30)) || view.Deadlines[0].Left != 90*time.Minute {
+		t.Fatalf("deadlines at Mon 11:00: %+v", view)
+	}
+}

@@ -58,7 +58,8 @@ start() {
 
 start temporal "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
   --db-filename "$DATA/temporal.db" --log-level warn \
-  --search-attribute BatonCampaign=Keyword --search-attribute BatonLeadState=Keyword
+  --search-attribute BatonCampaign=Keyword --search-attribute BatonLeadState=Keyword \
+  --search-attribute BatonOwnerRep=Keyword --search-attribute BatonSLADueAt=Datetime --search-attribute BatonEscalationLevel=Int
 for i in $(seq 1 120); do
   "$TEMPORAL" operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 && break
   if ! kill -0 "${pids[0]}" 2>/dev/null; then echo "the Temporal dev server exited; see its output above" >&2; exit 1; fi

@@ -55,6 +55,16 @@ func TestLifecycleOnTheRealStack(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	waitMail(t, s, "sam.okafor@example.com", "escalation", 5*time.Second)
+	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, workflows.LeadWorkflowID(id), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa := desc.WorkflowExecutionInfo.SearchAttributes.GetIndexedFields()
+	for _, k := range []string{"BatonCampaign", "BatonLeadState", "BatonOwnerRep", "BatonEscalationLevel"} {
+		if _, ok := sa[k]; !ok {
+			t.Errorf("search attribute %s not set; have %v", k, sa)
+		}
+	}
 
 	// Lateness: when the row was committed minus the deadline it was for.
 	rows, err := s.Store.Pool.Query(ctx, `
@@ -114,5 +124,5 @@ func TestLifecycleOnTheRealStack(t *testing.T) {
 	if v := getLead(t, s, id); v.State != "Converted" || v.ContactedAt == nil || v.ContactBy == nil {
 		t.Fatalf("final: %+v", v)
 	}
-	saveHistory(t, s.Temporal, v.WorkflowID, "lead-v1-seconds-policy-full-path")
+	saveHistory(t, s.Temporal, v.WorkflowID, "lead-v2-seconds-policy-full-path")
 }
