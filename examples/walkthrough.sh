@@ -12,8 +12,9 @@ starter() { go run ./starter "$@"; }
 step() { printf '\n== %s\n' "$*"; }
 suffix=$(date +%s)
 
-step "1. import the directory and launch the campaign"
+step "1. import the directory and the SLA policies, and launch the campaign"
 starter directory import examples/team.yaml
+starter policy import examples/policies.yaml
 starter campaign launch examples/campaign.yaml
 
 step "2. submit a lead"
@@ -45,10 +46,15 @@ curl -fsS "$GW/api/v1/leads/$lead" | jq '{id, state, owner: .owner.name, accepte
 psql "$DB" -Atc "select id, state, owner_id from leads where id = '$lead'"
 "$TEMPORAL" workflow describe --address "${TEMPORAL_ADDRESS:-127.0.0.1:7233}" -w "lead-$lead" | grep -E 'Status|BatonLeadState' || true
 
+step "5b. log a first contact and convert, as the rep"
+rep=$(curl -fsS "$GW/api/v1/leads/$lead" | jq -r .owner.id)
+starter lead act "$lead" contact --as "$rep" --channel call --note "booked a demo"
+starter lead act "$lead" convert --as "$rep" --ref OPP-1001
+
 step "6. a second lead left alone: reassigned after one window, escalated after two"
 lead2=$(curl -fsS -X POST "$GW/api/v1/leads" -H 'Content-Type: application/json' \
   -d "{\"campaign\":\"webinar-q3\",\"email\":\"erin.$suffix@globex.example\",\"name\":\"Erin Kim\",\"company\":\"Globex\",\"score\":55}" | jq -r .id)
-echo "lead $lead2; waiting (the example campaign's window is 60s)…"
+echo "lead $lead2; waiting (the demo-seconds policy: 60 s to accept, a reminder at 30 s)…"
 last=""
 for _ in $(seq 1 300); do
   state=$(curl -fsS "$GW/api/v1/leads/$lead2" | jq -r '"\(.state) held by \(.owner.name) (offer \(.attempt))"')
