@@ -16,7 +16,6 @@ import (
 
 	"github.com/batonhq/baton/internal/config"
 	"github.com/batonhq/baton/internal/intake"
-	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/token"
 	"github.com/batonhq/baton/internal/web"
@@ -34,29 +33,15 @@ func main() {
 }
 
 func run() error {
-	cfg, err := config.Load()
-	if err != nil {
-		return err
-	}
-	if err := cfg.RequireSigningKey(); err != nil {
-		return err
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if _, err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	svc, err := tclient.Boot(ctx, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	cl, err := tclient.Dial(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+	defer svc.Close()
+	cfg, st, cl := svc.Config, svc.Store, svc.Temporal
 	signer, err := token.NewSigner([]byte(cfg.SigningKey))
 	if err != nil {
 		return err

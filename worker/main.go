@@ -10,7 +10,6 @@ import (
 	"os"
 
 	"github.com/batonhq/baton/internal/config"
-	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/workerapp"
 	"go.temporal.io/sdk/worker"
@@ -28,30 +27,14 @@ func main() {
 }
 
 func run() error {
-	cfg, err := config.Load()
-	if err != nil {
-		return err
-	}
-	if err := cfg.RequireSigningKey(); err != nil {
-		return err
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	ctx := context.Background()
-	v, err := store.Migrate(ctx, cfg.DatabaseURL)
+	svc, err := tclient.Boot(context.Background(), log)
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	cl, err := tclient.Dial(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	w, err := workerapp.New(cfg, cl, st)
+	defer svc.Close()
+	cfg := svc.Config
+	w, err := workerapp.New(cfg, svc.Temporal, svc.Store)
 	if err != nil {
 		return err
 	}
@@ -60,6 +43,6 @@ func run() error {
 		mailTo = "SendGrid at " + cfg.SendGridBaseURL
 	}
 	log.Info("worker starting", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
-		"task_queue", cfg.TaskQueue, "schema_version", v, "mail", mailTo)
+		"task_queue", cfg.TaskQueue, "schema_version", svc.SchemaVersion, "mail", mailTo)
 	return w.Run(worker.InterruptCh())
 }

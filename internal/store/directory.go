@@ -20,6 +20,18 @@ type ImportResult struct {
 	Unchanged int
 }
 
+// count adds one upsert's outcome: "created", "updated" or "unchanged".
+func (r *ImportResult) count(tag string) {
+	switch tag {
+	case "created":
+		r.Created++
+	case "updated":
+		r.Updated++
+	default:
+		r.Unchanged++
+	}
+}
+
 func (r ImportResult) String() string {
 	return fmt.Sprintf("%d created, %d updated, %d unchanged", r.Created, r.Updated, r.Unchanged)
 }
@@ -33,16 +45,7 @@ func (s *Store) ImportDirectory(ctx context.Context, d domain.Directory, dryRun 
 		return res, err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
-	count := func(tag string) {
-		switch tag {
-		case "created":
-			res.Created++
-		case "updated":
-			res.Updated++
-		default:
-			res.Unchanged++
-		}
-	}
+	count := res.count
 	upsertPerson := func(p domain.Person, role, team string) error {
 		var teamID *string
 		if team != "" {

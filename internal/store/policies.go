@@ -34,14 +34,7 @@ func (s *Store) ImportPolicies(ctx context.Context, ps []domain.Policy, dryRun b
 		if err != nil {
 			return res, fmt.Errorf("policy %s: %w", p.Name, err)
 		}
-		switch tag {
-		case "created":
-			res.Created++
-		case "updated":
-			res.Updated++
-		default:
-			res.Unchanged++
-		}
+		res.count(tag)
 	}
 	if dryRun {
 		return res, nil
