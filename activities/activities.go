@@ -21,6 +21,7 @@ type Store interface {
 	Campaign(ctx context.Context, id string) (domain.CampaignInfo, error)
 	Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Event) error
 	Assign(ctx context.Context, leadID string, attempt int, teamID string, exclude []string) (domain.Assignment, error)
+	AssignTo(ctx context.Context, leadID string, attempt int, teamID, repID string) (domain.Assignment, error)
 }
 
 // Activities carries the dependencies; the worker registers a pointer to it.
@@ -64,6 +65,7 @@ type AssignInput struct {
 	Attempt int
 	TeamID  string
 	Exclude []string // reps who already had the lead
+	To      string   // a manager's pick; empty means the rotation's
 }
 
 // AssignResult is the assignment, or NoEligibleRep with the reason.
@@ -75,7 +77,13 @@ type AssignResult struct {
 
 // Assign picks a rep atomically; a retry returns the same rep.
 func (a *Activities) Assign(ctx context.Context, in AssignInput) (AssignResult, error) {
-	as, err := a.Store.Assign(ctx, in.LeadID, in.Attempt, in.TeamID, in.Exclude)
+	var as domain.Assignment
+	var err error
+	if in.To != "" {
+		as, err = a.Store.AssignTo(ctx, in.LeadID, in.Attempt, in.TeamID, in.To)
+	} else {
+		as, err = a.Store.Assign(ctx, in.LeadID, in.Attempt, in.TeamID, in.Exclude)
+	}
 	if errors.Is(err, domain.ErrNotFound) {
 		return AssignResult{NoEligibleRep: true, Reason: err.Error()}, nil
 	}

@@ -304,17 +304,20 @@ func leadIDArg(arg string) (string, error) {
 }
 
 func actCmd(a *app) *cobra.Command {
-	var as, reason, note, channel, ref string
+	var as, reason, note, channel, ref, to string
+	var by time.Duration
 	cmd := &cobra.Command{
-		Use:   "act <lead id | email> <accept|reject|contact|convert|disqualify|recycle> --as REP",
-		Short: "Act on a lead as its rep, as the one-click links do",
+		Use:   "act <lead id | email> <accept|reject|contact|convert|disqualify|recycle|reassign|extend> --as PERSON",
+		Short: "Act on a lead as its rep or manager, as the one-click links do",
 		Long: "Sends the action to the lead's workflow as a Temporal Update. The workflow's validator\n" +
 			"refuses a stale or illegal action with the reason, and nothing is written.\n\n" +
 			"  reject      --reason " + strings.Join(domain.RejectReasons, "|") + " [--note]\n" +
 			"  contact     --channel " + strings.Join(workflows.Channels, "|") + " [--note]\n" +
 			"  convert     --ref OPPORTUNITY\n" +
 			"  disqualify  --reason " + strings.Join(domain.DisqualifyReasons, "|") + "\n" +
-			"  recycle     --reason " + strings.Join(domain.RecycleReasons, "|"),
+			"  recycle     --reason " + strings.Join(domain.RecycleReasons, "|") + "\n" +
+			"  reassign    (manager) --reason TEXT [--to REP; default: back to routing]\n" +
+			"  extend      (manager, once) --by DURATION --reason TEXT",
 		Example: "  starter lead act dana@acme.example accept --as ana\n  starter lead act dana@acme.example contact --as ana --channel call --note 'booked a demo'",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -347,8 +350,12 @@ func actCmd(a *app) *cobra.Command {
 				name, arg = workflows.UpdateClose, workflows.CloseInput{RepID: as, Outcome: workflows.OutcomeDisqualified, Reason: reason}
 			case "recycle":
 				name, arg = workflows.UpdateClose, workflows.CloseInput{RepID: as, Outcome: workflows.OutcomeRecycled, Reason: reason}
+			case "reassign":
+				name, arg = workflows.UpdateReassign, workflows.ReassignInput{ManagerID: as, ToRep: to, Reason: reason}
+			case "extend":
+				name, arg = workflows.UpdateExtend, workflows.ExtendInput{ManagerID: as, By: by, Reason: reason}
 			default:
-				return fmt.Errorf("unknown action %q: use accept, reject, contact, convert, disqualify or recycle", args[1])
+				return fmt.Errorf("unknown action %q: use accept, reject, contact, convert, disqualify, recycle, reassign or extend", args[1])
 			}
 			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
 			if err != nil {
@@ -375,11 +382,13 @@ func actCmd(a *app) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&as, "as", "", "id of the rep acting (required)")
+	f.StringVar(&as, "as", "", "id of the rep or manager acting (required)")
 	f.StringVar(&reason, "reason", "", "reason of a reject, disqualify or recycle")
 	f.StringVar(&note, "note", "", "free-text note")
 	f.StringVar(&channel, "channel", "", "channel of a contact")
 	f.StringVar(&ref, "ref", "", "opportunity reference of a conversion")
+	f.StringVar(&to, "to", "", "rep a manager reassigns to (default: the next in rotation)")
+	f.DurationVar(&by, "by", 0, "business time a manager's extension adds, e.g. 1h")
 	return cmd
 }
 

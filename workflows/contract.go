@@ -153,3 +153,23 @@ var Channels = []string{"call", "email", "meeting", "linkedin", "other"}
 // versionSLAPolicy gates the lifecycle engine: leads started before it keep
 // the fixed-window path they began with.
 const versionSLAPolicy = "sla-policy"
+
+// Manager actions (lifecycle engine).
+const (
+	UpdateReassign = "reassign" // move an offered or escalated lead to a named rep, or back to routing
+	UpdateExtend   = "extend"   // move the running deadline once, with a reason
+)
+
+// ReassignInput is a manager moving a lead.
+type ReassignInput struct {
+	ManagerID string
+	ToRep     string // empty: back to routing (the next rep in rotation)
+	Reason    string
+}
+
+// ExtendInput is a manager granting more time, once per lead.
+type ExtendInput struct {
+	ManagerID string
+	By        time.Duration // business time added to the running deadline
+	Reason    string
+}

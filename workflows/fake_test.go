@@ -91,6 +91,23 @@ func (s *fakeStore) Assign(_ context.Context, leadID string, attempt int, teamID
 	return a, nil
 }
 
+func (s *fakeStore) AssignTo(_ context.Context, leadID string, attempt int, teamID, repID string) (domain.Assignment, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := fmt.Sprint(leadID, attempt)
+	if a, ok := s.assigned[key]; ok {
+		return a, nil
+	}
+	for _, r := range s.reps {
+		if r.ID == repID {
+			a := domain.Assignment{LeadID: leadID, Attempt: attempt, TeamID: teamID, Manager: s.manager, Rep: r}
+			s.assigned[key] = a
+			return a, nil
+		}
+	}
+	return domain.Assignment{}, fmt.Errorf("%s is not a rep: %w", repID, domain.ErrNotFound)
+}
+
 func (s *fakeStore) kinds() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -41,6 +41,9 @@ type leadWorkflow struct {
 	rejected       map[int]bool // attempts the offered rep declined
 	nextEscalation time.Time
 	version        workflow.Version
+	pending        *ReassignInput // a manager's reassignment not yet carried out
+	extended       bool           // the one extension was used
+	moved          bool           // the running deadline moved; the wait must re-arm
 	contacts       int
 }
 
@@ -72,6 +75,14 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateContact, w.contact,
 		workflow.UpdateHandlerOptions{Validator: w.validateContact}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReassign, w.reassign,
+		workflow.UpdateHandlerOptions{Validator: w.validateReassign}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtend, w.extend,
+		workflow.UpdateHandlerOptions{Validator: w.validateExtend}); err != nil {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateClose, w.close,

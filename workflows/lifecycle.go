@@ -103,8 +103,9 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // waitWindow waits until done() or the deadline, sending a reminder at each of
 // the policy's fractions of the window. It reports whether done() won.
-func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *bizclock.Calendar, start, deadline time.Time,
+func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *bizclock.Calendar, start time.Time, due *time.Time,
 	window time.Duration, holder domain.PersonRef, done func() bool) (bool, error) {
+	deadline := *due
 	for i, f := range w.pol.Reminders {
 		at := addBusiness(cal, start, time.Duration(float64(window)*f))
 		if d := at.Sub(workflow.Now(ctx)); d > 0 {
@@ -124,10 +125,22 @@ func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *bizcl
 			return false, err
 		}
 	}
-	if d := deadline.Sub(workflow.Now(ctx)); d > 0 {
-		return workflow.AwaitWithTimeout(ctx, d, done)
+	// The deadline can move (a manager's extension): re-arm the timer then.
+	for {
+		d := due.Sub(workflow.Now(ctx))
+		if d <= 0 {
+			return done(), nil
+		}
+		ok, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return done() || w.moved })
+		if err != nil {
+			return false, err
+		}
+		if w.moved {
+			w.moved = false
+			continue
+		}
+		return ok, nil
 	}
-	return done(), nil
 }
 
 func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
@@ -136,8 +149,12 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 	reassigns := 0
 	for attempt := 1; ; attempt++ {
 		var res activities.AssignResult
+		to := ""
+		if w.pending != nil {
+			to = w.pending.ToRep
+		}
 		err := workflow.ExecuteActivity(actx(ctx), a.Assign, activities.AssignInput{
-			LeadID: w.st.ID, Attempt: attempt, TeamID: w.campaign.TeamID, Exclude: had,
+			LeadID: w.st.ID, Attempt: attempt, TeamID: w.campaign.TeamID, Exclude: had, To: to,
 		}).Get(ctx, &res)
 		if err != nil {
 			return err
@@ -149,8 +166,14 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			}
 			// Nobody left to reassign to: the last holder keeps it, escalated.
 			w.st.Attempt = attempt - 1
-			return w.escalateChain(ctx, "accept", prev, w.manager)
+			w.pending = nil
+			if again, err := w.escalateChain(ctx, "accept", prev, w.manager); err != nil || !again {
+				return err
+			}
+			continue
 		}
+		w.pending = nil
+		w.st.EscalationLevel = 0
 		as := res.Assignment
 		w.manager = as.Manager
 		cal := w.calendar(as.Rep)
@@ -172,8 +195,8 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 		if err := w.notify(ctx, mail.KindOffer, as.Rep, as.Rep, domain.PersonRef{}, w.st.AcceptBy); err != nil {
 			return err
 		}
-		done := func() bool { return w.accepted() || w.rejected[attempt] }
-		ok, err := w.waitWindow(ctx, "accept", cal, now, w.st.AcceptBy, window, as.Rep, done)
+		done := func() bool { return w.accepted() || w.rejected[attempt] || w.pending != nil }
+		ok, err := w.waitWindow(ctx, "accept", cal, now, &w.st.AcceptBy, window, as.Rep, done)
 		if err != nil {
 			return err
 		}
@@ -182,7 +205,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 		if ok && w.accepted() {
 			return nil
 		}
-		if ok { // rejected: straight to the next rep; not a miss
+		if ok { // rejected, or moved by a manager: straight to the next rep; not a miss
 			continue
 		}
 		if err := w.record(ctx, "lapsed", fmt.Sprintf("lapsed:%d", attempt), "system", "acceptance window closed without an answer",
@@ -193,19 +216,23 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			reassigns++
 			continue
 		}
-		return w.escalateChain(ctx, "accept", as.Rep, as.Manager)
+		if again, err := w.escalateChain(ctx, "accept", as.Rep, as.Manager); err != nil || !again {
+			return err
+		}
 	}
 }
 
 // escalateChain climbs rep → manager → sales leader, one level per missed
 // window, until the lead is accepted (or, in the contact phase, contacted).
-func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder, manager domain.PersonRef) error {
-	done := w.accepted
+// It reports whether a manager moved the lead, so the offers go on.
+func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder, manager domain.PersonRef) (bool, error) {
+	done := func() bool { return w.accepted() || w.pending != nil }
 	if phase == "contact" {
 		done = func() bool { return w.st.State != domain.StateAccepted }
 	}
+	moved := func(err error) (bool, error) { return err == nil && w.pending != nil, err }
 	if !w.pol.OnMiss.Escalate {
-		return workflow.Await(ctx, done)
+		return moved(workflow.Await(ctx, done))
 	}
 	chain := []domain.PersonRef{manager, w.campaign.SalesLeader}
 	cal := w.calendar(holder)
@@ -233,14 +260,14 @@ func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder,
 		if phase == "contact" {
 			deadline = w.st.ContactBy
 		}
-		if err := w.record(ctx, "escalated", fmt.Sprintf("%s-escalated:%d", phase, level+1), "system",
+		if err := w.record(ctx, "escalated", fmt.Sprintf("%s-escalated:%d:%d", phase, w.st.Attempt, level+1), "system",
 			fmt.Sprintf("%s missed the %s deadline", holder.Name, phase),
 			map[string]string{"phase": phase, "level": fmt.Sprint(level + 1), "to": to.ID, "deadline": stamp(deadline),
 				"due": stamp(due), "fired": stamp(now)}); err != nil {
-			return err
+			return false, err
 		}
 		if err := w.notifyPhase(ctx, mail.KindEscalation, phase, to, holder, domain.PersonRef{}, deadline, level+1); err != nil {
-			return err
+			return false, err
 		}
 		if level == len(chain)-1 {
 			w.nextEscalation = time.Time{}
@@ -252,10 +279,10 @@ func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder,
 		w.upsertSLA(ctx, due)
 		ok, err := workflow.AwaitWithTimeout(ctx, due.Sub(now), done)
 		if err != nil || ok {
-			return err
+			return moved(err)
 		}
 	}
-	return workflow.Await(ctx, done)
+	return moved(workflow.Await(ctx, done))
 }
 
 func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
@@ -274,7 +301,7 @@ func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
 		return err
 	}
 	done := func() bool { return w.st.State != domain.StateAccepted }
-	ok, err := w.waitWindow(ctx, "contact", cal, start, w.st.ContactBy, window, holder, done)
+	ok, err := w.waitWindow(ctx, "contact", cal, start, &w.st.ContactBy, window, holder, done)
 	if err != nil || ok {
 		return err
 	}
@@ -282,7 +309,8 @@ func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
 		map[string]string{"phase": "contact", "rep": holder.ID, "deadline": stamp(w.st.ContactBy), "fired": stamp(workflow.Now(ctx))}); err != nil {
 		return err
 	}
-	return w.escalateChain(ctx, "contact", holder, w.manager)
+	_, err = w.escalateChain(ctx, "contact", holder, w.manager)
+	return err
 }
 
 func (w *leadWorkflow) notifyPhase(ctx workflow.Context, kind, phase string, to, rep, next domain.PersonRef, deadline time.Time, n int) error {
@@ -392,4 +420,81 @@ func (w *leadWorkflow) close(ctx workflow.Context, in CloseInput) (domain.LeadSt
 	w.upsertSLA(ctx, time.Time{})
 	err := w.record(ctx, in.Outcome, "closed", "rep:"+in.RepID, w.st.Reason, nil)
 	return w.st.State, err
+}
+
+// --- manager actions ---
+
+func (w *leadWorkflow) validateManager(id string) error {
+	if w.pol.Name == "" {
+		return stale("This lead started before manager actions existed.")
+	}
+	if id == "" || (id != w.manager.ID && id != w.campaign.SalesLeader.ID) {
+		return stale("Only the team's manager or the sales leader can do this.")
+	}
+	return nil
+}
+
+func (w *leadWorkflow) validateReassign(ctx workflow.Context, in ReassignInput) error {
+	if err := w.validateManager(in.ManagerID); err != nil {
+		return err
+	}
+	switch {
+	case w.st.State != domain.StateOffered && w.st.State != domain.StateEscalated:
+		return stale("This lead is %s; only an offered or escalated lead can be reassigned.", w.st.State)
+	case w.pending != nil:
+		return stale("A reassignment of this lead is already under way.")
+	case in.ToRep != "" && in.ToRep == w.st.Owner.ID:
+		return stale("%s already holds this lead.", w.st.Owner.Name)
+	case in.Reason == "" || len(in.Reason) > 500:
+		return temporal.NewApplicationError("a reassignment needs a reason (1 to 500 characters)", "InvalidInput")
+	}
+	return nil
+}
+
+// reassign hands the lead to the offer loop and answers once the new offer
+// is out, with its state.
+func (w *leadWorkflow) reassign(ctx workflow.Context, in ReassignInput) (domain.LeadSnapshot, error) {
+	from := w.st.Owner
+	w.pending = &in
+	data := map[string]string{"from": from.ID, "to": in.ToRep}
+	if err := w.record(ctx, "reassigned", fmt.Sprintf("reassigned:%d", w.st.Attempt), "manager:"+in.ManagerID, in.Reason, data); err != nil {
+		return w.st, err
+	}
+	err := workflow.Await(ctx, func() bool { return w.pending == nil })
+	return w.st, err
+}
+
+func (w *leadWorkflow) validateExtend(ctx workflow.Context, in ExtendInput) error {
+	if err := w.validateManager(in.ManagerID); err != nil {
+		return err
+	}
+	window := time.Duration(w.pol.AcceptWithin)
+	if w.st.State == domain.StateAccepted {
+		window = time.Duration(w.pol.FirstContactWithin)
+	}
+	switch {
+	case w.extended:
+		return stale("This lead's deadline was already extended once.")
+	case !(w.st.State == domain.StateOffered || w.st.State == domain.StateAccepted && !w.st.ContactBy.IsZero() && w.st.EscalationLevel == 0):
+		return stale("This lead has no running deadline to extend (it is %s).", w.st.State)
+	case in.By < time.Second || in.By > window:
+		return temporal.NewApplicationError(fmt.Sprintf("an extension must be between 1s and the window, %s", window), "InvalidInput")
+	case in.Reason == "" || len(in.Reason) > 500:
+		return temporal.NewApplicationError("an extension needs a reason (1 to 500 characters)", "InvalidInput")
+	}
+	return nil
+}
+
+func (w *leadWorkflow) extend(ctx workflow.Context, in ExtendInput) (domain.LeadSnapshot, error) {
+	due, phase := &w.st.AcceptBy, "accept"
+	if w.st.State == domain.StateAccepted {
+		due, phase = &w.st.ContactBy, "contact"
+	}
+	old := *due
+	*due = addBusiness(w.calendar(w.st.Owner), old, in.By)
+	w.extended, w.moved = true, true
+	w.upsertSLA(ctx, *due)
+	err := w.record(ctx, "extended", "extended", "manager:"+in.ManagerID, in.Reason,
+		map[string]string{"phase": phase, "from": stamp(old), "to": stamp(*due)})
+	return w.st, err
 }

@@ -242,3 +242,71 @@ func TestDeadlinesQueryShowsTimeLeft(t *testing.T) {
 		t.Fatalf("deadlines at Mon 11:00: %+v", view)
 	}
 }
+
+func TestManagerReassignsByHandAndExtendsOnce(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea", "cy")
+	var notManager, toCy, extend, again, lapsedAccept, cyAccept, closeErr error
+	r.update(nyAt(23, 9, 30), UpdateReassign, ReassignInput{ManagerID: "ana", ToRep: "cy", Reason: "mine now"}, &notManager)
+	r.update(nyAt(23, 10, 0), UpdateReassign, ReassignInput{ManagerID: "max", ToRep: "cy", Reason: "Cy knows Acme"}, &toCy)
+	// Cy's deadline: 4 business hours from Mon 10:00 = 14:00; extended by 1h → 15:00.
+	r.update(nyAt(23, 11, 0), UpdateExtend, ExtendInput{ManagerID: "max", By: time.Hour, Reason: "Cy is at a customer"}, &extend)
+	r.update(nyAt(23, 11, 1), UpdateExtend, ExtendInput{ManagerID: "max", By: time.Hour, Reason: "again"}, &again)
+	r.update(nyAt(23, 14, 30), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &lapsedAccept)
+	r.update(nyAt(23, 14, 59), UpdateAccept, AcceptInput{RepID: "cy", Attempt: 2}, &cyAccept)
+	r.update(nyAt(23, 15, 10), UpdateClose, CloseInput{RepID: "cy", Outcome: OutcomeConverted, Reference: "OPP-3"}, &closeErr)
+	out := r.execute()
+	if notManager == nil || !strings.Contains(notManager.Error(), "Only the team's manager") {
+		t.Fatalf("a rep reassigned: %v", notManager)
+	}
+	if again == nil || !strings.Contains(again.Error(), "already extended once") {
+		t.Fatalf("second extension: %v", again)
+	}
+	if lapsedAccept == nil || !strings.Contains(lapsedAccept.Error(), "reassigned to Cy") {
+		t.Fatalf("ana's old click: %v", lapsedAccept)
+	}
+	for name, err := range map[string]error{"reassign": toCy, "extend": extend, "accept": cyAccept, "close": closeErr} {
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	wantAt(t, "offer to Cy", r.eventAt("offered", 2), nyAt(23, 10, 0))
+	if out.Owner.ID != "cy" || out.State != domain.StateConverted || !out.AcceptBy.Equal(nyAt(23, 15, 0)) {
+		t.Fatalf("result %+v", out)
+	}
+	// Ana's reminder (Mon 10:30) never comes: the lead left her at 10:00.
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "reassigned", "offered", "extended", "reminded",
+		"accepted", "contact-due", "converted")
+	if m := r.mail.to("ana@example.com"); len(m) != 2 || m[1].Kind != "reassigned" {
+		t.Fatalf("ana's mail: %+v", m)
+	}
+}
+
+func TestExtendedDeadlineLapsesAtTheNewInstant(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var extend, bea, closeErr error
+	r.update(nyAt(23, 11, 0), UpdateExtend, ExtendInput{ManagerID: "sam", By: 30 * time.Minute, Reason: "traffic"}, &extend)
+	r.update(nyAt(23, 13, 30), UpdateAccept, AcceptInput{RepID: "bea", Attempt: 2}, &bea)
+	r.update(nyAt(23, 13, 31), UpdateClose, CloseInput{RepID: "bea", Outcome: OutcomeRecycled, Reason: "not-ready"}, &closeErr)
+	r.execute()
+	if extend != nil || bea != nil || closeErr != nil {
+		t.Fatalf("extend %v, accept %v, close %v", extend, bea, closeErr)
+	}
+	wantAt(t, "breach after the extension", r.eventAt("lapsed", 1), nyAt(23, 13, 0))
+}
+
+func TestManagerSendsAnEscalatedLeadBackToRouting(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea", "cy")
+	var back, cy, closeErr error
+	r.update(nyAt(23, 17, 0), UpdateReassign, ReassignInput{ManagerID: "max", Reason: "back to the pool"}, &back)
+	r.update(nyAt(24, 9, 30), UpdateAccept, AcceptInput{RepID: "cy", Attempt: 3}, &cy)
+	r.update(nyAt(24, 9, 31), UpdateClose, CloseInput{RepID: "cy", Outcome: OutcomeDisqualified, Reason: "competitor"}, &closeErr)
+	out := r.execute()
+	if back != nil || cy != nil || closeErr != nil {
+		t.Fatalf("reassign %v, accept %v, close %v", back, cy, closeErr)
+	}
+	wantAt(t, "escalation", r.eventAt("escalated", 1), nyAt(23, 16, 30))
+	wantAt(t, "offer to Cy", r.eventAt("offered", 3), nyAt(23, 17, 0))
+	if out.Owner.ID != "cy" || out.EscalationLevel != 0 {
+		t.Fatalf("result %+v", out)
+	}
+}

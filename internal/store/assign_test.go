@@ -194,3 +194,22 @@ func TestAssignConcurrent(t *testing.T) {
 		t.Errorf("assignments by rep = %s, want %s", dbCounts, want)
 	}
 }
+
+func TestAssignToIsIdempotentAndLeavesTheRotation(t *testing.T) {
+	s := openStore(t)
+	ctx := testCtx(t)
+	importDir(t, s, emeaYAML)
+	a, err := s.AssignTo(ctx, "ld_manual", 2, "emea", "cy")
+	if err != nil || a.Rep.ID != "cy" || a.Manager.ID == "" {
+		t.Fatalf("AssignTo: %+v, %v", a, err)
+	}
+	if again, err := s.AssignTo(ctx, "ld_manual", 2, "emea", "bea"); err != nil || again.Rep.ID != "cy" {
+		t.Fatalf("retry with another rep: %+v, %v (the first choice must stand)", again, err)
+	}
+	if last := queryString(t, s, `select last_rep_id from team_rotation where team_id = 'emea'`); last != "" {
+		t.Fatalf("rotation moved to %q", last)
+	}
+	if _, err := s.AssignTo(ctx, "ld_manual", 3, "emea", "max-manager"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("a manager as rep: %v", err)
+	}
+}

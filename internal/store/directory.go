@@ -251,3 +251,34 @@ func (s *Store) Person(ctx context.Context, id string) (domain.PersonRef, error)
 	err := s.Pool.QueryRow(ctx, `select id, name, email, time_zone from people where id = $1`, id).Scan(&p.ID, &p.Name, &p.Email, &p.TimeZone)
 	return p, notFound(err, "person "+id)
 }
+
+// AssignTo records a manager's choice of rep for one attempt. It is
+// idempotent like Assign and does not move the rotation: a hand-picked
+// assignment is not anybody's turn. The rep must be an active rep of the team.
+func (s *Store) AssignTo(ctx context.Context, leadID string, attempt int, teamID, repID string) (domain.Assignment, error) {
+	a := domain.Assignment{LeadID: leadID, Attempt: attempt, TeamID: teamID}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var ok bool
+		if err := tx.QueryRow(ctx, `select exists(select 1 from people where id = $1 and team_id = $2 and role = 'rep' and active)`,
+			repID, teamID).Scan(&ok); err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s is not an active rep of team %s: %w", repID, teamID, errNotFound)
+		}
+		if _, err := tx.Exec(ctx, `insert into assignments (lead_id, attempt, rep_id, team_id) values ($1, $2, $3, $4)
+			on conflict (lead_id, attempt) do nothing`, leadID, attempt, repID, teamID); err != nil {
+			return err
+		}
+		var got string
+		if err := tx.QueryRow(ctx, `select rep_id from assignments where lead_id = $1 and attempt = $2`, leadID, attempt).Scan(&got); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
+			select r.id, r.name, r.email, r.time_zone, coalesce(m.id, ''), coalesce(m.name, ''), coalesce(m.email, ''), coalesce(m.time_zone, '')
+			from people r join teams t on t.id = $2 left join people m on m.id = t.manager_id
+			where r.id = $1`, got, teamID).
+			Scan(&a.Rep.ID, &a.Rep.Name, &a.Rep.Email, &a.Rep.TimeZone, &a.Manager.ID, &a.Manager.Name, &a.Manager.Email, &a.Manager.TimeZone)
+	})
+	return a, err
+}
