@@ -43,6 +43,14 @@ func TestLifecycleOnTheRealStack(t *testing.T) {
 		t.Fatalf("submit: %d %v", code, res)
 	}
 	id := res["id"].(string)
+	// A policy changed while the lead is in flight: the lead keeps the
+	// version it started with (its clocks below stay on 2 s windows).
+	waitMail(t, s, "ana.schmidt@example.com", "offer", 5*time.Second)
+	slower := pol
+	slower.AcceptWithin, slower.FirstContactWithin = domain.Duration(time.Minute), domain.Duration(time.Minute)
+	if res, err := s.Store.ImportPolicies(ctx, []domain.Policy{slower}, false); err != nil || res.Updated != 1 {
+		t.Fatalf("re-import: %v %v", res, err)
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		v := getLead(t, s, id)
