@@ -22,6 +22,12 @@ type Store interface {
 	Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Event) error
 	Assign(ctx context.Context, leadID string, attempt int, teamID string, exclude []string) (domain.Assignment, error)
 	AssignTo(ctx context.Context, leadID string, attempt int, teamID, repID string) (domain.Assignment, error)
+	Erase(ctx context.Context, leadID string) error
+}
+
+// Erase purges the lead's personal data from PostgreSQL; events stay.
+func (a *Activities) Erase(ctx context.Context, leadID string) error {
+	return a.Store.Erase(ctx, leadID)
 }
 
 // Activities carries the dependencies; the worker registers a pointer to it.

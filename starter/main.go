@@ -285,7 +285,7 @@ func leadCmd(a *app) *cobra.Command {
 		},
 	}
 	show.Flags().BoolVar(&showJSON, "json", false, "print the lead as JSON")
-	cmd.AddCommand(submit, show, actCmd(a))
+	cmd.AddCommand(submit, show, actCmd(a), eraseCmd(a))
 	return cmd
 }
 
@@ -389,6 +389,61 @@ func actCmd(a *app) *cobra.Command {
 	f.StringVar(&ref, "ref", "", "opportunity reference of a conversion")
 	f.StringVar(&to, "to", "", "rep a manager reassigns to (default: the next in rotation)")
 	f.DurationVar(&by, "by", 0, "business time a manager's extension adds, e.g. 1h")
+	return cmd
+}
+
+func eraseCmd(a *app) *cobra.Command {
+	var reason, actor string
+	cmd := &cobra.Command{
+		Use:   "erase <lead id | email> --reason unsubscribe|erasure-request",
+		Short: "End a lead and purge its personal data (unsubscribe or erasure request)",
+		Long: "Stops every clock of the lead, blanks its name, email, company and country in\n" +
+			"PostgreSQL, strips notes from its events and deletes its messages from the outbox.\n" +
+			"The events themselves stay, so the shared numbers do not change. The workflow's\n" +
+			"history in Temporal keeps the original input until the namespace's retention ends.",
+		Example: "  starter lead erase dana@acme.example --reason erasure-request",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := leadIDArg(args[0])
+			if err != nil {
+				return err
+			}
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflows.LeadWorkflowID(id),
+				UpdateName: workflows.UpdateErase, WaitForStage: client.WorkflowUpdateStageCompleted,
+				Args: []any{workflows.EraseInput{Actor: "admin:" + actor, Reason: reason}}})
+			if err == nil {
+				err = h.Get(ctx, nil)
+			}
+			var ae *temporal.ApplicationError
+			switch {
+			case errors.As(err, &ae):
+				return fmt.Errorf("refused, nothing changed: %s", ae.Message())
+			case err != nil:
+				// The workflow has ended already (a version-0 lead after
+				// acceptance): purge directly.
+				if !domain.ValidReason(reason, domain.EraseReasons) {
+					return fmt.Errorf("--reason must be one of %v", domain.EraseReasons)
+				}
+				if perr := a.st.Erase(cmd.Context(), id); perr != nil {
+					return fmt.Errorf("erase: %w (workflow: %v)", perr, err)
+				}
+			}
+			fmt.Fprintf(a.out, "%s: personal data erased; events kept\n", id)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "unsubscribe or erasure-request (required)")
+	cmd.Flags().StringVar(&actor, "actor", os.Getenv("USER"), "who asked for it, recorded on the event")
 	return cmd
 }
 

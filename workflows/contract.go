@@ -173,3 +173,13 @@ type ExtendInput struct {
 	By        time.Duration // business time added to the running deadline
 	Reason    string
 }
+
+// UpdateErase ends the lead's workflow and purges its personal data from
+// PostgreSQL (an unsubscribe or an erasure request). Events are kept.
+const UpdateErase = "erase"
+
+// EraseInput says who asked and why.
+type EraseInput struct {
+	Actor  string // "source:…", "admin:…"
+	Reason string // one of domain.EraseReasons
+}

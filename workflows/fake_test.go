@@ -26,6 +26,7 @@ type fakeStore struct {
 	eventKey map[string]bool
 	assigned map[string]domain.Assignment
 	last     string
+	erased   []string
 }
 
 func newFakeStore(window time.Duration, reps ...string) *fakeStore {
@@ -106,6 +107,13 @@ func (s *fakeStore) AssignTo(_ context.Context, leadID string, attempt int, team
 		}
 	}
 	return domain.Assignment{}, fmt.Errorf("%s is not a rep: %w", repID, domain.ErrNotFound)
+}
+
+func (s *fakeStore) Erase(_ context.Context, leadID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.erased = append(s.erased, leadID)
+	return nil
 }
 
 func (s *fakeStore) kinds() []string {

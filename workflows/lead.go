@@ -23,7 +23,49 @@ func LeadWorkflow(ctx workflow.Context, in LeadInput) (domain.LeadSnapshot, erro
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
-	return w.st, w.run(ctx)
+	// An erasure cancels the run wherever it waits, then purges.
+	runCtx, cancel := workflow.WithCancel(ctx)
+	w.cancelRun = cancel
+	err := w.run(runCtx)
+	if w.erasing != nil {
+		return w.st, w.finishErase(ctx)
+	}
+	return w.st, err
+}
+
+func (w *leadWorkflow) validateErase(ctx workflow.Context, in EraseInput) error {
+	switch {
+	case w.erasing != nil:
+		return stale("This lead's data is already being erased.")
+	case !domain.ValidReason(in.Reason, domain.EraseReasons):
+		return temporal.NewApplicationError(fmt.Sprintf("reason %q is not one of %v", in.Reason, domain.EraseReasons), "InvalidInput")
+	case in.Actor == "":
+		return temporal.NewApplicationError("an erasure needs the actor who asked", "InvalidInput")
+	}
+	return nil
+}
+
+func (w *leadWorkflow) erase(ctx workflow.Context, in EraseInput) (domain.LeadState, error) {
+	w.erasing = &in
+	w.cancelRun()
+	err := workflow.Await(ctx, func() bool { return w.st.State == domain.StateErased })
+	return w.st.State, err
+}
+
+// finishErase records the erasure (with the personal fields already blank in
+// the snapshot) and purges the rest; the workflow then ends.
+func (w *leadWorkflow) finishErase(ctx workflow.Context) error {
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	w.st.Email, w.st.Name, w.st.Company, w.st.Country, w.st.Reason = "", "", "", "", ""
+	w.setState(ctx, domain.StateErased)
+	if err := workflow.ExecuteActivity(actx(ctx), a.Erase, w.st.ID).Get(ctx, nil); err != nil {
+		return err
+	}
+	w.st.Email = domain.ErasedEmail(w.st.ID)
+	if err := w.record(ctx, "erased", "erased", w.erasing.Actor, w.erasing.Reason, nil); err != nil {
+		return err
+	}
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
 type leadWorkflow struct {
@@ -42,8 +84,10 @@ type leadWorkflow struct {
 	nextEscalation time.Time
 	version        workflow.Version
 	pending        *ReassignInput // a manager's reassignment not yet carried out
-	extended       bool           // the one extension was used
-	moved          bool           // the running deadline moved; the wait must re-arm
+	erasing        *EraseInput
+	cancelRun      workflow.CancelFunc
+	extended       bool // the one extension was used
+	moved          bool // the running deadline moved; the wait must re-arm
 	contacts       int
 }
 
@@ -83,6 +127,10 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtend, w.extend,
 		workflow.UpdateHandlerOptions{Validator: w.validateExtend}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateErase, w.erase,
+		workflow.UpdateHandlerOptions{Validator: w.validateErase}); err != nil {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateClose, w.close,

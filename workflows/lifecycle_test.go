@@ -310,3 +310,28 @@ func TestManagerSendsAnEscalatedLeadBackToRouting(t *testing.T) {
 		t.Fatalf("result %+v", out)
 	}
 }
+
+func TestErasureEndsTheLeadAndPurges(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var bad, erase, after error
+	r.update(nyAt(23, 9, 10), UpdateErase, EraseInput{Actor: "source:form", Reason: "because"}, &bad)
+	r.update(nyAt(23, 9, 15), UpdateErase, EraseInput{Actor: "source:form", Reason: "unsubscribe"}, &erase)
+	r.update(nyAt(23, 9, 20), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &after)
+	out := r.execute()
+	if bad == nil || erase != nil {
+		t.Fatalf("bad reason %v, erase %v", bad, erase)
+	}
+	if after == nil {
+		t.Fatal("an erased lead was accepted")
+	}
+	if out.State != domain.StateErased || out.Name != "" || out.Company != "" || out.Email != domain.ErasedEmail("ld_test") {
+		t.Fatalf("result %+v", out)
+	}
+	if len(r.store.erased) != 1 || r.store.lead.Name != "" {
+		t.Fatalf("store: erased %v, lead %+v", r.store.erased, r.store.lead)
+	}
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "erased")
+	if len(r.mail.to("bea@example.com")) != 0 {
+		t.Fatal("the clocks ran on after the erasure")
+	}
+}

@@ -27,7 +27,14 @@ const (
 	StateConverted    LeadState = "Converted"
 	StateDisqualified LeadState = "Disqualified"
 	StateRecycled     LeadState = "Recycled"
+	StateErased       LeadState = "Erased"
 )
+
+// ErasedEmail is what an erased lead's email becomes: unique, and no address.
+func ErasedEmail(leadID string) string { return leadID + "@erased.invalid" }
+
+// EraseReasons are why a lead's personal data may be purged.
+var EraseReasons = []string{"unsubscribe", "erasure-request"}
 
 // Owned reports whether a rep holds the lead and may work it.
 func (s LeadState) Owned() bool { return s == StateAccepted || s == StateContacted }

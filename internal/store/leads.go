@@ -184,3 +184,27 @@ func (s *Store) AppendEvent(ctx context.Context, leadID string, ev domain.Event)
 }
 
 var errDuplicateEvent = errors.New("duplicate event")
+
+// Erase purges a lead's personal data: the lead row's contact fields, notes
+// in its events, and its messages in the outbox and the ledger. Events stay,
+// so the numbers both teams see do not change.
+func (s *Store) Erase(ctx context.Context, leadID string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', updated_at = now()
+			where id = $1`, leadID, domain.ErasedEmail(leadID))
+		if err != nil {
+			return fmt.Errorf("erase lead %s: %w", leadID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("erase lead %s: %w", leadID, errNotFound)
+		}
+		if _, err := tx.Exec(ctx, `update lead_events set data = data - 'note' where lead_id = $1 and data ? 'note'`, leadID); err != nil {
+			return fmt.Errorf("erase notes of %s: %w", leadID, err)
+		}
+		if _, err := tx.Exec(ctx, `delete from outbox where ledger_key like $1 || ':%'`, leadID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `update email_ledger set subject = '', to_email = 'erased' where key like $1 || ':%'`, leadID)
+		return err
+	})
+}
