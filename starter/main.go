@@ -20,6 +20,7 @@ import (
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/workflows"
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
@@ -425,9 +426,12 @@ func eraseCmd(a *app) *cobra.Command {
 				err = h.Get(ctx, nil)
 			}
 			var ae *temporal.ApplicationError
+			var nf *serviceerror.NotFound
 			switch {
 			case errors.As(err, &ae):
 				return fmt.Errorf("refused, nothing changed: %s", ae.Message())
+			case err != nil && !errors.As(err, &nf):
+				return fmt.Errorf("erase %s: %w; nothing changed, try again", id, err)
 			case err != nil:
 				// The workflow has ended already (a version-0 lead after
 				// acceptance): purge directly.
