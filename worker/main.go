@@ -34,6 +34,9 @@ func run() error {
 	}
 	defer svc.Close()
 	cfg := svc.Config
+	if err := workerapp.CheckSearchAttributes(context.Background(), svc.Temporal, cfg.TemporalNamespace); err != nil {
+		return err
+	}
 	w, err := workerapp.New(cfg, svc.Temporal, svc.Store)
 	if err != nil {
 		return err

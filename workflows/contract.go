@@ -4,6 +4,7 @@
 package workflows
 
 import (
+	"sort"
 	"time"
 
 	"github.com/batonhq/baton/internal/domain"
@@ -30,11 +31,25 @@ var (
 	SAEscalation = temporal.NewSearchAttributeKeyInt64("BatonEscalationLevel")
 )
 
+// SearchAttributes maps every custom search attribute to its type, as
+// `temporal operator search-attribute create` names them.
+var SearchAttributes = map[string]string{
+	"BatonCampaign": "Keyword", "BatonLeadState": "Keyword", "BatonOwnerRep": "Keyword",
+	"BatonSLADueAt": "Datetime", "BatonEscalationLevel": "Int",
+}
+
 // SearchAttributeFlags are the `temporal server start-dev` flags registering them.
-var SearchAttributeFlags = []string{
-	"--search-attribute", "BatonCampaign=Keyword", "--search-attribute", "BatonLeadState=Keyword",
-	"--search-attribute", "BatonOwnerRep=Keyword", "--search-attribute", "BatonSLADueAt=Datetime",
-	"--search-attribute", "BatonEscalationLevel=Int",
+func SearchAttributeFlags() []string {
+	names := make([]string, 0, len(SearchAttributes))
+	for n := range SearchAttributes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var flags []string
+	for _, n := range names {
+		flags = append(flags, "--search-attribute", n+"="+SearchAttributes[n])
+	}
+	return flags
 }
 
 // QueryDeadlines returns every running deadline and the time left (version 1).

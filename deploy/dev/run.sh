@@ -66,6 +66,12 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 
+# start-dev registers --search-attribute only on a new database file: make sure
+# every attribute Baton uses exists on one kept from an earlier run too.
+for sa in BatonCampaign=Keyword BatonLeadState=Keyword BatonOwnerRep=Keyword BatonSLADueAt=Datetime BatonEscalationLevel=Int; do
+  "$TEMPORAL" operator search-attribute create --address "$TEMPORAL_ADDRESS" --name "${sa%%=*}" --type "${sa#*=}" >/dev/null 2>&1 || true
+done
+
 "$BIN/starter" db migrate
 start worker "$BIN/worker"
 start gateway "$BIN/gateway"

@@ -95,7 +95,7 @@ func StartTemporal() (*DevServer, error) {
 	}
 	args := append([]string{"server", "start-dev", "--headless", "--ip", "127.0.0.1",
 		"--port", strconv.Itoa(ports[0]), "--http-port", strconv.Itoa(ports[1]), "--metrics-port", strconv.Itoa(ports[2]),
-		"--log-level", "error"}, workflows.SearchAttributeFlags...)
+		"--log-level", "error"}, workflows.SearchAttributeFlags()...)
 	cmd := exec.Command(cli, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
