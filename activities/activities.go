@@ -23,6 +23,12 @@ type Store interface {
 	Assign(ctx context.Context, leadID string, attempt int, teamID string, exclude []string) (domain.Assignment, error)
 	AssignTo(ctx context.Context, leadID string, attempt int, teamID, repID string) (domain.Assignment, error)
 	Erase(ctx context.Context, leadID string) error
+	RepMisses(ctx context.Context, repID string, since time.Time) (int, error)
+}
+
+// RepMisses counts a rep's missed deadlines since an instant, across leads.
+func (a *Activities) RepMisses(ctx context.Context, repID string, since time.Time) (int, error) {
+	return a.Store.RepMisses(ctx, repID, since)
 }
 
 // Erase purges the lead's personal data from PostgreSQL; events stay.
@@ -123,7 +129,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		Kind: in.Kind, Key: in.Key(), To: in.To, Lead: in.Lead, Campaign: in.Campaign,
 		Rep: in.Rep, NextRep: in.NextRep, Deadline: in.Deadline, Phase: in.Phase, Level: in.Seq,
 	}
-	if in.Kind == mail.KindEscalation {
+	if in.Kind == mail.KindEscalation || in.Kind == mail.KindLeader {
 		tok := a.Signer.Sign(token.Claims{
 			Lead: in.Lead.ID, Actor: in.To.ID, Action: "view", Attempt: in.Lead.Attempt,
 			Expires: in.Deadline.Add(a.LinkTTL).Unix(),

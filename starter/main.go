@@ -305,10 +305,10 @@ func leadIDArg(arg string) (string, error) {
 }
 
 func actCmd(a *app) *cobra.Command {
-	var as, reason, note, channel, ref, to string
+	var as, reason, note, channel, ref, to, until string
 	var by time.Duration
 	cmd := &cobra.Command{
-		Use:   "act <lead id | email> <accept|reject|contact|convert|disqualify|recycle|reassign|extend> --as PERSON",
+		Use:   "act <lead id | email> <action> --as PERSON",
 		Short: "Act on a lead as its rep or manager, as the one-click links do",
 		Long: "Sends the action to the lead's workflow as a Temporal Update. The workflow's validator\n" +
 			"refuses a stale or illegal action with the reason, and nothing is written.\n\n" +
@@ -318,7 +318,8 @@ func actCmd(a *app) *cobra.Command {
 			"  disqualify  --reason " + strings.Join(domain.DisqualifyReasons, "|") + "\n" +
 			"  recycle     --reason " + strings.Join(domain.RecycleReasons, "|") + "\n" +
 			"  reassign    (manager) --reason TEXT [--to REP; default: back to routing]\n" +
-			"  extend      (manager, once) --by DURATION --reason TEXT",
+			"  extend      (manager, once) --by DURATION --reason TEXT\n" +
+			"  snooze      --until 2026-11-30T10:00:00-05:00 [--note] (the prospect asked; policy snooze_max)",
 		Example: "  starter lead act dana@acme.example accept --as ana\n  starter lead act dana@acme.example contact --as ana --channel call --note 'booked a demo'",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -355,8 +356,14 @@ func actCmd(a *app) *cobra.Command {
 				name, arg = workflows.UpdateReassign, workflows.ReassignInput{ManagerID: as, ToRep: to, Reason: reason}
 			case "extend":
 				name, arg = workflows.UpdateExtend, workflows.ExtendInput{ManagerID: as, By: by, Reason: reason}
+			case "snooze":
+				t, err := time.Parse(time.RFC3339, until)
+				if err != nil {
+					return fmt.Errorf("--until %q is not an RFC 3339 instant such as 2026-11-30T10:00:00-05:00", until)
+				}
+				name, arg = workflows.UpdateSnooze, workflows.SnoozeInput{RepID: as, Until: t, Note: note}
 			default:
-				return fmt.Errorf("unknown action %q: use accept, reject, contact, convert, disqualify, recycle, reassign or extend", args[1])
+				return fmt.Errorf("unknown action %q: use accept, reject, contact, convert, disqualify, recycle, reassign, extend or snooze", args[1])
 			}
 			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
 			if err != nil {
@@ -390,6 +397,7 @@ func actCmd(a *app) *cobra.Command {
 	f.StringVar(&ref, "ref", "", "opportunity reference of a conversion")
 	f.StringVar(&to, "to", "", "rep a manager reassigns to (default: the next in rotation)")
 	f.DurationVar(&by, "by", 0, "business time a manager's extension adds, e.g. 1h")
+	f.StringVar(&until, "until", "", "instant a snooze lasts until (RFC 3339)")
 	return cmd
 }
 

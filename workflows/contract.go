@@ -198,3 +198,13 @@ type EraseInput struct {
 	Actor  string // "source:…", "admin:…"
 	Reason string // one of domain.EraseReasons
 }
+
+// UpdateSnooze records a prospect's "call me Monday" (policy snooze_max).
+const UpdateSnooze = "snooze"
+
+// SnoozeInput is the owner passing on the prospect's request.
+type SnoozeInput struct {
+	RepID string
+	Until time.Time
+	Note  string
+}

@@ -27,6 +27,8 @@ type fakeStore struct {
 	assigned map[string]domain.Assignment
 	last     string
 	erased   []string
+	// priorMisses stands for misses on other leads.
+	priorMisses int
 }
 
 func newFakeStore(window time.Duration, reps ...string) *fakeStore {
@@ -114,6 +116,18 @@ func (s *fakeStore) Erase(_ context.Context, leadID string) error {
 	defer s.mu.Unlock()
 	s.erased = append(s.erased, leadID)
 	return nil
+}
+
+func (s *fakeStore) RepMisses(_ context.Context, repID string, since time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.priorMisses
+	for _, e := range s.events {
+		if (e.Kind == "lapsed" || e.Kind == "breached") && e.Data["rep"] == repID && !e.At.Before(since) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (s *fakeStore) kinds() []string {

@@ -85,6 +85,7 @@ type leadWorkflow struct {
 	version        workflow.Version
 	pending        *ReassignInput // a manager's reassignment not yet carried out
 	erasing        *EraseInput
+	snoozes        int
 	cancelRun      workflow.CancelFunc
 	extended       bool // the one extension was used
 	moved          bool // the running deadline moved; the wait must re-arm
@@ -127,6 +128,10 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtend, w.extend,
 		workflow.UpdateHandlerOptions{Validator: w.validateExtend}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSnooze, w.snooze,
+		workflow.UpdateHandlerOptions{Validator: w.validateSnooze}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateErase, w.erase,

@@ -101,46 +101,45 @@ func addBusiness(cal *bizclock.Calendar, t time.Time, d time.Duration) time.Time
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// waitWindow waits until done() or the deadline, sending a reminder at each of
-// the policy's fractions of the window. It reports whether done() won.
+// waitWindow waits until done() or the deadline *due, sending a reminder at
+// each of the policy's fractions of the window from start to *due. The
+// deadline can move (an extension, a snooze): reminders and the final timer
+// are then re-armed against the new one. It reports whether done() won.
 func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *bizclock.Calendar, start time.Time, due *time.Time,
-	window time.Duration, holder domain.PersonRef, done func() bool) (bool, error) {
-	deadline := *due
-	for i, f := range w.pol.Reminders {
-		at := addBusiness(cal, start, time.Duration(float64(window)*f))
-		if d := at.Sub(workflow.Now(ctx)); d > 0 {
-			ok, err := workflow.AwaitWithTimeout(ctx, d, done)
-			if err != nil || ok {
-				return ok, err
+	holder domain.PersonRef, done func() bool) (bool, error) {
+	wake := func() bool { return done() || w.moved }
+	// sleepUntil waits for at(), re-arming when the deadline moves; it
+	// reports whether done() won.
+	sleepUntil := func(at func() time.Time) (bool, error) {
+		for {
+			d := at().Sub(workflow.Now(ctx))
+			if d <= 0 {
+				return done(), nil
 			}
-		}
-		if done() {
-			return true, nil
-		}
-		if err := w.record(ctx, "reminded", fmt.Sprintf("%s-reminder:%d:%d", phase, w.st.Attempt, i+1), "system", "",
-			map[string]string{"phase": phase, "rep": holder.ID, "due": stamp(at), "fired": stamp(workflow.Now(ctx)), "deadline": stamp(deadline)}); err != nil {
-			return false, err
-		}
-		if err := w.notifyPhase(ctx, mail.KindReminder, phase, holder, holder, domain.PersonRef{}, deadline, i+1); err != nil {
-			return false, err
-		}
-	}
-	// The deadline can move (a manager's extension): re-arm the timer then.
-	for {
-		d := due.Sub(workflow.Now(ctx))
-		if d <= 0 {
+			if _, err := workflow.AwaitWithTimeout(ctx, d, wake); err != nil {
+				return false, err
+			}
+			if w.moved {
+				w.moved = false
+				continue
+			}
 			return done(), nil
 		}
-		ok, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return done() || w.moved })
-		if err != nil {
+	}
+	for i, f := range w.pol.Reminders {
+		reminderAt := func() time.Time { return addBusiness(cal, start, time.Duration(float64(cal.Elapsed(start, *due))*f)) }
+		if ok, err := sleepUntil(reminderAt); err != nil || ok {
+			return ok, err
+		}
+		if err := w.record(ctx, "reminded", fmt.Sprintf("%s-reminder:%d:%d", phase, w.st.Attempt, i+1), "system", "",
+			map[string]string{"phase": phase, "rep": holder.ID, "due": stamp(reminderAt()), "fired": stamp(workflow.Now(ctx)), "deadline": stamp(*due)}); err != nil {
 			return false, err
 		}
-		if w.moved {
-			w.moved = false
-			continue
+		if err := w.notifyPhase(ctx, mail.KindReminder, phase, holder, holder, domain.PersonRef{}, *due, i+1); err != nil {
+			return false, err
 		}
-		return ok, nil
 	}
+	return sleepUntil(func() time.Time { return *due })
 }
 
 func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
@@ -196,7 +195,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			return err
 		}
 		done := func() bool { return w.accepted() || w.rejected[attempt] || w.pending != nil }
-		ok, err := w.waitWindow(ctx, "accept", cal, now, &w.st.AcceptBy, window, as.Rep, done)
+		ok, err := w.waitWindow(ctx, "accept", cal, now, &w.st.AcceptBy, as.Rep, done)
 		if err != nil {
 			return err
 		}
@@ -210,6 +209,9 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 		}
 		if err := w.record(ctx, "lapsed", fmt.Sprintf("lapsed:%d", attempt), "system", "acceptance window closed without an answer",
 			map[string]string{"rep": as.Rep.ID, "deadline": stamp(w.st.AcceptBy), "fired": stamp(workflow.Now(ctx))}); err != nil {
+			return err
+		}
+		if err := w.checkRepeatedMisses(ctx, "accept", as.Rep, w.st.AcceptBy); err != nil {
 			return err
 		}
 		if reassigns < w.pol.OnMiss.Reassign {
@@ -301,12 +303,15 @@ func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
 		return err
 	}
 	done := func() bool { return w.st.State != domain.StateAccepted }
-	ok, err := w.waitWindow(ctx, "contact", cal, start, &w.st.ContactBy, window, holder, done)
+	ok, err := w.waitWindow(ctx, "contact", cal, start, &w.st.ContactBy, holder, done)
 	if err != nil || ok {
 		return err
 	}
 	if err := w.record(ctx, "breached", "contact-breached", "system", "no first contact logged by the deadline",
 		map[string]string{"phase": "contact", "rep": holder.ID, "deadline": stamp(w.st.ContactBy), "fired": stamp(workflow.Now(ctx))}); err != nil {
+		return err
+	}
+	if err := w.checkRepeatedMisses(ctx, "contact", holder, w.st.ContactBy); err != nil {
 		return err
 	}
 	_, err = w.escalateChain(ctx, "contact", holder, w.manager)
@@ -496,5 +501,64 @@ func (w *leadWorkflow) extend(ctx workflow.Context, in ExtendInput) (domain.Lead
 	w.upsertSLA(ctx, *due)
 	err := w.record(ctx, "extended", "extended", "manager:"+in.ManagerID, in.Reason,
 		map[string]string{"phase": phase, "from": stamp(old), "to": stamp(*due)})
+	return w.st, err
+}
+
+// checkRepeatedMisses alerts the sales leader when the rep who just missed
+// has missed at least the policy's number of deadlines within its window.
+func (w *leadWorkflow) checkRepeatedMisses(ctx workflow.Context, phase string, rep domain.PersonRef, deadline time.Time) error {
+	la := w.pol.LeaderAlert
+	if la.Misses <= 0 || w.campaign.SalesLeader.ID == "" {
+		return nil
+	}
+	var n int
+	since := workflow.Now(ctx).Add(-time.Duration(la.Within))
+	if err := workflow.ExecuteActivity(actx(ctx), a.RepMisses, rep.ID, since).Get(ctx, &n); err != nil {
+		return err
+	}
+	if n < la.Misses {
+		return nil
+	}
+	if err := w.record(ctx, "leader-alerted", fmt.Sprintf("leader-alert:%s:%d", phase, w.st.Attempt), "system",
+		fmt.Sprintf("%s missed %d deadlines within %s", rep.Name, n, time.Duration(la.Within)),
+		map[string]string{"rep": rep.ID, "misses": fmt.Sprint(n), "to": w.campaign.SalesLeader.ID}); err != nil {
+		return err
+	}
+	return w.notifyPhase(ctx, mail.KindLeader, phase, w.campaign.SalesLeader, rep, domain.PersonRef{}, deadline, n)
+}
+
+// --- snooze ---
+
+func (w *leadWorkflow) validateSnooze(ctx workflow.Context, in SnoozeInput) error {
+	if err := w.validateOwner(in.RepID); err != nil {
+		return err
+	}
+	now := workflow.Now(ctx)
+	max := time.Duration(w.pol.SnoozeMax)
+	switch {
+	case max <= 0:
+		return stale("This lead's SLA policy allows no snooze.")
+	case !in.Until.After(now):
+		return temporal.NewApplicationError("snooze until an instant in the future", "InvalidInput")
+	case in.Until.Sub(now) > max:
+		return temporal.NewApplicationError(fmt.Sprintf("a snooze may last at most %s", max), "InvalidInput")
+	case len(in.Note) > 1000:
+		return temporal.NewApplicationError("note is longer than 1000 characters", "InvalidInput")
+	}
+	return nil
+}
+
+// snooze records the prospect's request; before first contact it moves the
+// first-contact deadline to the requested instant.
+func (w *leadWorkflow) snooze(ctx workflow.Context, in SnoozeInput) (domain.LeadSnapshot, error) {
+	w.snoozes++
+	data := map[string]string{"until": stamp(in.Until), "note": in.Note}
+	if w.st.State == domain.StateAccepted && !w.st.ContactBy.IsZero() && w.st.EscalationLevel == 0 && in.Until.After(w.st.ContactBy) {
+		data["contact_by_was"] = stamp(w.st.ContactBy)
+		w.st.ContactBy = in.Until
+		w.moved = true
+		w.upsertSLA(ctx, in.Until)
+	}
+	err := w.record(ctx, "snoozed", fmt.Sprintf("snooze:%d", w.snoozes), "rep:"+in.RepID, "prospect asked", data)
 	return w.st, err
 }

@@ -335,3 +335,48 @@ func TestErasureEndsTheLeadAndPurges(t *testing.T) {
 		t.Fatal("the clocks ran on after the erasure")
 	}
 }
+
+func TestProspectSnoozeMovesTheFirstContactDeadline(t *testing.T) {
+	r := newLifeRun(t, "ana")
+	r.store.campaign.Policy.SnoozeMax = domain.Duration(7 * 24 * time.Hour)
+	var acc, tooFar, snooze, contact, closeErr error
+	r.update(nyAt(23, 9, 0), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc) // contact due Mon 11:00
+	r.update(nyAt(23, 9, 30), UpdateSnooze, SnoozeInput{RepID: "ana", Until: nyAt(30, 12, 0), Note: "call me next week"}, &tooFar)
+	r.update(nyAt(23, 9, 31), UpdateSnooze, SnoozeInput{RepID: "ana", Until: nyAt(24, 10, 0), Note: "call me tomorrow at 10"}, &snooze)
+	r.update(nyAt(24, 9, 55), UpdateContact, ContactInput{RepID: "ana", Channel: "call"}, &contact)
+	r.update(nyAt(24, 9, 56), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeConverted, Reference: "OPP-5"}, &closeErr)
+	out := r.execute()
+	if tooFar == nil || !strings.Contains(tooFar.Error(), "at most") {
+		t.Fatalf("a snooze past the maximum: %v", tooFar)
+	}
+	for name, err := range map[string]error{"accept": acc, "snooze": snooze, "contact": contact, "close": closeErr} {
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if !out.ContactBy.Equal(nyAt(24, 10, 0)) {
+		t.Fatalf("contact by %v", out.ContactBy)
+	}
+	// The reminder moves with the deadline: half of Mon 09:00 → Tue 10:00 in
+	// business time (8h + 1h) is 4h30 → Mon 13:30.
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "accepted", "contact-due", "snoozed", "reminded", "contacted", "converted")
+	wantAt(t, "re-planned reminder", r.eventAt("reminded", 1), nyAt(23, 13, 30))
+}
+
+func TestRepeatedMissesAlertTheSalesLeader(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	r.store.campaign.Policy.LeaderAlert = domain.LeaderAlert{Misses: 3, Within: domain.Duration(7 * 24 * time.Hour)}
+	r.store.priorMisses = 2 // Ana missed two deadlines on other leads this week
+	var bea, closeErr error
+	r.update(nyAt(23, 13, 0), UpdateAccept, AcceptInput{RepID: "bea", Attempt: 2}, &bea)
+	r.update(nyAt(23, 13, 1), UpdateClose, CloseInput{RepID: "bea", Outcome: OutcomeConverted, Reference: "OPP-6"}, &closeErr)
+	r.execute()
+	if bea != nil || closeErr != nil {
+		t.Fatalf("accept %v, close %v", bea, closeErr)
+	}
+	wantAt(t, "leadership alert", r.eventAt("leader-alerted", 1), nyAt(23, 12, 30))
+	m := r.mail.to("sam@example.com")
+	if len(m) != 1 || m[0].Subject != "Leadership alert: Ana missed 3 SLA deadlines" || len(m[0].Links) != 1 {
+		t.Fatalf("leader mail: %+v", m)
+	}
+}

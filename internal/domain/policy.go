@@ -25,6 +25,18 @@ type Policy struct {
 	// in business_hours.time_zone).
 	Calendar      string        `yaml:"calendar,omitempty" json:"calendar,omitempty"`
 	BusinessHours bizclock.Spec `yaml:"business_hours" json:"business_hours"`
+	// SnoozeMax is how far a prospect's "call me Monday" may push the
+	// first-contact deadline; zero allows no snooze.
+	SnoozeMax Duration `yaml:"snooze_max,omitempty" json:"snooze_max,omitempty"`
+	// LeaderAlert tells the sales leader when one rep misses repeatedly.
+	LeaderAlert LeaderAlert `yaml:"leader_alert,omitempty" json:"leader_alert,omitempty"`
+}
+
+// LeaderAlert: Misses missed deadlines by one rep within Within alert the
+// sales leader. Zero Misses turns it off.
+type LeaderAlert struct {
+	Misses int      `yaml:"misses" json:"misses"`
+	Within Duration `yaml:"within" json:"within"`
 }
 
 // OnMiss is what a missed deadline does.
@@ -105,6 +117,15 @@ func (p *Policy) validate() FieldErrors {
 	}
 	if p.OnMiss.Reassign < 0 || p.OnMiss.Reassign > MaxReassign {
 		fe.Add("on_miss.reassign", "%d is outside 0..%d", p.OnMiss.Reassign, MaxReassign)
+	}
+	if p.SnoozeMax < 0 || time.Duration(p.SnoozeMax) > 90*24*time.Hour {
+		fe.Add("snooze_max", "must be between 0 and 2160h (90 days)")
+	}
+	if p.LeaderAlert.Misses < 0 || p.LeaderAlert.Misses > 100 {
+		fe.Add("leader_alert.misses", "%d is outside 0..100", p.LeaderAlert.Misses)
+	}
+	if p.LeaderAlert.Misses > 0 && (p.LeaderAlert.Within < Duration(time.Second) || time.Duration(p.LeaderAlert.Within) > 366*24*time.Hour) {
+		fe.Add("leader_alert.within", "must be between 1s and 8784h when misses is set")
 	}
 	switch p.Calendar {
 	case "":

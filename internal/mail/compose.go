@@ -3,6 +3,7 @@ package mail
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	htmltemplate "html/template"
 	"strings"
 	texttemplate "text/template"
@@ -43,6 +44,7 @@ const (
 	KindReassigned = "reassigned"
 	KindEscalation = "escalation"
 	KindReminder   = "reminder"
+	KindLeader     = "leader-alert"
 )
 
 // Notice is everything a template may show.
@@ -93,6 +95,8 @@ func (n Notice) Subject() string {
 			return "Escalation: " + n.Rep.Name + " missed the first-contact SLA — " + n.Who()
 		}
 		return "Escalation: " + n.Rep.Name + " missed the acceptance SLA — " + n.Who()
+	case KindLeader:
+		return fmt.Sprintf("Leadership alert: %s missed %d SLA deadlines", n.Rep.Name, n.Level)
 	case KindReminder:
 		if n.Contact() {
 			return "Reminder: contact by " + by + " — " + n.Who()

@@ -208,3 +208,12 @@ func (s *Store) Erase(ctx context.Context, leadID string) error {
 		return err
 	})
 }
+
+// RepMisses counts the deadlines a rep missed (lapsed offers and breached
+// first contacts, on any lead) at or after since.
+func (s *Store) RepMisses(ctx context.Context, repID string, since time.Time) (int, error) {
+	var n int
+	err := s.Pool.QueryRow(ctx, `select count(*) from lead_events
+		where kind in ('lapsed', 'breached') and data->>'rep' = $1 and occurred_at >= $2`, repID, since).Scan(&n)
+	return n, err
+}
