@@ -376,7 +376,7 @@ func TestRepeatedMissesAlertTheSalesLeader(t *testing.T) {
 	}
 	wantAt(t, "leadership alert", r.eventAt("leader-alerted", 1), nyAt(23, 12, 30))
 	m := r.mail.to("sam@example.com")
-	if len(m) != 1 || m[0].Subject != "Leadership alert: Ana missed 3 SLA deadlines" || len(m[0].Links) != 1 {
+	if len(m) != 1 || m[0].Subject != "Leadership alert: Ana missed 3 SLA deadlines — Dana Lee, Acme" || len(m[0].Links) != 1 {
 		t.Fatalf("leader mail: %+v", m)
 	}
 }

@@ -96,7 +96,7 @@ func (n Notice) Subject() string {
 		}
 		return "Escalation: " + n.Rep.Name + " missed the acceptance SLA — " + n.Who()
 	case KindLeader:
-		return fmt.Sprintf("Leadership alert: %s missed %d SLA deadlines", n.Rep.Name, n.Level)
+		return fmt.Sprintf("Leadership alert: %s missed %d SLA deadlines — %s", n.Rep.Name, n.Level, n.Who())
 	case KindReminder:
 		if n.Contact() {
 			return "Reminder: contact by " + by + " — " + n.Who()

@@ -61,6 +61,14 @@ func notice(kind string) mail.Notice {
 		n.Lead.Attempt = 2
 		n.LeadURL = "https://baton.example.com/leads/lead-42?t=tok-view"
 		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL}}
+	case mail.KindReminder:
+		n.Phase = "accept"
+		n.Level = 1
+		n.Links = []store.Link{{Label: "Accept lead", URL: "https://baton.example.com/a/tok-offer"}}
+	case mail.KindLeader:
+		n.To = manager
+		n.Level = 3
+		n.LeadURL = "https://baton.example.com/leads/lead-42?t=tok-view"
 	}
 	return n
 }
@@ -78,7 +86,7 @@ func compose(t *testing.T, n mail.Notice) store.Message {
 	return m
 }
 
-var kinds = []string{mail.KindOffer, mail.KindReassigned, mail.KindEscalation}
+var kinds = []string{mail.KindOffer, mail.KindReassigned, mail.KindEscalation, mail.KindReminder, mail.KindLeader}
 
 func TestComposeGolden(t *testing.T) {
 	for _, kind := range kinds {
@@ -142,6 +150,8 @@ func TestSubjects(t *testing.T) {
 		mail.KindOffer:      "Accept by Fri 19:00 — Dana Lee, Acme (Webinar Q3)",
 		mail.KindReassigned: "Reassigned — Dana Lee, Acme (Webinar Q3)",
 		mail.KindEscalation: "Escalation: Sam Rivera missed the acceptance SLA — Dana Lee, Acme",
+		mail.KindReminder:   "Reminder: accept by Fri 19:00 — Dana Lee, Acme (Webinar Q3)",
+		mail.KindLeader:     "Leadership alert: Sam Rivera missed 3 SLA deadlines — Dana Lee, Acme",
 	}
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
