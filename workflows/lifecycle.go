@@ -27,6 +27,9 @@ func (w *leadWorkflow) lifecycle(ctx workflow.Context) error {
 	if err := w.contactPhase(ctx); err != nil {
 		return err
 	}
+	if err := w.cadencePhase(ctx); err != nil {
+		return err
+	}
 	if err := workflow.Await(ctx, w.closed); err != nil {
 		return err
 	}
@@ -561,4 +564,64 @@ func (w *leadWorkflow) snooze(ctx workflow.Context, in SnoozeInput) (domain.Lead
 	}
 	err := w.record(ctx, "snoozed", fmt.Sprintf("snooze:%d", w.snoozes), "rep:"+in.RepID, "prospect asked", data)
 	return w.st, err
+}
+
+// cadencePhase runs the follow-up touches after first contact, each against
+// its own deadline (kept in ContactBy: the next contact due). A missed touch
+// is a breach and tells the manager; when the last deadline passes with the
+// lead still open, it is recycled for no response.
+func (w *leadWorkflow) cadencePhase(ctx workflow.Context) error {
+	c := w.pol.Cadence
+	if c.Touches < 2 {
+		return nil
+	}
+	if err := workflow.Await(ctx, func() bool { return w.st.State != domain.StateAccepted }); err != nil {
+		return err
+	}
+	if w.st.State != domain.StateContacted {
+		return nil
+	}
+	holder := w.st.Owner
+	cal := w.calendar(holder)
+	first := w.st.ContactedAt
+	prev := first
+	for i := 2; i <= c.Touches; i++ {
+		w.st.ContactBy = addBusiness(cal, first, time.Duration(i-1)*time.Duration(c.Within)/time.Duration(c.Touches-1))
+		w.upsertSLA(ctx, w.st.ContactBy)
+		phase := fmt.Sprintf("cadence-%d", i)
+		if err := w.record(ctx, "cadence-due", phase+"-due", "system", "",
+			map[string]string{"touch": fmt.Sprint(i), "rep": holder.ID, "due": stamp(w.st.ContactBy)}); err != nil {
+			return err
+		}
+		n := i
+		ok, err := w.waitWindow(ctx, phase, cal, prev, &w.st.ContactBy, holder, func() bool { return w.contacts >= n || w.closed() })
+		if err != nil || w.closed() {
+			return err
+		}
+		prev = w.st.ContactBy
+		if ok {
+			continue
+		}
+		if err := w.record(ctx, "breached", phase+"-breached", "system", fmt.Sprintf("touch %d of %d not logged by the deadline", i, c.Touches),
+			map[string]string{"phase": phase, "rep": holder.ID, "deadline": stamp(w.st.ContactBy), "fired": stamp(workflow.Now(ctx))}); err != nil {
+			return err
+		}
+		if err := w.checkRepeatedMisses(ctx, phase, holder, w.st.ContactBy); err != nil {
+			return err
+		}
+		if w.pol.OnMiss.Escalate && w.manager.ID != "" {
+			if err := w.notifyPhase(ctx, mail.KindEscalation, phase, w.manager, holder, domain.PersonRef{}, w.st.ContactBy, 1); err != nil {
+				return err
+			}
+		}
+	}
+	if w.closed() {
+		return nil
+	}
+	// The cadence ran out with no outcome: back to nurture, for no response.
+	w.st.ClosedAt, w.st.Reason = workflow.Now(ctx), "no-response"
+	w.setState(ctx, domain.StateRecycled)
+	w.upsertSLA(ctx, time.Time{})
+	return w.record(ctx, OutcomeRecycled, "closed", "system", "no-response",
+		map[string]string{"after": fmt.Sprintf("%d touches", w.contacts)})
 }

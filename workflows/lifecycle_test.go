@@ -380,3 +380,30 @@ func TestRepeatedMissesAlertTheSalesLeader(t *testing.T) {
 		t.Fatalf("leader mail: %+v", m)
 	}
 }
+
+// Three touches within 16 business hours after a first contact on Monday at
+// 10:00: touch 2 due Mon 10:00 + 8h = Tue 10:00, touch 3 due Wed 10:00.
+func TestCadenceTouchesEachWithADeadlineThenRecycle(t *testing.T) {
+	r := newLifeRun(t, "ana")
+	r.store.campaign.Policy.Cadence = domain.Cadence{Touches: 3, Within: domain.Duration(16 * time.Hour)}
+	r.store.campaign.Policy.Reminders = nil
+	var acc, c1, c2 error
+	r.update(nyAt(23, 9, 0), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc)
+	r.update(nyAt(23, 10, 0), UpdateContact, ContactInput{RepID: "ana", Channel: "call"}, &c1)
+	r.update(nyAt(24, 9, 0), UpdateContact, ContactInput{RepID: "ana", Channel: "email"}, &c2)
+	// Touch 3 is never logged: breached Wed 10:00, then recycled for no response.
+	out := r.execute()
+	if acc != nil || c1 != nil || c2 != nil {
+		t.Fatalf("accept %v, contacts %v %v", acc, c1, c2)
+	}
+	wantAt(t, "touch 3 breach", r.eventAt("breached", 1), nyAt(25, 10, 0))
+	if out.State != domain.StateRecycled || out.Reason != "no-response" {
+		t.Fatalf("result %+v", out)
+	}
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "accepted", "contact-due", "contacted",
+		"cadence-due", "contacted", "cadence-due", "breached", "recycled")
+	if m := r.mail.to("max@example.com"); len(m) != 1 || !strings.Contains(m[0].Subject, "missed a follow-up deadline") ||
+		!strings.Contains(m[0].Text, "did not log the next follow-up") {
+		t.Fatalf("manager mail: %+v", m)
+	}
+}

@@ -28,8 +28,19 @@ type Policy struct {
 	// SnoozeMax is how far a prospect's "call me Monday" may push the
 	// first-contact deadline; zero allows no snooze.
 	SnoozeMax Duration `yaml:"snooze_max,omitempty" json:"snooze_max,omitempty"`
+	// Cadence is the follow-up after first contact: Touches touches in all
+	// (the first contact counts as the first), spread evenly over Within of
+	// business time, each with its own deadline. A lead still open when the
+	// last deadline passes is recycled with the reason "no-response".
+	Cadence Cadence `yaml:"cadence,omitempty" json:"cadence,omitempty"`
 	// LeaderAlert tells the sales leader when one rep misses repeatedly.
 	LeaderAlert LeaderAlert `yaml:"leader_alert,omitempty" json:"leader_alert,omitempty"`
+}
+
+// Cadence is K touches within a business-time span.
+type Cadence struct {
+	Touches int      `yaml:"touches" json:"touches"`
+	Within  Duration `yaml:"within" json:"within"` // business time, e.g. 24h = three 8-hour days
 }
 
 // LeaderAlert: Misses missed deadlines by one rep within Within alert the
@@ -120,6 +131,12 @@ func (p *Policy) validate() FieldErrors {
 	}
 	if p.SnoozeMax < 0 || time.Duration(p.SnoozeMax) > 90*24*time.Hour {
 		fe.Add("snooze_max", "must be between 0 and 2160h (90 days)")
+	}
+	if p.Cadence.Touches != 0 && (p.Cadence.Touches < 2 || p.Cadence.Touches > 20) {
+		fe.Add("cadence.touches", "%d is outside 2..20 (or 0 for no cadence)", p.Cadence.Touches)
+	}
+	if p.Cadence.Touches >= 2 && (p.Cadence.Within < Duration(time.Second) || time.Duration(p.Cadence.Within) > MaxAcceptWindow) {
+		fe.Add("cadence.within", "must be between 1s and %s when touches is set", MaxAcceptWindow)
 	}
 	if p.LeaderAlert.Misses < 0 || p.LeaderAlert.Misses > 100 {
 		fe.Add("leader_alert.misses", "%d is outside 0..100", p.LeaderAlert.Misses)

@@ -63,8 +63,12 @@ type Notice struct {
 	Level    int    // escalation level (1 manager, 2 sales leader), or reminder number
 }
 
-// Contact reports whether the notice is about the first-contact clock.
-func (n Notice) Contact() bool { return n.Phase == "contact" }
+// Contact reports whether the notice is about a contact clock: the first
+// contact or a cadence touch.
+func (n Notice) Contact() bool { return n.Phase == "contact" || strings.HasPrefix(n.Phase, "cadence") }
+
+// Cadence reports whether the notice is about a follow-up touch.
+func (n Notice) Cadence() bool { return strings.HasPrefix(n.Phase, "cadence") }
 
 // Who returns "Dana Lee, Acme" or the email when there is no name.
 func (n Notice) Who() string {
@@ -91,6 +95,9 @@ func (n Notice) Subject() string {
 	case KindReassigned:
 		return "Reassigned — " + n.Who() + " (" + n.Campaign.Name + ")"
 	case KindEscalation:
+		if n.Cadence() {
+			return "Escalation: " + n.Rep.Name + " missed a follow-up deadline — " + n.Who()
+		}
 		if n.Contact() {
 			return "Escalation: " + n.Rep.Name + " missed the first-contact SLA — " + n.Who()
 		}
