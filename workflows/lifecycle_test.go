@@ -407,3 +407,42 @@ func TestCadenceTouchesEachWithADeadlineThenRecycle(t *testing.T) {
 		t.Fatalf("manager mail: %+v", m)
 	}
 }
+
+func TestEveryRepUnavailableLeavesTheLeadUnroutable(t *testing.T) {
+	r := newLifeRun(t) // a team with no eligible rep
+	out := r.execute()
+	if out.State != domain.StateUnroutable {
+		t.Fatalf("state %s", out.State)
+	}
+	wantKinds(t, r.store.kinds(), "captured", "mql", "unroutable")
+}
+
+// The same person again while the offer runs: one lead, the touch merged,
+// the score raised, and the clocks where they were.
+func TestSamePersonTwiceMergesWithoutMovingClocks(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var again error = errors.New("not sent")
+	var res IntakeResult
+	r.at(nyAt(23, 9, 15), func() {
+		r.env.UpdateWorkflow(UpdateIntake, "touch-2", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { again = err },
+			OnComplete: func(v any, err error) {
+				again = err
+				if err == nil {
+					res = v.(IntakeResult)
+				}
+			},
+		}, Touch{ID: "req-2", Campaign: "webinar-q3", Email: "dana@acme.example", Company: "Acme Corp", Score: 75})
+	})
+	var acc, closeErr error
+	r.update(nyAt(23, 12, 0), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc)
+	r.update(nyAt(23, 12, 1), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeConverted, Reference: "OPP-8"}, &closeErr)
+	out := r.execute()
+	if again != nil || res.New || res.Touches != 2 || acc != nil || closeErr != nil {
+		t.Fatalf("second touch %v %+v; accept %v; close %v", again, res, acc, closeErr)
+	}
+	if out.Touches != 2 || out.Score != 75 || out.Company != "Acme Corp" || !out.AcceptBy.Equal(nyAt(23, 12, 30)) {
+		t.Fatalf("result %+v", out)
+	}
+	wantAt(t, "reminder", r.eventAt("reminded", 1), nyAt(23, 10, 30))
+}
