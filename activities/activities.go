@@ -123,6 +123,14 @@ func (in NotifyInput) Key() string {
 	return fmt.Sprintf("%s:%s:%s:%d:%d:%s", in.Lead.ID, in.Kind, in.Phase, in.Lead.Attempt, in.Seq, in.To.ID)
 }
 
+// link signs a one-click action for the message's recipient.
+func (a *Activities) link(in NotifyInput, action string) string {
+	return a.PublicURL + "/a/" + a.Signer.Sign(token.Claims{
+		Lead: in.Lead.ID, Actor: in.To.ID, Action: action, Attempt: in.Lead.Attempt,
+		Expires: in.Deadline.Add(a.LinkTTL).Unix(),
+	})
+}
+
 // Notify composes and delivers one message, never twice for the same key.
 func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	n := mail.Notice{
@@ -136,6 +144,10 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		})
 		n.LeadURL = a.PublicURL + "/leads/" + url.PathEscape(in.Lead.ID) + "?t=" + url.QueryEscape(tok)
 		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL}}
+		if in.Kind == mail.KindEscalation && in.Phase == "accept" {
+			n.Links = append(n.Links, store.Link{Label: "Send to the next rep", URL: a.link(in, "reassign")},
+				store.Link{Label: "Extend once", URL: a.link(in, "extend")})
+		}
 	}
 	if in.Kind == mail.KindOffer || in.Kind == mail.KindReminder && in.Phase == "accept" {
 		// The link outlives the deadline, so a late click is explained
@@ -145,6 +157,9 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 			Expires: in.Deadline.Add(a.LinkTTL).Unix(),
 		})
 		n.Links = []store.Link{{Label: "Accept lead", URL: a.PublicURL + "/a/" + tok}}
+		if in.Phase != "" { // the lifecycle engine takes a decline with a reason
+			n.Links = append(n.Links, store.Link{Label: "Decline", URL: a.link(in, "reject")})
+		}
 	}
 	replyTo := ""
 	if in.Kind == mail.KindOffer {

@@ -190,11 +190,11 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			return err
 		}
 		if prev.ID != "" && !w.rejected[attempt-1] {
-			if err := w.notify(ctx, mail.KindReassigned, prev, prev, as.Rep, now); err != nil {
+			if err := w.notifyPhase(ctx, mail.KindReassigned, "accept", prev, prev, as.Rep, now, 0); err != nil {
 				return err
 			}
 		}
-		if err := w.notify(ctx, mail.KindOffer, as.Rep, as.Rep, domain.PersonRef{}, w.st.AcceptBy); err != nil {
+		if err := w.notifyPhase(ctx, mail.KindOffer, "accept", as.Rep, as.Rep, domain.PersonRef{}, w.st.AcceptBy, 0); err != nil {
 			return err
 		}
 		done := func() bool { return w.accepted() || w.rejected[attempt] || w.pending != nil }

@@ -111,7 +111,7 @@ func TestRepAcceptsInBrowser(t *testing.T) {
 	}
 	id := res["id"].(string)
 	offer := waitMail(t, s, "ana.schmidt@example.com", "offer", 10*time.Second)
-	if len(offer.Links) != 1 {
+	if len(offer.Links) != 2 || offer.Links[0].Label != "Accept lead" {
 		t.Fatalf("offer: %+v", offer)
 	}
 	link := offer.Links[0].URL

@@ -196,7 +196,10 @@ var csrfRe = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 
 // click opens a link like a rep's browser: GET the confirm page, then POST
 // the form with the cookie it set. It returns the final status and page.
-func click(t *testing.T, link string) (int, string) {
+func click(t *testing.T, link string) (int, string) { return clickWith(t, link, nil) }
+
+// clickWith also fills in the confirm page's form fields.
+func clickWith(t *testing.T, link string, form url.Values) (int, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
@@ -208,7 +211,11 @@ func click(t *testing.T, link string) (int, string) {
 	if m == nil {
 		t.Fatalf("confirm page has no form: %s", page)
 	}
-	resp, page = do(t, c, "POST", link, "application/x-www-form-urlencoded", "csrf="+m[1])
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf", m[1])
+	resp, page = do(t, c, "POST", link, "application/x-www-form-urlencoded", form.Encode())
 	return resp.StatusCode, page
 }
 
@@ -237,7 +244,7 @@ func TestLeadHandedToRepEndToEnd(t *testing.T) {
 	}
 	lead1 := res["id"].(string)
 	offer := waitMail(t, s, "ana.schmidt@example.com", "offer", 10*time.Second)
-	if !strings.Contains(offer.Subject, "Dana Lee, Acme (Webinar Q3)") || len(offer.Links) != 1 {
+	if !strings.Contains(offer.Subject, "Dana Lee, Acme (Webinar Q3)") || len(offer.Links) != 2 || offer.Links[0].Label != "Accept lead" {
 		t.Fatalf("offer: %+v", offer)
 	}
 	link := offer.Links[0].URL

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"net/url"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,4 +135,70 @@ func TestLifecycleOnTheRealStack(t *testing.T) {
 		t.Fatalf("final: %+v", v)
 	}
 	saveHistory(t, s.Temporal, v.WorkflowID, "lead-v2-seconds-policy-full-path")
+}
+
+// linkNamed finds a message's action link by its label.
+func linkNamed(t *testing.T, m outboxMsg, label string) string {
+	t.Helper()
+	for _, l := range m.Links {
+		if l.Label == label {
+			return l.URL
+		}
+	}
+	t.Fatalf("no %q link in %q: %+v", label, m.Subject, m.Links)
+	return ""
+}
+
+// The one-click actions beyond accept: a rep declines with a reason, and a
+// manager sends an escalated lead on from the escalation email.
+func TestOneClickDeclineAndManagerReassign(t *testing.T) {
+	s := startStack(t)
+	ctx := context.Background()
+	pol := domain.Policy{Name: "e2e-escalate-first", AcceptWithin: domain.Duration(2 * time.Second),
+		OnMiss: domain.OnMiss{Reassign: 0, Escalate: true}}
+	if _, err := s.Store.ImportPolicies(ctx, []domain.Policy{pol}, false); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.Store.Campaign(ctx, "webinar-q3")
+	if err := s.Store.UpsertCampaign(ctx, domain.Campaign{ID: c.ID, Name: c.Name, Owner: domain.Person{Name: c.Owner.Name, Email: c.Owner.Email},
+		Team: c.TeamID, MinScore: c.MinScore, SLAPolicy: pol.Name}, "live", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	code, res := submit(t, s, `{"campaign":"webinar-q3","email":"nora@umbrella.example","name":"Nora Quinn","score":80}`)
+	if code != 202 {
+		t.Fatalf("submit: %d %v", code, res)
+	}
+	id := res["id"].(string)
+
+	// Ana lets it lapse: with no reassignment in the policy, the manager is told at once.
+	esc := waitMail(t, s, "max.becker@example.com", "escalation", 10*time.Second)
+	if code, page := clickWith(t, linkNamed(t, esc, "Send to the next rep"), url.Values{}); code != 400 || !strings.Contains(page, "needs a reason") {
+		t.Fatalf("reassign without a reason: %d %s", code, page)
+	}
+	if code, page := clickWith(t, linkNamed(t, esc, "Send to the next rep"), url.Values{"reason": {"Ana is at an offsite"}}); code != 200 ||
+		!strings.Contains(page, "Lead reassigned") {
+		t.Fatalf("manager reassign: %d %s", code, page)
+	}
+	offer := waitMail(t, s, "bea.ortiz@example.com", "offer", 5*time.Second)
+	// Bea declines with a reason: straight to the next rep, no breach.
+	if code, page := clickWith(t, linkNamed(t, offer, "Decline"), url.Values{"reason": {"not-my-territory"}, "note": {"EMEA north only"}}); code != 200 ||
+		!strings.Contains(page, "Lead declined") {
+		t.Fatalf("decline: %d %s", code, page)
+	}
+	cy := waitMail(t, s, "cy.walsh@example.com", "offer", 5*time.Second)
+	if code, _ := click(t, linkNamed(t, cy, "Accept lead")); code != 200 {
+		t.Fatalf("cy accept: %d", code)
+	}
+	v := getLead(t, s, id)
+	var kinds []string
+	for _, e := range v.Events {
+		kinds = append(kinds, e.Kind)
+	}
+	want := "captured,mql,offered,lapsed,escalated,reassigned,offered,rejected,offered,accepted"
+	if got := strings.Join(kinds, ","); got != want || v.Owner.ID != "cy" {
+		t.Fatalf("events %s\nwant   %s; owner %v", got, want, v.Owner)
+	}
+	if v.Events[7].Reason != "not-my-territory" || v.Events[5].Actor != "manager:max-manager" {
+		t.Fatalf("reasons and actors not recorded: %+v", v.Events)
+	}
 }

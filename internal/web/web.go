@@ -277,8 +277,28 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request, action string) (
 
 const csrfCookie = "baton_csrf"
 
+// actions are what a one-click link may do, with its page's wording.
+var actions = map[string]struct{ Title, Button, Done, DoneText string }{
+	"accept":   {"Accept", "Accept lead", "Lead accepted", "It is yours. The lead's details are in the offer email."},
+	"reject":   {"Decline", "Decline lead", "Lead declined", "It goes to the next rep now. Thank you for saying so early."},
+	"reassign": {"Send to the next rep", "Reassign lead", "Lead reassigned", "It was offered to the next rep in rotation."},
+	"extend":   {"Extend the deadline of", "Extend once", "Deadline extended", "The rep has more time; the clock re-armed at the new deadline."},
+}
+
+// verifyAction checks the token and that its action is one the gateway does.
+func (s *Server) verifyAction(w http.ResponseWriter, r *http.Request) (token.Claims, bool) {
+	c, ok := s.verify(w, r, "")
+	if ok {
+		if _, known := actions[c.Action]; !known {
+			s.message(w, http.StatusForbidden, "This link cannot be used", "This link is not a Baton action. Nothing was changed.")
+			return c, false
+		}
+	}
+	return c, ok
+}
+
 func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.verify(w, r, "accept")
+	c, ok := s.verifyAction(w, r)
 	if !ok {
 		return
 	}
@@ -287,7 +307,7 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	rep, err := s.Store.Person(r.Context(), c.Actor)
+	who, err := s.Store.Person(r.Context(), c.Actor)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -297,11 +317,34 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 	csrf := hex.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/a/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 3600})
-	s.render(w, http.StatusOK, "confirm.html", map[string]any{"Lead": lead, "Rep": rep, "CSRF": csrf, "Action": r.URL.Path})
+	s.render(w, http.StatusOK, "confirm.html", map[string]any{"Lead": lead, "Rep": who, "CSRF": csrf, "Action": r.URL.Path,
+		"Kind": c.Action, "Words": actions[c.Action], "RejectReasons": domain.RejectReasons,
+		"Extensions": []string{"30m", "1h", "2h", "4h"}})
+}
+
+// update builds the workflow update a confirmed form asks for.
+func update(c token.Claims, r *http.Request) (string, any, error) {
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	note := strings.TrimSpace(r.PostFormValue("note"))
+	switch c.Action {
+	case "accept":
+		return workflows.UpdateAccept, workflows.AcceptInput{RepID: c.Actor, Attempt: c.Attempt}, nil
+	case "reject":
+		return workflows.UpdateReject, workflows.RejectInput{RepID: c.Actor, Attempt: c.Attempt, Reason: reason, Note: note}, nil
+	case "reassign":
+		return workflows.UpdateReassign, workflows.ReassignInput{ManagerID: c.Actor, Reason: reason}, nil
+	case "extend":
+		by, err := time.ParseDuration(r.PostFormValue("by"))
+		if err != nil {
+			return "", nil, errors.New("choose how much time to add")
+		}
+		return workflows.UpdateExtend, workflows.ExtendInput{ManagerID: c.Actor, By: by, Reason: reason}, nil
+	}
+	return "", nil, errors.New("unknown action")
 }
 
 func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.verify(w, r, "accept")
+	c, ok := s.verifyAction(w, r)
 	if !ok {
 		return
 	}
@@ -311,34 +354,42 @@ func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
 			"This form expired or was not sent from Baton's page. Nothing was changed. Open the link from your email again.")
 		return
 	}
+	name, arg, err := update(c, r)
+	if err != nil {
+		s.message(w, http.StatusBadRequest, "Nothing was changed", err.Error()+".")
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.LeadWorkflowID(c.Lead), UpdateName: workflows.UpdateAccept,
-		Args: []any{workflows.AcceptInput{RepID: c.Actor, Attempt: c.Attempt}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		WorkflowID: workflows.LeadWorkflowID(c.Lead), UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	var res workflows.AcceptResult
 	if err == nil {
-		err = h.Get(ctx, &res)
+		err = h.Get(ctx, nil)
 	}
 	var ae *temporal.ApplicationError
+	words := actions[c.Action]
 	switch {
 	case err == nil:
-		s.message(w, http.StatusOK, "Lead accepted", "It is yours. The lead's details are in the offer email.")
+		s.message(w, http.StatusOK, words.Done, words.DoneText)
 	case errors.As(err, &ae) && ae.Type() == workflows.ErrStaleAction:
 		s.message(w, http.StatusConflict, "Nothing was changed", ae.Message())
+	case errors.As(err, &ae) && ae.Type() == "InvalidInput":
+		s.message(w, http.StatusBadRequest, "Nothing was changed", ae.Message()+". Go back and correct it.")
 	default:
 		// The workflow may have ended (the lead was accepted and closed): explain from the record.
-		if lead, lerr := s.Store.Lead(r.Context(), c.Lead); lerr == nil && lead.State == string(domain.StateAccepted) && lead.Owner != nil {
+		if lead, lerr := s.Store.Lead(r.Context(), c.Lead); lerr == nil && lead.Owner != nil && lead.AcceptedAt != nil {
 			who := lead.Owner.Name
 			if lead.Owner.ID == c.Actor {
 				who = "you"
 			}
-			s.message(w, http.StatusConflict, "Nothing was changed", "This lead was already accepted by "+who+" at "+lead.AcceptedAt.UTC().Format("Mon 2 Jan 15:04 MST")+".")
+			s.message(w, http.StatusConflict, "Nothing was changed", "This lead was already accepted by "+who+" at "+
+				lead.AcceptedAt.UTC().Format("Mon 2 Jan 15:04 MST")+" and is "+lead.State+" now.")
 			return
 		}
-		s.Log.Error("accept failed", "lead", c.Lead, "rep", c.Actor, "error", err)
-		s.message(w, http.StatusServiceUnavailable, "Could not accept right now", "Nothing was changed. Please try again in a minute.")
+		s.Log.Error("action failed", "action", c.Action, "lead", c.Lead, "actor", c.Actor, "error", err)
+		s.message(w, http.StatusServiceUnavailable, "Could not do that right now", "Nothing was changed. Please try again in a minute.")
 	}
 }
 
