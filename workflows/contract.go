@@ -83,6 +83,8 @@ func LeadWorkflowID(leadID string) string { return "lead-" + leadID }
 type LeadInput struct {
 	LeadID string
 	First  *Touch
+	// Resume carries a recycled lead into its next cycle (continue-as-new).
+	Resume *Resume
 	// MaxReassign is how many times a lapsed offer moves to another rep
 	// before the manager is escalated to. Zero means the default, 1.
 	MaxReassign int
@@ -207,4 +209,10 @@ type SnoozeInput struct {
 	RepID string
 	Until time.Time
 	Note  string
+}
+
+// Resume is the state a lead's next run starts from.
+type Resume struct {
+	Lead    domain.LeadSnapshot
+	SeenIDs []string
 }

@@ -94,6 +94,9 @@ type leadWorkflow struct {
 
 func (w *leadWorkflow) setup(ctx workflow.Context) error {
 	w.st = domain.LeadSnapshot{ID: w.in.LeadID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, State: domain.StateCaptured}
+	if r := w.in.Resume; r != nil {
+		w.st, w.seenIDs, w.recorded = r.Lead, r.SeenIDs, r.Lead.Touches
+	}
 	// Before the handlers exist: the SDK delivers a buffered update as soon as
 	// its handler is registered, and it must find the input's touch applied.
 	if w.in.First != nil {
@@ -154,6 +157,9 @@ func actx(ctx workflow.Context) workflow.Context {
 // record bumps the snapshot version and writes the snapshot with one event.
 func (w *leadWorkflow) record(ctx workflow.Context, kind, key, actor, reason string, data map[string]string) error {
 	w.st.Version++
+	if w.st.Cycle > 0 { // a lead back from recycle writes its steps again
+		key = fmt.Sprintf("c%d:%s", w.st.Cycle, key)
+	}
 	ev := domain.Event{Key: w.st.ID + ":" + key, Seq: w.st.Version, Kind: kind, Actor: actor, Reason: reason, Data: data, At: workflow.Now(ctx)}
 	return workflow.ExecuteActivity(actx(ctx), a.Record, activities.RecordInput{Lead: w.st, Event: ev}).Get(ctx, nil)
 }

@@ -33,7 +33,33 @@ func (w *leadWorkflow) lifecycle(ctx workflow.Context) error {
 	if err := workflow.Await(ctx, w.closed); err != nil {
 		return err
 	}
+	if w.st.State == domain.StateRecycled && w.pol.RecycleCooldown > 0 {
+		return w.recycle(ctx)
+	}
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// recycle rests the lead for the policy's cool-down, then continues as new:
+// the next run starts in nurture with a fresh history, and the score must
+// rise again (touches during the rest count).
+func (w *leadWorkflow) recycle(ctx workflow.Context) error {
+	until := workflow.Now(ctx).Add(time.Duration(w.pol.RecycleCooldown))
+	w.st.Score = 0
+	if err := w.record(ctx, "cooling-down", "cooldown", "system", "recycled leads rest before nurture",
+		map[string]string{"until": stamp(until)}); err != nil {
+		return err
+	}
+	if err := workflow.Sleep(ctx, until.Sub(workflow.Now(ctx))); err != nil {
+		return err
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	next := domain.LeadSnapshot{ID: w.st.ID, WorkflowID: w.st.WorkflowID, Email: w.st.Email, Name: w.st.Name,
+		Company: w.st.Company, Country: w.st.Country, Score: w.st.Score, CampaignID: w.st.CampaignID,
+		State: domain.StateCaptured, Attempt: w.st.Attempt, Touches: w.st.Touches, Version: w.st.Version,
+		Policy: w.st.Policy, Cycle: w.st.Cycle + 1}
+	return workflow.NewContinueAsNewError(ctx, LeadWorkflow, LeadInput{LeadID: w.st.ID, Resume: &Resume{Lead: next, SeenIDs: w.seenIDs}})
 }
 
 // deadlines lists the clocks running now, for QueryDeadlines.
@@ -149,7 +175,8 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 	var had []string
 	var prev domain.PersonRef
 	reassigns := 0
-	for attempt := 1; ; attempt++ {
+	// Attempts go on across cycles: (lead, attempt) keys the assignment.
+	for attempt := w.st.Attempt + 1; ; attempt++ {
 		var res activities.AssignResult
 		to := ""
 		if w.pending != nil {
@@ -163,6 +190,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 		}
 		if res.NoEligibleRep {
 			if prev.ID == "" {
+				w.st.Attempt = attempt - 1
 				w.setState(ctx, domain.StateUnroutable)
 				return w.record(ctx, "unroutable", "unroutable", "system", res.Reason, nil)
 			}

@@ -8,8 +8,10 @@ import (
 
 	"github.com/batonhq/baton/internal/bizclock"
 	"github.com/batonhq/baton/internal/domain"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 )
 
 var ny, _ = time.LoadLocation("America/New_York")
@@ -445,4 +447,59 @@ func TestSamePersonTwiceMergesWithoutMovingClocks(t *testing.T) {
 		t.Fatalf("result %+v", out)
 	}
 	wantAt(t, "reminder", r.eventAt("reminded", 1), nyAt(23, 10, 30))
+}
+
+// A recycled lead rests for the policy's cool-down, then continues as new in
+// nurture; the next cycle's offers go on from the last attempt.
+func TestRecycledLeadReturnsToNurtureAfterTheCooldown(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	r.store.campaign.Policy.RecycleCooldown = domain.Duration(30 * 24 * time.Hour)
+	r.store.campaign.MinScore = 50
+	var acc, rec error
+	r.update(nyAt(23, 9, 0), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc)
+	r.update(nyAt(23, 9, 30), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeRecycled, Reason: "not-ready"}, &rec)
+	first := Touch{ID: "req-1", Campaign: "webinar-q3", Email: "dana@acme.example", Name: "Dana Lee", Company: "Acme", Score: 60}
+	r.env.ExecuteWorkflow(LeadWorkflow, LeadInput{LeadID: "ld_test", First: &first})
+	if acc != nil || rec != nil {
+		t.Fatalf("accept %v, recycle %v", acc, rec)
+	}
+	var can *workflow.ContinueAsNewError
+	if err := r.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	if got := r.env.Now(); !got.Equal(nyAt(23, 9, 30).Add(30 * 24 * time.Hour)) {
+		t.Fatalf("continued as new at %v, want after the 30-day cool-down", got)
+	}
+	var next LeadInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Resume == nil || next.Resume.Lead.Cycle != 1 || next.Resume.Lead.Score != 0 || next.Resume.Lead.Attempt != 1 {
+		t.Fatalf("next input %+v", next.Resume)
+	}
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "accepted", "contact-due", "recycled", "cooling-down")
+
+	// The next cycle: nurture until a new touch raises the score, then offer #2.
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	start := nyAt(23, 9, 30).Add(30 * 24 * time.Hour)
+	env.SetStartTime(start)
+	env.RegisterWorkflow(LeadWorkflow)
+	env.RegisterActivity(newActivities(r.store, r.mail))
+	var touch, acc2, closeErr error
+	call := func(after time.Duration, name string, arg any, got *error) {
+		env.RegisterDelayedCallback(func() {
+			env.UpdateWorkflow(name, name+after.String(), &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { *got = err }, OnComplete: func(_ any, err error) { *got = err }}, arg)
+		}, after)
+	}
+	call(time.Hour, UpdateIntake, Touch{ID: "req-9", Campaign: "webinar-q3", Email: "dana@acme.example", Score: 70}, &touch)
+	call(2*time.Hour, UpdateAccept, AcceptInput{RepID: "bea", Attempt: 2}, &acc2)
+	call(150*time.Minute, UpdateClose, CloseInput{RepID: "bea", Outcome: OutcomeConverted, Reference: "OPP-10"}, &closeErr)
+	env.ExecuteWorkflow(LeadWorkflow, next)
+	if err := env.GetWorkflowError(); err != nil || touch != nil || acc2 != nil || closeErr != nil {
+		t.Fatalf("second cycle: %v; touch %v, accept %v, close %v", err, touch, acc2, closeErr)
+	}
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "accepted", "contact-due", "recycled", "cooling-down",
+		"nurturing", "touch", "mql", "offered", "accepted", "contact-due", "converted")
 }

@@ -33,6 +33,9 @@ type Policy struct {
 	// business time, each with its own deadline. A lead still open when the
 	// last deadline passes is recycled with the reason "no-response".
 	Cadence Cadence `yaml:"cadence,omitempty" json:"cadence,omitempty"`
+	// RecycleCooldown is how long a recycled lead rests before it returns to
+	// nurture (wall time); zero keeps recycled leads closed.
+	RecycleCooldown Duration `yaml:"recycle_cooldown,omitempty" json:"recycle_cooldown,omitempty"`
 	// LeaderAlert tells the sales leader when one rep misses repeatedly.
 	LeaderAlert LeaderAlert `yaml:"leader_alert,omitempty" json:"leader_alert,omitempty"`
 }
@@ -131,6 +134,9 @@ func (p *Policy) validate() FieldErrors {
 	}
 	if p.SnoozeMax < 0 || time.Duration(p.SnoozeMax) > 90*24*time.Hour {
 		fe.Add("snooze_max", "must be between 0 and 2160h (90 days)")
+	}
+	if p.RecycleCooldown < 0 || time.Duration(p.RecycleCooldown) > 366*24*time.Hour {
+		fe.Add("recycle_cooldown", "must be between 0 and 8784h (366 days)")
 	}
 	if p.Cadence.Touches != 0 && (p.Cadence.Touches < 2 || p.Cadence.Touches > 20) {
 		fe.Add("cadence.touches", "%d is outside 2..20 (or 0 for no cadence)", p.Cadence.Touches)

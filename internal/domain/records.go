@@ -68,6 +68,7 @@ type LeadSnapshot struct {
 	ContactedAt     time.Time `json:"contacted_at"`
 	ClosedAt        time.Time `json:"closed_at"`
 	Reason          string    `json:"reason,omitempty"` // of a disqualification or recycle; the reference of a conversion
+	Cycle           int       `json:"cycle,omitempty"`  // how many times the lead came back from recycle
 }
 
 // Event is one step in a lead's life, with actor, time and reason.
