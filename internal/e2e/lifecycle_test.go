@@ -201,4 +201,24 @@ func TestOneClickDeclineAndManagerReassign(t *testing.T) {
 	if v.Events[7].Reason != "not-my-territory" || v.Events[5].Actor != "manager:max-manager" {
 		t.Fatalf("reasons and actors not recorded: %+v", v.Events)
 	}
+	// Erasure ends it: personal data purged, events kept.
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: v.WorkflowID, UpdateName: workflows.UpdateErase,
+		Args: []any{workflows.EraseInput{Actor: "admin:test", Reason: "erasure-request"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	if err != nil {
+		t.Fatalf("erase: %v", err)
+	}
+	if err := s.Temporal.GetWorkflow(ctx, v.WorkflowID, "").Get(ctx, nil); err != nil {
+		t.Fatalf("workflow after erasure: %v", err)
+	}
+	e := getLead(t, s, id)
+	if e.State != "Erased" || e.Name != "" || e.Email != domain.ErasedEmail(id) || len(e.Events) != len(v.Events)+1 {
+		t.Fatalf("after erasure: %+v", e)
+	}
+	if n := countOutbox(t, s, id, "offer"); n != 0 {
+		t.Fatalf("%d offers left in the outbox", n)
+	}
+	saveHistory(t, s.Temporal, v.WorkflowID, "lead-v2-manager-reassign-decline-accept-erase")
 }
