@@ -106,7 +106,9 @@ func directoryCmd(a *app) *cobra.Command {
 		Use:   "import <team.yaml>",
 		Short: "Create or update teams, reps, managers and leaders from a YAML file",
 		Long: "Upserts every team and person in the file in one transaction. A file with any\n" +
-			"error changes nothing. Running it twice changes nothing the second time.",
+			"error changes nothing. Running it twice changes nothing the second time.\n" +
+			"A rep marked `active: false` gets no new leads, and leads offered to them but not\n" +
+			"yet accepted go back to routing.",
 		Example: "  starter directory import examples/team.yaml\n  starter directory import --dry-run examples/team.yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -134,7 +136,32 @@ func directoryCmd(a *app) *cobra.Command {
 				verb = "dry run, nothing written; would have"
 			}
 			fmt.Fprintf(a.out, "%s: %s %d teams, %d reps: %s\n", args[0], verb, len(d.Teams), reps, res)
-			return nil
+			var inactive []string
+			for _, t := range d.Teams {
+				for _, r := range t.Reps {
+					if !r.IsActive() {
+						inactive = append(inactive, r.ID)
+					}
+				}
+			}
+			if dry || len(inactive) == 0 {
+				return nil
+			}
+			// Deactivated reps keep no lead they have not accepted.
+			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			rel, err := intake.ReleaseOffers(cmd.Context(), cl, a.st, inactive, "the rep was deactivated in the directory",
+				func(done, total int) {
+					fmt.Fprintf(a.out, "\rreleasing open offers of inactive reps: %d/%d", done, total)
+				})
+			fmt.Fprintf(a.out, "\n%d open offers sent back to routing\n", rel.Released)
+			for _, sk := range rel.Skipped {
+				fmt.Fprintln(a.out, "  not moved:", sk)
+			}
+			return err
 		},
 	}
 	imp.Flags().BoolVar(&dry, "dry-run", false, "show what would change without writing")

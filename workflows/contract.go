@@ -177,6 +177,10 @@ const (
 	UpdateExtend   = "extend"   // move the running deadline once, with a reason
 )
 
+// SystemDirectory is the actor of reassignments Baton makes itself when a
+// rep is deactivated in the directory.
+const SystemDirectory = "system:directory"
+
 // ReassignInput is a manager moving a lead.
 type ReassignInput struct {
 	ManagerID string

@@ -464,7 +464,7 @@ func (w *leadWorkflow) validateManager(id string) error {
 	if w.pol.Name == "" {
 		return stale("This lead started before manager actions existed.")
 	}
-	if id == "" || (id != w.manager.ID && id != w.campaign.SalesLeader.ID) {
+	if id == "" || (id != w.manager.ID && id != w.campaign.SalesLeader.ID && id != SystemDirectory) {
 		return stale("Only the team's manager or the sales leader can do this.")
 	}
 	return nil
@@ -493,7 +493,11 @@ func (w *leadWorkflow) reassign(ctx workflow.Context, in ReassignInput) (domain.
 	from := w.st.Owner
 	w.pending = &in
 	data := map[string]string{"from": from.ID, "to": in.ToRep}
-	if err := w.record(ctx, "reassigned", fmt.Sprintf("reassigned:%d", w.st.Attempt), "manager:"+in.ManagerID, in.Reason, data); err != nil {
+	actor := "manager:" + in.ManagerID
+	if in.ManagerID == SystemDirectory {
+		actor = SystemDirectory
+	}
+	if err := w.record(ctx, "reassigned", fmt.Sprintf("reassigned:%d", w.st.Attempt), actor, in.Reason, data); err != nil {
 		return w.st, err
 	}
 	err := workflow.Await(ctx, func() bool { return w.pending == nil })

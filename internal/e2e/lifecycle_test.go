@@ -1,7 +1,12 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
+
 	"context"
+	"github.com/batonhq/baton/internal/intake"
+	"github.com/batonhq/baton/internal/testenv"
 	"net/url"
 	"sort"
 	"strings"
@@ -221,4 +226,46 @@ func TestOneClickDeclineAndManagerReassign(t *testing.T) {
 		t.Fatalf("%d offers left in the outbox", n)
 	}
 	saveHistory(t, s.Temporal, v.WorkflowID, "lead-v2-manager-reassign-decline-accept-erase")
+}
+
+// A rep deactivated mid-offer: the lead goes back to routing at once.
+func TestRepDeactivatedMidOfferReleasesTheLead(t *testing.T) {
+	s := startStack(t)
+	ctx := context.Background()
+	c, _ := s.Store.Campaign(ctx, "webinar-q3")
+	if err := s.Store.UpsertCampaign(ctx, domain.Campaign{ID: c.ID, Name: c.Name, Owner: domain.Person{Name: c.Owner.Name, Email: c.Owner.Email},
+		Team: c.TeamID, MinScore: c.MinScore, AcceptWithin: domain.Duration(time.Hour), SLAPolicy: "office-hours"}, "live", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	code, res := submit(t, s, `{"campaign":"webinar-q3","email":"otto@hooli.example","name":"Otto Park","score":70}`)
+	if code != 202 {
+		t.Fatalf("submit: %d %v", code, res)
+	}
+	id := res["id"].(string)
+	waitMail(t, s, "ana.schmidt@example.com", "offer", 10*time.Second)
+
+	root, _ := testenv.RepoRoot()
+	data, _ := os.ReadFile(filepath.Join(root, "examples", "team.yaml"))
+	dir, err := domain.ParseDirectory(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	dir.Teams[0].Reps[0].Active = &off // ana
+	if _, err := s.Store.ImportDirectory(ctx, dir, false); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := intake.ReleaseOffers(ctx, s.Temporal, s.Store, []string{"ana"}, "the rep was deactivated in the directory", nil)
+	if err != nil || rel.Released != 1 {
+		t.Fatalf("release: %+v, %v", rel, err)
+	}
+	waitMail(t, s, "bea.ortiz@example.com", "offer", 10*time.Second)
+	v := getLead(t, s, id)
+	if v.Owner == nil || v.Owner.ID != "bea" || v.Events[len(v.Events)-2].Actor != workflows.SystemDirectory {
+		t.Fatalf("after release: %+v", v)
+	}
+	// Nothing left to release.
+	if rel, err := intake.ReleaseOffers(ctx, s.Temporal, s.Store, []string{"ana"}, "again", nil); err != nil || rel.Released != 0 {
+		t.Fatalf("second release: %+v, %v", rel, err)
+	}
 }

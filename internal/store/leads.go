@@ -217,3 +217,17 @@ func (s *Store) RepMisses(ctx context.Context, repID string, since time.Time) (i
 		where kind in ('lapsed', 'breached') and data->>'rep' = $1 and occurred_at >= $2`, repID, since).Scan(&n)
 	return n, err
 }
+
+// OpenOffer is a lead offered to (or escalated while held by) a rep.
+type OpenOffer struct {
+	LeadID     string
+	WorkflowID string
+	RepID      string
+}
+
+// OpenOffersOf lists the leads offered to any of the reps and not accepted.
+func (s *Store) OpenOffersOf(ctx context.Context, repIDs []string) ([]OpenOffer, error) {
+	rows, _ := s.Pool.Query(ctx, `select id, workflow_id, owner_id from leads
+		where owner_id = any($1) and state in ('Offered', 'Escalated') order by id`, repIDs)
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[OpenOffer])
+}

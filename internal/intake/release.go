@@ -1,0 +1,54 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/workflows"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// ReleaseResult says what happened to a deactivated rep's open offers.
+type ReleaseResult struct {
+	Released int      // sent back to routing
+	Skipped  []string // leads whose workflow refused (e.g. started before the lifecycle engine), with why
+}
+
+// ReleaseOffers sends every lead offered to one of the reps back to routing,
+// as the directory's own reassignment: a deactivated rep gets no new leads
+// and keeps none they have not accepted. progress, when not nil, is called
+// after each lead.
+func ReleaseOffers(ctx context.Context, tc client.Client, st *store.Store, repIDs []string, reason string, progress func(done, total int)) (ReleaseResult, error) {
+	var res ReleaseResult
+	offers, err := st.OpenOffersOf(ctx, repIDs)
+	if err != nil {
+		return res, fmt.Errorf("list open offers: %w", err)
+	}
+	for i, o := range offers {
+		uctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		h, err := tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{WorkflowID: o.WorkflowID, UpdateName: workflows.UpdateReassign,
+			Args:         []any{workflows.ReassignInput{ManagerID: workflows.SystemDirectory, Reason: reason}},
+			WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err == nil {
+			err = h.Get(uctx, nil)
+		}
+		cancel()
+		var ae *temporal.ApplicationError
+		switch {
+		case err == nil:
+			res.Released++
+		case errors.As(err, &ae):
+			res.Skipped = append(res.Skipped, o.LeadID+": "+ae.Message())
+		default:
+			return res, fmt.Errorf("release lead %s: %w", o.LeadID, err)
+		}
+		if progress != nil {
+			progress(i+1, len(offers))
+		}
+	}
+	return res, nil
+}
