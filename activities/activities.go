@@ -24,6 +24,12 @@ type Store interface {
 	AssignTo(ctx context.Context, leadID string, attempt int, teamID, repID string) (domain.Assignment, error)
 	Erase(ctx context.Context, leadID string) error
 	RepMisses(ctx context.Context, repID string, since time.Time) (int, error)
+	TeamManager(ctx context.Context, teamID string) (domain.PersonRef, error)
+}
+
+// TeamManager returns the manager of a team.
+func (a *Activities) TeamManager(ctx context.Context, teamID string) (domain.PersonRef, error) {
+	return a.Store.TeamManager(ctx, teamID)
 }
 
 // RepMisses counts a rep's missed deadlines since an instant, across leads.

@@ -171,6 +171,9 @@ var Channels = []string{"call", "email", "meeting", "linkedin", "other"}
 // the fixed-window path they began with.
 const versionSLAPolicy = "sla-policy"
 
+// versionNobodyEligible gates the policy's "nobody eligible" choice.
+const versionNobodyEligible = "nobody-eligible"
+
 // Manager actions (lifecycle engine).
 const (
 	UpdateReassign = "reassign" // move an offered or escalated lead to a named rep, or back to routing

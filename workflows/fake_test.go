@@ -101,7 +101,7 @@ func (s *fakeStore) AssignTo(_ context.Context, leadID string, attempt int, team
 	if a, ok := s.assigned[key]; ok {
 		return a, nil
 	}
-	for _, r := range s.reps {
+	for _, r := range append(append([]domain.PersonRef(nil), s.reps...), s.manager) {
 		if r.ID == repID {
 			a := domain.Assignment{LeadID: leadID, Attempt: attempt, TeamID: teamID, Manager: s.manager, Rep: r}
 			s.assigned[key] = a
@@ -128,6 +128,10 @@ func (s *fakeStore) RepMisses(_ context.Context, repID string, since time.Time) 
 		}
 	}
 	return n, nil
+}
+
+func (s *fakeStore) TeamManager(context.Context, string) (domain.PersonRef, error) {
+	return s.manager, nil
 }
 
 func (s *fakeStore) kinds() []string {

@@ -86,6 +86,7 @@ type leadWorkflow struct {
 	pending        *ReassignInput // a manager's reassignment not yet carried out
 	erasing        *EraseInput
 	snoozes        int
+	unroutableTold bool
 	cancelRun      workflow.CancelFunc
 	extended       bool // the one extension was used
 	moved          bool // the running deadline moved; the wait must re-arm

@@ -191,8 +191,20 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 		if res.NoEligibleRep {
 			if prev.ID == "" {
 				w.st.Attempt = attempt - 1
-				w.setState(ctx, domain.StateUnroutable)
-				return w.record(ctx, "unroutable", "unroutable", "system", res.Reason, nil)
+				if w.st.State != domain.StateUnroutable {
+					w.setState(ctx, domain.StateUnroutable)
+					if err := w.record(ctx, "unroutable", fmt.Sprintf("unroutable:%d", attempt), "system", res.Reason, nil); err != nil {
+						return err
+					}
+				}
+				if workflow.GetVersion(ctx, versionNobodyEligible, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+					return nil // leads from before the policy choice stop here
+				}
+				if err := w.nobodyEligible(ctx); err != nil {
+					return err
+				}
+				attempt-- // the loop's next turn retries this attempt
+				continue
 			}
 			// Nobody left to reassign to: the last holder keeps it, escalated.
 			w.st.Attempt = attempt - 1
@@ -475,8 +487,8 @@ func (w *leadWorkflow) validateReassign(ctx workflow.Context, in ReassignInput) 
 		return err
 	}
 	switch {
-	case w.st.State != domain.StateOffered && w.st.State != domain.StateEscalated:
-		return stale("This lead is %s; only an offered or escalated lead can be reassigned.", w.st.State)
+	case w.st.State != domain.StateOffered && w.st.State != domain.StateEscalated && w.st.State != domain.StateUnroutable:
+		return stale("This lead is %s; only an offered, escalated or unroutable lead can be reassigned.", w.st.State)
 	case w.pending != nil:
 		return stale("A reassignment of this lead is already under way.")
 	case in.ToRep != "" && in.ToRep == w.st.Owner.ID:
@@ -656,4 +668,31 @@ func (w *leadWorkflow) cadencePhase(ctx workflow.Context) error {
 	w.upsertSLA(ctx, time.Time{})
 	return w.record(ctx, OutcomeRecycled, "closed", "system", "no-response",
 		map[string]string{"after": fmt.Sprintf("%d touches", w.contacts)})
+}
+
+// nobodyEligible follows the policy when no rep can take the lead: tell the
+// manager now and wait for a retry of routing (or the manager's own move), or
+// hand the next attempt to the manager.
+func (w *leadWorkflow) nobodyEligible(ctx workflow.Context) error {
+	if w.manager.ID == "" {
+		if err := workflow.ExecuteActivity(actx(ctx), a.TeamManager, w.campaign.TeamID).Get(ctx, &w.manager); err != nil {
+			return err
+		}
+	}
+	if w.pol.NobodyEligible == domain.NobodyManager && w.manager.ID != "" {
+		w.pending = &ReassignInput{ManagerID: SystemDirectory, ToRep: w.manager.ID, Reason: "nobody in the team is eligible"}
+		return nil
+	}
+	if !w.unroutableTold && w.manager.ID != "" {
+		w.unroutableTold = true
+		if err := w.notifyPhase(ctx, mail.KindEscalation, "routing", w.manager, domain.PersonRef{Name: "Routing"}, domain.PersonRef{}, workflow.Now(ctx), 1); err != nil {
+			return err
+		}
+	}
+	retry := time.Duration(w.pol.RoutingRetry)
+	if retry <= 0 {
+		retry = domain.DefaultRoutingRetry
+	}
+	_, err := workflow.AwaitWithTimeout(ctx, retry, func() bool { return w.pending != nil })
+	return err
 }

@@ -410,13 +410,43 @@ func TestCadenceTouchesEachWithADeadlineThenRecycle(t *testing.T) {
 	}
 }
 
-func TestEveryRepUnavailableLeavesTheLeadUnroutable(t *testing.T) {
+// Nobody eligible, default policy: the manager is told at once, routing is
+// retried every routing_retry, and a rep who becomes eligible gets the lead.
+func TestNobodyEligibleEscalatesNowAndRetriesRouting(t *testing.T) {
 	r := newLifeRun(t) // a team with no eligible rep
+	r.store.campaign.Policy.RoutingRetry = domain.Duration(30 * time.Minute)
+	r.at(nyAt(23, 9, 10), func() { // a rep joins on Monday
+		r.store.mu.Lock()
+		r.store.reps = append(r.store.reps, domain.PersonRef{ID: "zoe", Name: "Zoe", Email: "zoe@example.com", TimeZone: "America/New_York"})
+		r.store.mu.Unlock()
+	})
+	var acc, closeErr error
+	r.update(nyAt(23, 9, 45), UpdateAccept, AcceptInput{RepID: "zoe", Attempt: 1}, &acc)
+	r.update(nyAt(23, 9, 46), UpdateClose, CloseInput{RepID: "zoe", Outcome: OutcomeConverted, Reference: "OPP-11"}, &closeErr)
 	out := r.execute()
-	if out.State != domain.StateUnroutable {
-		t.Fatalf("state %s", out.State)
+	if acc != nil || closeErr != nil || out.Owner.ID != "zoe" {
+		t.Fatalf("accept %v, close %v, %+v", acc, closeErr, out)
 	}
-	wantKinds(t, r.store.kinds(), "captured", "mql", "unroutable")
+	// Retries every 30 min from Fri 16:30: the first after 09:10 Monday is 09:30.
+	wantAt(t, "offer once someone is eligible", r.eventAt("offered", 1), nyAt(23, 9, 30))
+	wantKinds(t, r.store.kinds(), "captured", "mql", "unroutable", "offered", "accepted", "contact-due", "converted")
+	if m := r.mail.to("max@example.com"); len(m) != 1 || m[0].Kind != "escalation" {
+		t.Fatalf("manager mail: %+v", m)
+	}
+}
+
+// Nobody eligible, policy "manager": the team's manager is offered the lead.
+func TestNobodyEligibleRoutesToTheManager(t *testing.T) {
+	r := newLifeRun(t)
+	r.store.campaign.Policy.NobodyEligible = domain.NobodyManager
+	var acc, closeErr error
+	r.update(nyAt(20, 16, 40), UpdateAccept, AcceptInput{RepID: "max", Attempt: 1}, &acc)
+	r.update(nyAt(20, 16, 41), UpdateClose, CloseInput{RepID: "max", Outcome: OutcomeDisqualified, Reason: "bad-data"}, &closeErr)
+	out := r.execute()
+	if acc != nil || closeErr != nil || out.Owner.ID != "max" {
+		t.Fatalf("accept %v, close %v, %+v", acc, closeErr, out)
+	}
+	wantKinds(t, r.store.kinds(), "captured", "mql", "unroutable", "offered", "accepted", "contact-due", "disqualified")
 }
 
 // The same person again while the offer runs: one lead, the touch merged,

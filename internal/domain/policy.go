@@ -33,6 +33,12 @@ type Policy struct {
 	// business time, each with its own deadline. A lead still open when the
 	// last deadline passes is recycled with the reason "no-response".
 	Cadence Cadence `yaml:"cadence,omitempty" json:"cadence,omitempty"`
+	// NobodyEligible is what happens when no rep can take a lead: "escalate"
+	// (the default: tell the manager now and retry routing every
+	// RoutingRetry until someone can, or the manager moves it) or "manager"
+	// (offer it to the team's manager).
+	NobodyEligible string   `yaml:"nobody_eligible,omitempty" json:"nobody_eligible,omitempty"`
+	RoutingRetry   Duration `yaml:"routing_retry,omitempty" json:"routing_retry,omitempty"`
 	// RecycleCooldown is how long a recycled lead rests before it returns to
 	// nurture (wall time); zero keeps recycled leads closed.
 	RecycleCooldown Duration `yaml:"recycle_cooldown,omitempty" json:"recycle_cooldown,omitempty"`
@@ -64,6 +70,15 @@ const (
 	CalendarRep  = "rep"
 	CalendarTeam = "team"
 )
+
+// What to do when nobody is eligible.
+const (
+	NobodyEscalate = "escalate"
+	NobodyManager  = "manager"
+)
+
+// DefaultRoutingRetry is how often routing is retried for an unroutable lead.
+const DefaultRoutingRetry = 15 * time.Minute
 
 // MaxReassign bounds on_miss.reassign.
 const MaxReassign = 10
@@ -134,6 +149,14 @@ func (p *Policy) validate() FieldErrors {
 	}
 	if p.SnoozeMax < 0 || time.Duration(p.SnoozeMax) > 90*24*time.Hour {
 		fe.Add("snooze_max", "must be between 0 and 2160h (90 days)")
+	}
+	switch p.NobodyEligible {
+	case "", NobodyEscalate, NobodyManager:
+	default:
+		fe.Add("nobody_eligible", "%q is neither \"escalate\" nor \"manager\"", p.NobodyEligible)
+	}
+	if p.RoutingRetry != 0 && (p.RoutingRetry < Duration(time.Second) || time.Duration(p.RoutingRetry) > 24*time.Hour) {
+		fe.Add("routing_retry", "must be between 1s and 24h")
 	}
 	if p.RecycleCooldown < 0 || time.Duration(p.RecycleCooldown) > 366*24*time.Hour {
 		fe.Add("recycle_cooldown", "must be between 0 and 8784h (366 days)")

@@ -67,6 +67,9 @@ type Notice struct {
 // contact or a cadence touch.
 func (n Notice) Contact() bool { return n.Phase == "contact" || strings.HasPrefix(n.Phase, "cadence") }
 
+// Routing reports whether the notice is about a lead nobody can take.
+func (n Notice) Routing() bool { return n.Phase == "routing" }
+
 // Cadence reports whether the notice is about a follow-up touch.
 func (n Notice) Cadence() bool { return strings.HasPrefix(n.Phase, "cadence") }
 
@@ -95,6 +98,9 @@ func (n Notice) Subject() string {
 	case KindReassigned:
 		return "Reassigned — " + n.Who() + " (" + n.Campaign.Name + ")"
 	case KindEscalation:
+		if n.Phase == "routing" {
+			return "Escalation: nobody in the team can take " + n.Who()
+		}
 		if n.Cadence() {
 			return "Escalation: " + n.Rep.Name + " missed a follow-up deadline — " + n.Who()
 		}

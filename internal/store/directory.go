@@ -254,12 +254,14 @@ func (s *Store) Person(ctx context.Context, id string) (domain.PersonRef, error)
 
 // AssignTo records a manager's choice of rep for one attempt. It is
 // idempotent like Assign and does not move the rotation: a hand-picked
-// assignment is not anybody's turn. The rep must be an active rep of the team.
+// assignment is not anybody's turn. The pick must be an active rep of the
+// team, or its manager (when a policy routes to the manager).
 func (s *Store) AssignTo(ctx context.Context, leadID string, attempt int, teamID, repID string) (domain.Assignment, error) {
 	a := domain.Assignment{LeadID: leadID, Attempt: attempt, TeamID: teamID}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var ok bool
-		if err := tx.QueryRow(ctx, `select exists(select 1 from people where id = $1 and team_id = $2 and role = 'rep' and active)`,
+		if err := tx.QueryRow(ctx, `select exists(select 1 from people p where p.id = $1 and p.team_id = $2 and p.active
+			and (p.role = 'rep' or p.id = (select manager_id from teams where id = $2)))`,
 			repID, teamID).Scan(&ok); err != nil {
 			return err
 		}
@@ -281,4 +283,12 @@ func (s *Store) AssignTo(ctx context.Context, leadID string, attempt int, teamID
 			Scan(&a.Rep.ID, &a.Rep.Name, &a.Rep.Email, &a.Rep.TimeZone, &a.Manager.ID, &a.Manager.Name, &a.Manager.Email, &a.Manager.TimeZone)
 	})
 	return a, err
+}
+
+// TeamManager returns a team's manager.
+func (s *Store) TeamManager(ctx context.Context, teamID string) (domain.PersonRef, error) {
+	var p domain.PersonRef
+	err := s.Pool.QueryRow(ctx, `select m.id, m.name, m.email, m.time_zone from teams t join people m on m.id = t.manager_id where t.id = $1`,
+		teamID).Scan(&p.ID, &p.Name, &p.Email, &p.TimeZone)
+	return p, notFound(err, "manager of team "+teamID)
 }
