@@ -345,6 +345,7 @@ func actCmd(a *app) *cobra.Command {
 			"  disqualify  --reason " + strings.Join(domain.DisqualifyReasons, "|") + "\n" +
 			"  recycle     --reason " + strings.Join(domain.RecycleReasons, "|") + "\n" +
 			"  reassign    (manager) --reason TEXT [--to REP; default: back to routing]\n" +
+			"  takeover    (manager) --reason TEXT: hold the lead yourself, accepted at once\n" +
 			"  extend      (manager, once) --by DURATION --reason TEXT\n" +
 			"  snooze      --until 2026-11-30T10:00:00-05:00 [--note] (the prospect asked; policy snooze_max)",
 		Example: "  starter lead act dana@acme.example accept --as ana\n  starter lead act dana@acme.example contact --as ana --channel call --note 'booked a demo'",
@@ -381,6 +382,8 @@ func actCmd(a *app) *cobra.Command {
 				name, arg = workflows.UpdateClose, workflows.CloseInput{RepID: as, Outcome: workflows.OutcomeRecycled, Reason: reason}
 			case "reassign":
 				name, arg = workflows.UpdateReassign, workflows.ReassignInput{ManagerID: as, ToRep: to, Reason: reason}
+			case "takeover":
+				name, arg = workflows.UpdateReassign, workflows.ReassignInput{ManagerID: as, ToRep: as, TakeOver: true, Reason: reason}
 			case "extend":
 				name, arg = workflows.UpdateExtend, workflows.ExtendInput{ManagerID: as, By: by, Reason: reason}
 			case "snooze":
@@ -390,7 +393,7 @@ func actCmd(a *app) *cobra.Command {
 				}
 				name, arg = workflows.UpdateSnooze, workflows.SnoozeInput{RepID: as, Until: t, Note: note}
 			default:
-				return fmt.Errorf("unknown action %q: use accept, reject, contact, convert, disqualify, recycle, reassign, extend or snooze", args[1])
+				return fmt.Errorf("unknown action %q: use accept, reject, contact, convert, disqualify, recycle, reassign, takeover, extend or snooze", args[1])
 			}
 			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
 			if err != nil {

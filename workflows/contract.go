@@ -189,6 +189,7 @@ type ReassignInput struct {
 	ManagerID string
 	ToRep     string // empty: back to routing (the next rep in rotation)
 	Reason    string
+	TakeOver  bool // the manager takes the lead as its owner (ToRep == ManagerID), accepted at once
 }
 
 // ExtendInput is a manager granting more time, once per lead.

@@ -214,6 +214,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			}
 			continue
 		}
+		takeOver := w.pending != nil && w.pending.TakeOver
 		w.pending = nil
 		w.st.EscalationLevel = 0
 		as := res.Assignment
@@ -233,6 +234,11 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			if err := w.notifyPhase(ctx, mail.KindReassigned, "accept", prev, prev, as.Rep, now, 0); err != nil {
 				return err
 			}
+		}
+		if takeOver { // the manager took the lead themselves: accepted as of now
+			w.st.AcceptedAt = now
+			w.setState(ctx, domain.StateAccepted)
+			return w.record(ctx, "accepted", fmt.Sprintf("accepted:%d", attempt), "manager:"+as.Rep.ID, "took over", nil)
 		}
 		if err := w.notifyPhase(ctx, mail.KindOffer, "accept", as.Rep, as.Rep, domain.PersonRef{}, w.st.AcceptBy, 0); err != nil {
 			return err
@@ -493,6 +499,8 @@ func (w *leadWorkflow) validateReassign(ctx workflow.Context, in ReassignInput) 
 		return stale("A reassignment of this lead is already under way.")
 	case in.ToRep != "" && in.ToRep == w.st.Owner.ID:
 		return stale("%s already holds this lead.", w.st.Owner.Name)
+	case in.TakeOver && (in.ManagerID == SystemDirectory || in.ToRep != in.ManagerID):
+		return temporal.NewApplicationError("a take-over gives the lead to the manager who asks", "InvalidInput")
 	case in.Reason == "" || len(in.Reason) > 500:
 		return temporal.NewApplicationError("a reassignment needs a reason (1 to 500 characters)", "InvalidInput")
 	}

@@ -533,3 +533,21 @@ func TestRecycledLeadReturnsToNurtureAfterTheCooldown(t *testing.T) {
 	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "accepted", "contact-due", "recycled", "cooling-down",
 		"nurturing", "touch", "mql", "offered", "accepted", "contact-due", "converted")
 }
+
+func TestManagerTakesOverAnEscalatedLead(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var bad, take, contact, closeErr error
+	r.update(nyAt(23, 17, 0), UpdateReassign, ReassignInput{ManagerID: "max", ToRep: "bea", TakeOver: true, Reason: "x"}, &bad)
+	r.update(nyAt(23, 17, 1), UpdateReassign, ReassignInput{ManagerID: "max", ToRep: "max", TakeOver: true, Reason: "I know them"}, &take)
+	r.update(nyAt(24, 9, 30), UpdateContact, ContactInput{RepID: "max", Channel: "meeting"}, &contact)
+	r.update(nyAt(24, 9, 31), UpdateClose, CloseInput{RepID: "max", Outcome: OutcomeConverted, Reference: "OPP-12"}, &closeErr)
+	out := r.execute()
+	if bad == nil {
+		t.Fatal("a take-over for someone else was allowed")
+	}
+	if take != nil || contact != nil || closeErr != nil || out.Owner.ID != "max" || !out.AcceptedAt.Equal(nyAt(23, 17, 1)) {
+		t.Fatalf("take %v, contact %v, close %v, %+v", take, contact, closeErr, out)
+	}
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "reminded", "lapsed", "offered", "reminded", "lapsed",
+		"escalated", "reassigned", "offered", "accepted", "contact-due", "contacted", "converted")
+}

@@ -283,6 +283,7 @@ var actions = map[string]struct{ Title, Button, Done, DoneText string }{
 	"reject":   {"Decline", "Decline lead", "Lead declined", "It goes to the next rep now. Thank you for saying so early."},
 	"reassign": {"Send to the next rep", "Reassign lead", "Lead reassigned", "It was offered to the next rep in rotation."},
 	"extend":   {"Extend the deadline of", "Extend once", "Deadline extended", "The rep has more time; the clock re-armed at the new deadline."},
+	"takeover": {"Take over", "Take it myself", "The lead is yours", "You hold it now, accepted; the first-contact clock runs on your calendar."},
 }
 
 // verifyAction checks the token and that its action is one the gateway does.
@@ -333,6 +334,8 @@ func update(c token.Claims, r *http.Request) (string, any, error) {
 		return workflows.UpdateReject, workflows.RejectInput{RepID: c.Actor, Attempt: c.Attempt, Reason: reason, Note: note}, nil
 	case "reassign":
 		return workflows.UpdateReassign, workflows.ReassignInput{ManagerID: c.Actor, Reason: reason}, nil
+	case "takeover":
+		return workflows.UpdateReassign, workflows.ReassignInput{ManagerID: c.Actor, ToRep: c.Actor, TakeOver: true, Reason: "taken over from the escalation email"}, nil
 	case "extend":
 		by, err := time.ParseDuration(r.PostFormValue("by"))
 		if err != nil {
