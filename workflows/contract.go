@@ -83,8 +83,12 @@ func LeadWorkflowID(leadID string) string { return "lead-" + leadID }
 type LeadInput struct {
 	LeadID string
 	First  *Touch
-	// Resume carries a recycled lead into its next cycle (continue-as-new).
+	// Resume carries a lead into its next run (continue-as-new): a recycled
+	// lead's next cycle, or a long nurture.
 	Resume *Resume
+	// MaxTouchesPerRun bounds the touches one run takes while nurturing
+	// before it continues as new; zero means DefaultMaxTouchesPerRun.
+	MaxTouchesPerRun int
 	// MaxReassign is how many times a lapsed offer moves to another rep
 	// before the manager is escalated to. Zero means the default, 1.
 	MaxReassign int
@@ -218,6 +222,9 @@ type SnoozeInput struct {
 	Until time.Time
 	Note  string
 }
+
+// DefaultMaxTouchesPerRun keeps a nurturing lead's history small.
+const DefaultMaxTouchesPerRun = 500
 
 // Resume is the state a lead's next run starts from.
 type Resume struct {

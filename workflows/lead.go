@@ -297,8 +297,30 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 			fmt.Sprintf("score %d is below the campaign's bar of %d", w.st.Score, w.campaign.MinScore), nil); err != nil {
 			return err
 		}
-		if err := workflow.Await(ctx, func() bool { return w.st.Score >= w.campaign.MinScore }); err != nil {
+		// A lead can nurture for months, one history event group per touch:
+		// continue as new when the server suggests it or the run has taken
+		// many touches, with the state carried and handlers drained first.
+		maxTouches := w.in.MaxTouchesPerRun
+		if maxTouches <= 0 {
+			maxTouches = DefaultMaxTouchesPerRun
+		}
+		startTouches := w.st.Touches
+		long := func() bool {
+			return w.st.Touches-startTouches >= maxTouches || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		}
+		if err := workflow.Await(ctx, func() bool { return w.st.Score >= w.campaign.MinScore || long() }); err != nil {
 			return err
+		}
+		if w.st.Score < w.campaign.MinScore {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return err
+			}
+			seen := w.seenIDs
+			if len(seen) > 100 {
+				seen = seen[len(seen)-100:]
+			}
+			return workflow.NewContinueAsNewError(ctx, LeadWorkflow, LeadInput{LeadID: w.st.ID, MaxTouchesPerRun: w.in.MaxTouchesPerRun,
+				Resume: &Resume{Lead: w.st, SeenIDs: seen}})
 		}
 	}
 	w.setState(ctx, domain.StateMQL)

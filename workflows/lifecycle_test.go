@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -550,4 +551,33 @@ func TestManagerTakesOverAnEscalatedLead(t *testing.T) {
 	}
 	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "reminded", "lapsed", "offered", "reminded", "lapsed",
 		"escalated", "reassigned", "offered", "accepted", "contact-due", "contacted", "converted")
+}
+
+// A long nurture continues as new after MaxTouchesPerRun touches, carrying
+// the state; the next run neither repeats events nor loses the score.
+func TestLongNurtureContinuesAsNew(t *testing.T) {
+	r := newLifeRun(t, "ana")
+	r.store.campaign.MinScore = 100
+	for i := 2; i <= 4; i++ {
+		touch := Touch{ID: fmt.Sprintf("req-%d", i), Campaign: "webinar-q3", Email: "dana@acme.example", Score: 40 + i}
+		r.at(nyAt(21, 10, i), func() {
+			r.env.UpdateWorkflow(UpdateIntake, touch.ID, &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { t.Errorf("touch: %v", err) }, OnComplete: func(any, error) {}}, touch)
+		})
+	}
+	first := Touch{ID: "req-1", Campaign: "webinar-q3", Email: "dana@acme.example", Name: "Dana Lee", Score: 40}
+	r.env.ExecuteWorkflow(LeadWorkflow, LeadInput{LeadID: "ld_test", First: &first, MaxTouchesPerRun: 3})
+	var can *workflow.ContinueAsNewError
+	if err := r.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	var next LeadInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Resume == nil || next.Resume.Lead.Touches != 4 || next.Resume.Lead.Score != 44 || next.Resume.Lead.State != domain.StateNurturing ||
+		len(next.Resume.SeenIDs) != 4 || next.MaxTouchesPerRun != 3 {
+		t.Fatalf("next input %+v", next)
+	}
+	wantKinds(t, r.store.kinds(), "captured", "nurturing", "touch", "touch", "touch")
 }
