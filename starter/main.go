@@ -165,7 +165,51 @@ func directoryCmd(a *app) *cobra.Command {
 		},
 	}
 	imp.Flags().BoolVar(&dry, "dry-run", false, "show what would change without writing")
-	cmd.AddCommand(imp)
+	var from, until, why string
+	away := &cobra.Command{
+		Use:   "away <rep> --until INSTANT [--from INSTANT] [--reason TEXT]",
+		Short: "Record a rep's out-of-office period",
+		Long: "Routing skips the rep during the period. When it has begun, every lead the rep\n" +
+			"holds is told, and its SLA policy decides: reassign (the default for unaccepted\n" +
+			"leads) or pause the clock by the business time the rep is away.",
+		Example: "  starter directory away ana --until 2026-11-27T18:00:00+01:00 --reason vacation",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			start := time.Now()
+			if from != "" {
+				t, err := time.Parse(time.RFC3339, from)
+				if err != nil {
+					return fmt.Errorf("--from %q is not an RFC 3339 instant", from)
+				}
+				start = t
+			}
+			end, err := time.Parse(time.RFC3339, until)
+			if err != nil {
+				return fmt.Errorf("--until %q is not an RFC 3339 instant such as 2026-11-27T18:00:00+01:00", until)
+			}
+			if err := a.open(cmd.Context()); err != nil {
+				return err
+			}
+			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			res, err := intake.MarkAway(cmd.Context(), cl, a.st, args[0], start, end, why)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "%s is away %s – %s; %d held leads told\n", args[0], start.Format(time.RFC3339), end.Format(time.RFC3339), res.Released)
+			for _, sk := range res.Skipped {
+				fmt.Fprintln(a.out, "  not changed:", sk)
+			}
+			return nil
+		},
+	}
+	away.Flags().StringVar(&from, "from", "", "start (RFC 3339; default now)")
+	away.Flags().StringVar(&until, "until", "", "end (RFC 3339; required)")
+	away.Flags().StringVar(&why, "reason", "", "why, for the record")
+	cmd.AddCommand(imp, away)
 	return cmd
 }
 

@@ -231,3 +231,13 @@ type Resume struct {
 	Lead    domain.LeadSnapshot
 	SeenIDs []string
 }
+
+// UpdateAway tells a lead its holder is out of office until an instant; the
+// policy's out_of_office choice decides what the clock does.
+const UpdateAway = "away"
+
+// AwayInput names the rep and how long they are away.
+type AwayInput struct {
+	RepID string
+	Until time.Time
+}

@@ -134,6 +134,10 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: w.validateExtend}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAway, w.away,
+		workflow.UpdateHandlerOptions{Validator: w.validateAway}); err != nil {
+		return err
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSnooze, w.snooze,
 		workflow.UpdateHandlerOptions{Validator: w.validateSnooze}); err != nil {
 		return err

@@ -704,3 +704,50 @@ func (w *leadWorkflow) nobodyEligible(ctx workflow.Context) error {
 	_, err := workflow.AwaitWithTimeout(ctx, retry, func() bool { return w.pending != nil })
 	return err
 }
+
+// --- out of office ---
+
+func (w *leadWorkflow) validateAway(ctx workflow.Context, in AwayInput) error {
+	switch {
+	case w.pol.Name == "":
+		return stale("This lead started before out-of-office handling existed.")
+	case in.RepID == "" || in.RepID != w.st.Owner.ID:
+		return stale("%s does not hold this lead.", in.RepID)
+	case w.st.State != domain.StateOffered && w.st.State != domain.StateEscalated && !w.st.State.Owned():
+		return stale("This lead is %s; no clock waits on its holder.", w.st.State)
+	case !in.Until.After(workflow.Now(ctx)):
+		return temporal.NewApplicationError("away until an instant in the future", "InvalidInput")
+	}
+	return nil
+}
+
+// away applies the policy: an unaccepted lead is reassigned (or its deadline
+// paused); an accepted lead's running contact deadline is paused.
+func (w *leadWorkflow) away(ctx workflow.Context, in AwayInput) (domain.LeadSnapshot, error) {
+	now := workflow.Now(ctx)
+	unaccepted := w.st.State == domain.StateOffered || w.st.State == domain.StateEscalated
+	if unaccepted && w.pol.OutOfOffice != domain.AwayPause {
+		w.pending = &ReassignInput{ManagerID: SystemDirectory, Reason: "the holder is out of office"}
+		if err := w.record(ctx, "reassigned", fmt.Sprintf("away:%d", w.st.Attempt), SystemDirectory, "the holder is out of office",
+			map[string]string{"from": in.RepID, "until": stamp(in.Until)}); err != nil {
+			return w.st, err
+		}
+		err := workflow.Await(ctx, func() bool { return w.pending == nil })
+		return w.st, err
+	}
+	due, phase := &w.st.AcceptBy, "accept"
+	if w.st.State.Owned() {
+		due, phase = &w.st.ContactBy, "contact"
+	}
+	if due.IsZero() || !due.After(now) {
+		return w.st, w.record(ctx, "away", fmt.Sprintf("away:%d:%s", w.st.Attempt, stamp(in.Until)), SystemDirectory,
+			"the holder is out of office; no running deadline to pause", map[string]string{"until": stamp(in.Until)})
+	}
+	cal := w.calendar(w.st.Owner)
+	old := *due
+	*due = addBusiness(cal, old, cal.Elapsed(now, in.Until))
+	w.moved = true
+	w.upsertSLA(ctx, *due)
+	return w.st, w.record(ctx, "paused", fmt.Sprintf("away:%d:%s", w.st.Attempt, stamp(in.Until)), SystemDirectory,
+		"the holder is out of office", map[string]string{"phase": phase, "until": stamp(in.Until), "from": stamp(old), "to": stamp(*due)})
+}

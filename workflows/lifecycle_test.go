@@ -581,3 +581,35 @@ func TestLongNurtureContinuesAsNew(t *testing.T) {
 	}
 	wantKinds(t, r.store.kinds(), "captured", "nurturing", "touch", "touch", "touch")
 }
+
+func TestHolderOutOfOfficeReassignsByDefault(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var away, bea, closeErr error
+	r.update(nyAt(23, 9, 15), UpdateAway, AwayInput{RepID: "ana", Until: nyAt(27, 17, 0)}, &away)
+	r.update(nyAt(23, 9, 20), UpdateAccept, AcceptInput{RepID: "bea", Attempt: 2}, &bea)
+	r.update(nyAt(23, 9, 21), UpdateClose, CloseInput{RepID: "bea", Outcome: OutcomeConverted, Reference: "OPP-13"}, &closeErr)
+	out := r.execute()
+	if away != nil || bea != nil || closeErr != nil || out.Owner.ID != "bea" {
+		t.Fatalf("away %v, accept %v, close %v, %+v", away, bea, closeErr, out)
+	}
+	wantAt(t, "offer to Bea", r.eventAt("offered", 2), nyAt(23, 9, 15))
+}
+
+// Policy "pause": the deadline moves by the business time the rep is away.
+func TestHolderOutOfOfficePausesTheClock(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	r.store.campaign.Policy.OutOfOffice = domain.AwayPause
+	var away, acc, closeErr error
+	// Away Mon 10:00–12:00: two business hours; the 12:30 deadline moves to 14:30.
+	r.update(nyAt(23, 10, 0), UpdateAway, AwayInput{RepID: "ana", Until: nyAt(23, 12, 0)}, &away)
+	r.update(nyAt(23, 14, 0), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc)
+	r.update(nyAt(23, 14, 1), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeConverted, Reference: "OPP-14"}, &closeErr)
+	out := r.execute()
+	if away != nil || acc != nil || closeErr != nil {
+		t.Fatalf("away %v, accept %v, close %v", away, acc, closeErr)
+	}
+	if !out.AcceptBy.Equal(nyAt(23, 14, 30)) {
+		t.Fatalf("accept by %v, want Mon 14:30", out.AcceptBy.In(ny))
+	}
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "paused", "reminded", "accepted", "contact-due", "converted")
+}

@@ -39,6 +39,10 @@ type Policy struct {
 	// (offer it to the team's manager).
 	NobodyEligible string   `yaml:"nobody_eligible,omitempty" json:"nobody_eligible,omitempty"`
 	RoutingRetry   Duration `yaml:"routing_retry,omitempty" json:"routing_retry,omitempty"`
+	// OutOfOffice is what a clock waiting on a rep who goes away does:
+	// "reassign" (the default; an accepted lead's clock pauses instead) or
+	// "pause" (the deadline moves by the business time the rep is away).
+	OutOfOffice string `yaml:"out_of_office,omitempty" json:"out_of_office,omitempty"`
 	// RecycleCooldown is how long a recycled lead rests before it returns to
 	// nurture (wall time); zero keeps recycled leads closed.
 	RecycleCooldown Duration `yaml:"recycle_cooldown,omitempty" json:"recycle_cooldown,omitempty"`
@@ -75,6 +79,12 @@ const (
 const (
 	NobodyEscalate = "escalate"
 	NobodyManager  = "manager"
+)
+
+// What a clock does when its rep goes out of office.
+const (
+	AwayReassign = "reassign"
+	AwayPause    = "pause"
 )
 
 // DefaultRoutingRetry is how often routing is retried for an unroutable lead.
@@ -157,6 +167,11 @@ func (p *Policy) validate() FieldErrors {
 	}
 	if p.RoutingRetry != 0 && (p.RoutingRetry < Duration(time.Second) || time.Duration(p.RoutingRetry) > 24*time.Hour) {
 		fe.Add("routing_retry", "must be between 1s and 24h")
+	}
+	switch p.OutOfOffice {
+	case "", AwayReassign, AwayPause:
+	default:
+		fe.Add("out_of_office", "%q is neither \"reassign\" nor \"pause\"", p.OutOfOffice)
 	}
 	if p.RecycleCooldown < 0 || time.Duration(p.RecycleCooldown) > 366*24*time.Hour {
 		fe.Add("recycle_cooldown", "must be between 0 and 8784h (366 days)")

@@ -264,6 +264,11 @@ func TestRepDeactivatedMidOfferReleasesTheLead(t *testing.T) {
 	if v.Owner == nil || v.Owner.ID != "bea" || v.Events[len(v.Events)-2].Actor != workflows.SystemDirectory {
 		t.Fatalf("after release: %+v", v)
 	}
+	// Bea goes out of office: office-hours reassigns her unaccepted lead.
+	if res, err := intake.MarkAway(ctx, s.Temporal, s.Store, "bea", time.Now().Add(-time.Minute), time.Now().Add(24*time.Hour), "sick"); err != nil || res.Released != 1 {
+		t.Fatalf("away: %+v, %v", res, err)
+	}
+	waitMail(t, s, "cy.walsh@example.com", "offer", 10*time.Second)
 	// Nothing left to release.
 	if rel, err := intake.ReleaseOffers(ctx, s.Temporal, s.Store, []string{"ana"}, "again", nil); err != nil || rel.Released != 0 {
 		t.Fatalf("second release: %+v, %v", rel, err)

@@ -52,3 +52,42 @@ func ReleaseOffers(ctx context.Context, tc client.Client, st *store.Store, repID
 	}
 	return res, nil
 }
+
+// MarkAway records a rep's out-of-office period and, when it has begun, tells
+// every lead the rep holds, so each clock follows its policy (reassign or
+// pause). It returns how many leads were told.
+func MarkAway(ctx context.Context, tc client.Client, st *store.Store, repID string, from, until time.Time, reason string) (ReleaseResult, error) {
+	var res ReleaseResult
+	if !until.After(from) {
+		return res, errors.New("the period must end after it starts")
+	}
+	if err := st.SetAway(ctx, repID, from, until, reason); err != nil {
+		return res, err
+	}
+	if time.Now().Before(from) {
+		return res, nil // routing skips the rep once the period begins; clocks are told then by running this again
+	}
+	held, err := st.LeadsHeldBy(ctx, []string{repID}, "Offered", "Escalated", "Accepted", "Contacted")
+	if err != nil {
+		return res, err
+	}
+	for _, o := range held {
+		uctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		h, err := tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{WorkflowID: o.WorkflowID, UpdateName: workflows.UpdateAway,
+			Args: []any{workflows.AwayInput{RepID: repID, Until: until}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err == nil {
+			err = h.Get(uctx, nil)
+		}
+		cancel()
+		var ae *temporal.ApplicationError
+		switch {
+		case err == nil:
+			res.Released++
+		case errors.As(err, &ae):
+			res.Skipped = append(res.Skipped, o.LeadID+": "+ae.Message())
+		default:
+			return res, fmt.Errorf("tell lead %s: %w", o.LeadID, err)
+		}
+	}
+	return res, nil
+}

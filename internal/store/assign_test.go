@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/store"
@@ -209,7 +210,32 @@ func TestAssignToIsIdempotentAndLeavesTheRotation(t *testing.T) {
 	if last := queryString(t, s, `select last_rep_id from team_rotation where team_id = 'emea'`); last != "" {
 		t.Fatalf("rotation moved to %q", last)
 	}
-	if _, err := s.AssignTo(ctx, "ld_manual", 3, "emea", "max-manager"); !errors.Is(err, domain.ErrNotFound) {
-		t.Fatalf("a manager as rep: %v", err)
+	if m, err := s.AssignTo(ctx, "ld_manual", 3, "emea", "max-manager"); err != nil || m.Rep.ID != "max-manager" {
+		t.Fatalf("the team's manager (nobody_eligible: manager): %+v, %v", m, err)
+	}
+	if _, err := s.AssignTo(ctx, "ld_manual", 4, "emea", "sam-leader"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("the sales leader as rep: %v", err)
+	}
+}
+
+func TestAssignSkipsRepsOutOfOffice(t *testing.T) {
+	s := openStore(t)
+	ctx := testCtx(t)
+	importDir(t, s, emeaYAML)
+	now := time.Now()
+	if err := s.SetAway(ctx, "ana", now.Add(-time.Hour), now.Add(time.Hour), "vacation"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAway(ctx, "bea", now.Add(time.Hour), now.Add(2*time.Hour), "later"); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"bea", "cy", "bea"} {
+		a, err := s.Assign(ctx, fmt.Sprintf("ld_away%d", i), 1, "emea", nil)
+		if err != nil || a.Rep.ID != want {
+			t.Fatalf("assignment %d: %+v, %v; want %s (ana is away now)", i, a.Rep, err, want)
+		}
+	}
+	if err := s.SetAway(ctx, "nobody", now, now.Add(time.Hour), ""); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("unknown person: %v", err)
 	}
 }

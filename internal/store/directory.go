@@ -213,7 +213,10 @@ func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID s
 			err = existing()
 		}
 		if errors.Is(err, pgx.ErrNoRows) {
-			rows, _ := tx.Query(ctx, `select id, active from people where team_id = $1 and role = 'rep'`, teamID)
+			// A rep inside an out-of-office period counts as inactive.
+			rows, _ := tx.Query(ctx, `select id, active and not exists (select 1 from out_of_office o
+				where o.person_id = people.id and now() >= o.starts_at and now() < o.ends_at)
+				from people where team_id = $1 and role = 'rep'`, teamID)
 			cands, err := pgx.CollectRows(rows, pgx.RowToStructByPos[domain.Candidate])
 			if err != nil {
 				return err
@@ -291,4 +294,19 @@ func (s *Store) TeamManager(ctx context.Context, teamID string) (domain.PersonRe
 	err := s.Pool.QueryRow(ctx, `select m.id, m.name, m.email, m.time_zone from teams t join people m on m.id = t.manager_id where t.id = $1`,
 		teamID).Scan(&p.ID, &p.Name, &p.Email, &p.TimeZone)
 	return p, notFound(err, "manager of team "+teamID)
+}
+
+// SetAway records an out-of-office period for a person (idempotent by start).
+func (s *Store) SetAway(ctx context.Context, personID string, from, until time.Time, reason string) error {
+	tag, err := s.Pool.Exec(ctx, `insert into out_of_office (person_id, starts_at, ends_at, reason)
+		select id, $2, $3, $4 from people where id = $1
+		on conflict (person_id, starts_at) do update set ends_at = excluded.ends_at, reason = excluded.reason`,
+		personID, from, until, reason)
+	if err != nil {
+		return fmt.Errorf("set %s away: %w", personID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("person %s: %w", personID, errNotFound)
+	}
+	return nil
 }

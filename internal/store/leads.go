@@ -227,7 +227,12 @@ type OpenOffer struct {
 
 // OpenOffersOf lists the leads offered to any of the reps and not accepted.
 func (s *Store) OpenOffersOf(ctx context.Context, repIDs []string) ([]OpenOffer, error) {
+	return s.LeadsHeldBy(ctx, repIDs, "Offered", "Escalated")
+}
+
+// LeadsHeldBy lists the leads any of the reps hold in one of the states.
+func (s *Store) LeadsHeldBy(ctx context.Context, repIDs []string, states ...string) ([]OpenOffer, error) {
 	rows, _ := s.Pool.Query(ctx, `select id, workflow_id, owner_id from leads
-		where owner_id = any($1) and state in ('Offered', 'Escalated') order by id`, repIDs)
+		where owner_id = any($1) and state = any($2) order by id`, repIDs, states)
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[OpenOffer])
 }
