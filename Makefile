@@ -67,7 +67,7 @@ $(PRISM):
 
 histories: $(TEMPORAL) pg ## re-capture the replay-test histories from a real run
 	BATON_SAVE_HISTORY=$(CURDIR)/workflows/testdata/histories \
-	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack|TestOneClickDeclineAndManagerReassign" ./internal/e2e/
+	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack|TestOneClickDeclineAndManagerReassign|TestMorePathsOnTheRealStack" ./internal/e2e/
 
 clean: ## remove build output (keeps .tools/ and .data/)
 	rm -rf $(BIN)

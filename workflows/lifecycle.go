@@ -520,7 +520,7 @@ func (w *leadWorkflow) reassign(ctx workflow.Context, in ReassignInput) (domain.
 	if err := w.record(ctx, "reassigned", fmt.Sprintf("reassigned:%d", w.st.Attempt), actor, in.Reason, data); err != nil {
 		return w.st, err
 	}
-	err := workflow.Await(ctx, func() bool { return w.pending == nil })
+	err := workflow.Await(ctx, func() bool { return w.pending == nil && (!in.TakeOver || w.accepted() || w.st.State.Owned()) })
 	return w.st, err
 }
 

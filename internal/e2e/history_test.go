@@ -15,12 +15,18 @@ import (
 // BATON_SAVE_HISTORY names a folder (`make histories` sets it).
 func saveHistory(t *testing.T, c client.Client, workflowID, name string) {
 	t.Helper()
+	saveHistoryRun(t, c, workflowID, "", name)
+}
+
+// saveHistoryRun saves one run's history ("" is the latest run).
+func saveHistoryRun(t *testing.T, c client.Client, workflowID, runID, name string) {
+	t.Helper()
 	dir := os.Getenv("BATON_SAVE_HISTORY")
 	if dir == "" {
 		return
 	}
 	path := filepath.Join(dir, name+".json")
-	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
+	it := c.GetWorkflowHistory(context.Background(), workflowID, runID, false, 0)
 	var h historypb.History
 	for it.HasNext() {
 		ev, err := it.Next()
