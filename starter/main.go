@@ -357,7 +357,44 @@ func leadCmd(a *app) *cobra.Command {
 		},
 	}
 	show.Flags().BoolVar(&showJSON, "json", false, "print the lead as JSON")
-	cmd.AddCommand(submit, show, actCmd(a), eraseCmd(a))
+	clocks := &cobra.Command{
+		Use:     "clocks <lead id | email>",
+		Short:   "Ask the lead's workflow for its running deadlines, time left and recent events",
+		Example: "  starter lead clocks dana@acme.example",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := leadIDArg(args[0])
+			if err != nil {
+				return err
+			}
+			cfg, err := config.Load()
+			if err != nil {
+				return err
+			}
+			cl, err := tclient.Dial(cfg, tclient.QuietLogger())
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			val, err := cl.QueryWorkflow(cmd.Context(), workflows.LeadWorkflowID(id), "", workflows.QueryDeadlines)
+			if err != nil {
+				return fmt.Errorf("query lead %s (is its workflow running, and the worker up?): %w", id, err)
+			}
+			var v workflows.DeadlinesView
+			if err := val.Get(&v); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "%s: %s, held by %s, escalation level %d, policy %s\n", id, v.State, orDash(v.Owner.Name), v.EscalationLevel, orDash(v.Policy))
+			for _, d := range v.Deadlines {
+				fmt.Fprintf(a.out, "  %-14s due %s  (%s left)\n", d.Name, d.Due.UTC().Format(time.RFC3339), d.Left.Round(time.Second))
+			}
+			for _, e := range v.Recent {
+				fmt.Fprintf(a.out, "  %s  %-14s %s %s\n", e.At.UTC().Format("2006-01-02 15:04:05"), e.Kind, e.Actor, e.Reason)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(submit, show, clocks, actCmd(a), eraseCmd(a))
 	return cmd
 }
 

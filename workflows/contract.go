@@ -70,6 +70,15 @@ type DeadlinesView struct {
 	Policy          string           `json:"policy"`
 	Deadlines       []Deadline       `json:"deadlines"`
 	Events          int              `json:"events"` // how many events the lead has recorded
+	Recent          []EventSummary   `json:"recent"` // the last (up to 10) events of this run
+}
+
+// EventSummary is one recent event, for the query.
+type EventSummary struct {
+	Kind   string    `json:"kind"`
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // LeadWorkflowID is derived from the lead's business key, so a retried

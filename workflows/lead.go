@@ -87,6 +87,7 @@ type leadWorkflow struct {
 	erasing        *EraseInput
 	snoozes        int
 	unroutableTold bool
+	recent         []EventSummary // the last events, for QueryDeadlines
 	cancelRun      workflow.CancelFunc
 	extended       bool // the one extension was used
 	moved          bool // the running deadline moved; the wait must re-arm
@@ -164,6 +165,10 @@ func (w *leadWorkflow) record(ctx workflow.Context, kind, key, actor, reason str
 	w.st.Version++
 	if w.st.Cycle > 0 { // a lead back from recycle writes its steps again
 		key = fmt.Sprintf("c%d:%s", w.st.Cycle, key)
+	}
+	w.recent = append(w.recent, EventSummary{Kind: kind, Actor: actor, Reason: reason, At: workflow.Now(ctx)})
+	if len(w.recent) > 10 {
+		w.recent = w.recent[len(w.recent)-10:]
 	}
 	ev := domain.Event{Key: w.st.ID + ":" + key, Seq: w.st.Version, Kind: kind, Actor: actor, Reason: reason, Data: data, At: workflow.Now(ctx)}
 	return workflow.ExecuteActivity(actx(ctx), a.Record, activities.RecordInput{Lead: w.st, Event: ev}).Get(ctx, nil)

@@ -65,7 +65,7 @@ func (w *leadWorkflow) recycle(ctx workflow.Context) error {
 // deadlines lists the clocks running now, for QueryDeadlines.
 func (w *leadWorkflow) deadlines(ctx workflow.Context) DeadlinesView {
 	v := DeadlinesView{State: w.st.State, Owner: w.st.Owner, EscalationLevel: w.st.EscalationLevel, Policy: w.st.Policy,
-		Events: int(w.st.Version)}
+		Events: int(w.st.Version), Recent: append([]EventSummary(nil), w.recent...)}
 	now := workflow.Now(ctx)
 	add := func(name string, due time.Time) {
 		if !due.IsZero() {

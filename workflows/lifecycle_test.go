@@ -241,7 +241,8 @@ func TestDeadlinesQueryShowsTimeLeft(t *testing.T) {
 		t.Fatal(qerr)
 	}
 	if view.State != domain.StateOffered || view.Owner.ID != "ana" || len(view.Deadlines) != 1 ||
-		view.Deadlines[0].Name != "accept" || !view.Deadlines[0].Due.Equal(nyAt(23, 12, 30)) || view.Deadlines[0].Left != 90*time.Minute {
+		view.Deadlines[0].Name != "accept" || !view.Deadlines[0].Due.Equal(nyAt(23, 12, 30)) || view.Deadlines[0].Left != 90*time.Minute ||
+		len(view.Recent) != 4 || view.Recent[3].Kind != "reminded" || !view.Recent[3].At.Equal(nyAt(23, 10, 30)) {
 		t.Fatalf("deadlines at Mon 11:00: %+v", view)
 	}
 }
