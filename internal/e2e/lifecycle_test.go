@@ -32,18 +32,7 @@ func TestLifecycleOnTheRealStack(t *testing.T) {
 	if err := pol.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Store.ImportPolicies(ctx, []domain.Policy{pol}, false); err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.Store.Campaign(ctx, "webinar-q3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := domain.Campaign{ID: c.ID, Name: c.Name, Owner: domain.Person{Name: c.Owner.Name, Email: c.Owner.Email},
-		Team: c.TeamID, MinScore: c.MinScore, SLAPolicy: pol.Name}
-	if err := s.Store.UpsertCampaign(ctx, spec, "live", time.Hour); err != nil {
-		t.Fatal(err)
-	}
+	usePolicy(t, s, pol)
 
 	code, res := submit(t, s, `{"campaign":"webinar-q3","email":"left.alone@example.org","name":"Lee Alone","score":90}`)
 	if code != 202 {
@@ -161,14 +150,7 @@ func TestOneClickDeclineAndManagerReassign(t *testing.T) {
 	ctx := context.Background()
 	pol := domain.Policy{Name: "e2e-escalate-first", AcceptWithin: domain.Duration(2 * time.Second),
 		OnMiss: domain.OnMiss{Reassign: 0, Escalate: true}}
-	if _, err := s.Store.ImportPolicies(ctx, []domain.Policy{pol}, false); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := s.Store.Campaign(ctx, "webinar-q3")
-	if err := s.Store.UpsertCampaign(ctx, domain.Campaign{ID: c.ID, Name: c.Name, Owner: domain.Person{Name: c.Owner.Name, Email: c.Owner.Email},
-		Team: c.TeamID, MinScore: c.MinScore, SLAPolicy: pol.Name}, "live", time.Hour); err != nil {
-		t.Fatal(err)
-	}
+	usePolicy(t, s, pol)
 	code, res := submit(t, s, `{"campaign":"webinar-q3","email":"nora@umbrella.example","name":"Nora Quinn","score":80}`)
 	if code != 202 {
 		t.Fatalf("submit: %d %v", code, res)

@@ -11,6 +11,23 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
+// usePolicy imports a policy and puts the example campaign on it.
+func usePolicy(t *testing.T, s *Stack, pol domain.Policy) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.Store.ImportPolicies(ctx, []domain.Policy{pol}, false); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Store.Campaign(ctx, "webinar-q3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Store.UpsertCampaign(ctx, domain.Campaign{ID: c.ID, Name: c.Name, Owner: domain.Person{Name: c.Owner.Name, Email: c.Owner.Email},
+		Team: c.TeamID, MinScore: c.MinScore, SLAPolicy: pol.Name}, "live", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func act(t *testing.T, s *Stack, workflowID, name string, arg any) {
 	t.Helper()
 	ctx := context.Background()
@@ -53,14 +70,7 @@ func TestMorePathsOnTheRealStack(t *testing.T) {
 	if err := pol.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Store.ImportPolicies(ctx, []domain.Policy{pol}, false); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := s.Store.Campaign(ctx, "webinar-q3")
-	if err := s.Store.UpsertCampaign(ctx, domain.Campaign{ID: c.ID, Name: c.Name, Owner: domain.Person{Name: c.Owner.Name, Email: c.Owner.Email},
-		Team: c.TeamID, MinScore: c.MinScore, SLAPolicy: pol.Name}, "live", time.Hour); err != nil {
-		t.Fatal(err)
-	}
+	usePolicy(t, s, pol)
 
 	// A: left alone, escalated, taken over by the manager, one contact, the
 	// cadence runs out: recycled, and after the cool-down a new run nurtures.

@@ -29,22 +29,8 @@ func ReleaseOffers(ctx context.Context, tc client.Client, st *store.Store, repID
 		return res, fmt.Errorf("list open offers: %w", err)
 	}
 	for i, o := range offers {
-		uctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		h, err := tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{WorkflowID: o.WorkflowID, UpdateName: workflows.UpdateReassign,
-			Args:         []any{workflows.ReassignInput{ManagerID: workflows.SystemDirectory, Reason: reason}},
-			WaitForStage: client.WorkflowUpdateStageCompleted})
-		if err == nil {
-			err = h.Get(uctx, nil)
-		}
-		cancel()
-		var ae *temporal.ApplicationError
-		switch {
-		case err == nil:
-			res.Released++
-		case errors.As(err, &ae):
-			res.Skipped = append(res.Skipped, o.LeadID+": "+ae.Message())
-		default:
-			return res, fmt.Errorf("release lead %s: %w", o.LeadID, err)
+		if err := res.tell(ctx, tc, o, workflows.UpdateReassign, workflows.ReassignInput{ManagerID: workflows.SystemDirectory, Reason: reason}); err != nil {
+			return res, err
 		}
 		if progress != nil {
 			progress(i+1, len(offers))
@@ -72,22 +58,31 @@ func MarkAway(ctx context.Context, tc client.Client, st *store.Store, repID stri
 		return res, err
 	}
 	for _, o := range held {
-		uctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		h, err := tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{WorkflowID: o.WorkflowID, UpdateName: workflows.UpdateAway,
-			Args: []any{workflows.AwayInput{RepID: repID, Until: until}}, WaitForStage: client.WorkflowUpdateStageCompleted})
-		if err == nil {
-			err = h.Get(uctx, nil)
-		}
-		cancel()
-		var ae *temporal.ApplicationError
-		switch {
-		case err == nil:
-			res.Released++
-		case errors.As(err, &ae):
-			res.Skipped = append(res.Skipped, o.LeadID+": "+ae.Message())
-		default:
-			return res, fmt.Errorf("tell lead %s: %w", o.LeadID, err)
+		if err := res.tell(ctx, tc, o, workflows.UpdateAway, workflows.AwayInput{RepID: repID, Until: until}); err != nil {
+			return res, err
 		}
 	}
 	return res, nil
+}
+
+// tell sends one update to a lead's workflow and counts the outcome: done,
+// refused by the workflow's validator (skipped, with why), or an error.
+func (res *ReleaseResult) tell(ctx context.Context, tc client.Client, o store.OpenOffer, update string, arg any) error {
+	uctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	h, err := tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{WorkflowID: o.WorkflowID, UpdateName: update,
+		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err == nil {
+		err = h.Get(uctx, nil)
+	}
+	var ae *temporal.ApplicationError
+	switch {
+	case err == nil:
+		res.Released++
+	case errors.As(err, &ae):
+		res.Skipped = append(res.Skipped, o.LeadID+": "+ae.Message())
+	default:
+		return fmt.Errorf("%s lead %s: %w", update, o.LeadID, err)
+	}
+	return nil
 }

@@ -239,11 +239,7 @@ func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID s
 		} else if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `
-			select r.id, r.name, r.email, r.time_zone, coalesce(m.id, ''), coalesce(m.name, ''), coalesce(m.email, ''), coalesce(m.time_zone, '')
-			from people r join teams t on t.id = $2 left join people m on m.id = t.manager_id
-			where r.id = $1`, repID, teamID).
-			Scan(&a.Rep.ID, &a.Rep.Name, &a.Rep.Email, &a.Rep.TimeZone, &a.Manager.ID, &a.Manager.Name, &a.Manager.Email, &a.Manager.TimeZone)
+		return loadAssignee(ctx, tx, repID, teamID, &a)
 	})
 	return a, err
 }
@@ -279,11 +275,7 @@ func (s *Store) AssignTo(ctx context.Context, leadID string, attempt int, teamID
 		if err := tx.QueryRow(ctx, `select rep_id from assignments where lead_id = $1 and attempt = $2`, leadID, attempt).Scan(&got); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `
-			select r.id, r.name, r.email, r.time_zone, coalesce(m.id, ''), coalesce(m.name, ''), coalesce(m.email, ''), coalesce(m.time_zone, '')
-			from people r join teams t on t.id = $2 left join people m on m.id = t.manager_id
-			where r.id = $1`, got, teamID).
-			Scan(&a.Rep.ID, &a.Rep.Name, &a.Rep.Email, &a.Rep.TimeZone, &a.Manager.ID, &a.Manager.Name, &a.Manager.Email, &a.Manager.TimeZone)
+		return loadAssignee(ctx, tx, got, teamID, &a)
 	})
 	return a, err
 }
@@ -309,4 +301,13 @@ func (s *Store) SetAway(ctx context.Context, personID string, from, until time.T
 		return fmt.Errorf("person %s: %w", personID, errNotFound)
 	}
 	return nil
+}
+
+// loadAssignee fills in the rep of an assignment and the team's manager.
+func loadAssignee(ctx context.Context, tx pgx.Tx, repID, teamID string, a *domain.Assignment) error {
+	return tx.QueryRow(ctx, `
+		select r.id, r.name, r.email, r.time_zone, coalesce(m.id, ''), coalesce(m.name, ''), coalesce(m.email, ''), coalesce(m.time_zone, '')
+		from people r join teams t on t.id = $2 left join people m on m.id = t.manager_id
+		where r.id = $1`, repID, teamID).
+		Scan(&a.Rep.ID, &a.Rep.Name, &a.Rep.Email, &a.Rep.TimeZone, &a.Manager.ID, &a.Manager.Name, &a.Manager.Email, &a.Manager.TimeZone)
 }
