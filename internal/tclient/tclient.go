@@ -56,3 +56,6 @@ func QuietLogger() *slog.Logger {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// QuietLoggerSDK is QuietLogger as the SDK's logger.
+func QuietLoggerSDK() tlog.Logger { return tlog.NewStructuredLogger(QuietLogger()) }
