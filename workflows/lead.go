@@ -56,6 +56,7 @@ func (w *leadWorkflow) erase(ctx workflow.Context, in EraseInput) (domain.LeadSt
 // the snapshot) and purges the rest; the workflow then ends.
 func (w *leadWorkflow) finishErase(ctx workflow.Context) error {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	w.pending = nil // a reassignment waiting on the cancelled run ends with it
 	w.st.Email, w.st.Name, w.st.Company, w.st.Country, w.st.Reason = "", "", "", "", ""
 	w.setState(ctx, domain.StateErased)
 	if err := workflow.ExecuteActivity(actx(ctx), a.Erase, w.st.ID).Get(ctx, nil); err != nil {
@@ -261,6 +262,8 @@ func (w *leadWorkflow) validateAccept(ctx workflow.Context, in AcceptInput) erro
 		return stale("This lead was accepted by %s at %s.", w.st.Owner.Name, at(w.st.AcceptedAt))
 	case !w.st.State.Open():
 		return stale("This lead is not offered to anyone right now (it is %s).", w.st.State)
+	case w.pending != nil:
+		return stale("A manager is moving this lead to someone else right now.")
 	case w.st.Owner.ID != in.RepID || w.st.Attempt != in.Attempt:
 		return stale("This lead was reassigned to %s at %s, after your acceptance window closed.", w.st.Owner.Name, at(w.st.OfferedAt))
 	}

@@ -614,3 +614,58 @@ func TestHolderOutOfOfficePausesTheClock(t *testing.T) {
 	}
 	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "paused", "reminded", "accepted", "contact-due", "converted")
 }
+
+// An erasure while a manager's reassignment is pending must not leave the
+// reassign handler (and so the workflow) waiting forever.
+func TestEraseDuringAPendingReassignEnds(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var reassign, erase error
+	r.at(nyAt(23, 9, 0), func() {
+		// Make the assignment activity slow, so the reassignment is still pending when the erasure lands.
+		r.env.UpdateWorkflow(UpdateReassign, "mv", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { reassign = err }, OnComplete: func(_ any, err error) { reassign = err },
+		}, ReassignInput{ManagerID: "max", ToRep: "bea", Reason: "move"})
+		r.env.UpdateWorkflow(UpdateErase, "er", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { erase = err }, OnComplete: func(_ any, err error) { erase = err },
+		}, EraseInput{Actor: "admin:x", Reason: "erasure-request"})
+	})
+	out := r.execute()
+	if erase != nil || out.State != domain.StateErased {
+		t.Fatalf("erase %v, reassign %v, %+v", erase, reassign, out)
+	}
+}
+
+// The holder's accept racing a manager's reassignment: one of them wins, the
+// other is refused, and nothing waits forever.
+func TestAcceptRacingAReassignment(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea")
+	var reassign, acc, closeErr error
+	r.at(nyAt(23, 9, 0), func() {
+		r.env.UpdateWorkflow(UpdateReassign, "mv", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { reassign = err }, OnComplete: func(_ any, err error) { reassign = err },
+		}, ReassignInput{ManagerID: "max", ToRep: "bea", Reason: "move"})
+		r.env.UpdateWorkflow(UpdateAccept, "acc", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { acc = err }, OnComplete: func(_ any, err error) { acc = err },
+		}, AcceptInput{RepID: "ana", Attempt: 1})
+	})
+	r.at(nyAt(23, 9, 5), func() {
+		owner, attempt := "ana", 1
+		if acc != nil {
+			owner, attempt = "bea", 2
+			r.env.UpdateWorkflow(UpdateAccept, "acc2", &testsuite.TestUpdateCallback{OnReject: func(err error) { t.Errorf("bea: %v", err) },
+				OnComplete: func(any, error) {}}, AcceptInput{RepID: owner, Attempt: attempt})
+		}
+		r.env.RegisterDelayedCallback(func() {
+			r.env.UpdateWorkflow(UpdateClose, "cl", &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { closeErr = err }, OnComplete: func(_ any, err error) { closeErr = err },
+			}, CloseInput{RepID: owner, Outcome: OutcomeConverted, Reference: "OPP-R"})
+		}, time.Minute)
+	})
+	out := r.execute()
+	if (reassign == nil) == (acc == nil) {
+		t.Fatalf("reassign %v and accept %v: exactly one must win", reassign, acc)
+	}
+	if closeErr != nil || out.State != domain.StateConverted {
+		t.Fatalf("close %v, %+v", closeErr, out)
+	}
+}
