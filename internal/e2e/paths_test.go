@@ -108,11 +108,20 @@ func TestMorePathsOnTheRealStack(t *testing.T) {
 	waitState(t, s, b, "Offered", 10*time.Second)
 	v := getLead(t, s, b)
 	act(t, s, wfB, workflows.UpdateAccept, workflows.AcceptInput{RepID: v.Owner.ID, Attempt: v.Attempt})
-	before := getLead(t, s, b).ContactBy
+	// The first-contact clock starts just after the accept is answered.
+	var before *time.Time
+	for end := time.Now().Add(5 * time.Second); before == nil; {
+		if before = getLead(t, s, b).ContactBy; before == nil {
+			if time.Now().After(end) {
+				t.Fatal("no first-contact deadline 5 s after the accept")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	if _, err := intake.MarkAway(ctx, s.Temporal, s.Store, v.Owner.ID, time.Now().Add(-time.Second), time.Now().Add(3*time.Second), "dentist"); err != nil {
 		t.Fatal(err)
 	}
-	if after := getLead(t, s, b).ContactBy; before == nil || after == nil || !after.After(*before) {
+	if after := getLead(t, s, b).ContactBy; after == nil || !after.After(*before) {
 		t.Fatalf("contact deadline not paused: %v → %v", before, after)
 	}
 	act(t, s, wfB, workflows.UpdateSnooze, workflows.SnoozeInput{RepID: v.Owner.ID, Until: time.Now().Add(30 * time.Second), Note: "call me later"})
