@@ -99,6 +99,36 @@ func fileErr(path string, err error) error {
 	return fmt.Errorf("%s: %w; nothing was changed", path, err)
 }
 
+// importFile reads and validates a YAML file, then saves it; any error names
+// the file and says nothing was changed.
+func importFile[T any](a *app, cmd *cobra.Command, path string, parse func([]byte) (T, error),
+	save func(context.Context, T) (store.ImportResult, error)) (T, store.ImportResult, error) {
+	var res store.ImportResult
+	data, err := readFile(path)
+	if err != nil {
+		var zero T
+		return zero, res, err
+	}
+	v, err := parse(data)
+	if err != nil {
+		return v, res, fileErr(path, err)
+	}
+	if err := a.open(cmd.Context()); err != nil {
+		return v, res, err
+	}
+	if res, err = save(cmd.Context(), v); err != nil {
+		return v, res, fileErr(path, err)
+	}
+	return v, res, nil
+}
+
+func importVerb(dry bool) string {
+	if dry {
+		return "dry run, nothing written; would have"
+	}
+	return "imported"
+}
+
 func directoryCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "directory", Short: "Manage the sales directory: teams, reps, managers and leaders"}
 	var dry bool
@@ -112,30 +142,17 @@ func directoryCmd(a *app) *cobra.Command {
 		Example: "  starter directory import examples/team.yaml\n  starter directory import --dry-run examples/team.yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := readFile(args[0])
+			d, res, err := importFile(a, cmd, args[0], domain.ParseDirectory, func(ctx context.Context, d domain.Directory) (store.ImportResult, error) {
+				return a.st.ImportDirectory(ctx, d, dry)
+			})
 			if err != nil {
 				return err
-			}
-			d, err := domain.ParseDirectory(data)
-			if err != nil {
-				return fileErr(args[0], err)
-			}
-			if err := a.open(cmd.Context()); err != nil {
-				return err
-			}
-			res, err := a.st.ImportDirectory(cmd.Context(), d, dry)
-			if err != nil {
-				return fileErr(args[0], err)
 			}
 			reps := 0
 			for _, t := range d.Teams {
 				reps += len(t.Reps)
 			}
-			verb := "imported"
-			if dry {
-				verb = "dry run, nothing written; would have"
-			}
-			fmt.Fprintf(a.out, "%s: %s %d teams, %d reps: %s\n", args[0], verb, len(d.Teams), reps, res)
+			fmt.Fprintf(a.out, "%s: %s %d teams, %d reps: %s\n", args[0], importVerb(dry), len(d.Teams), reps, res)
 			var inactive []string
 			for _, t := range d.Teams {
 				for _, r := range t.Reps {
@@ -581,26 +598,13 @@ func policyCmd(a *app) *cobra.Command {
 		Example: "  starter policy import examples/policies.yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := readFile(args[0])
+			ps, res, err := importFile(a, cmd, args[0], domain.ParsePolicies, func(ctx context.Context, ps []domain.Policy) (store.ImportResult, error) {
+				return a.st.ImportPolicies(ctx, ps, dry)
+			})
 			if err != nil {
 				return err
 			}
-			ps, err := domain.ParsePolicies(data)
-			if err != nil {
-				return fileErr(args[0], err)
-			}
-			if err := a.open(cmd.Context()); err != nil {
-				return err
-			}
-			res, err := a.st.ImportPolicies(cmd.Context(), ps, dry)
-			if err != nil {
-				return fileErr(args[0], err)
-			}
-			verb := "imported"
-			if dry {
-				verb = "dry run, nothing written; would have"
-			}
-			fmt.Fprintf(a.out, "%s: %s %d policies: %s\n", args[0], verb, len(ps), res)
+			fmt.Fprintf(a.out, "%s: %s %d policies: %s\n", args[0], importVerb(dry), len(ps), res)
 			return nil
 		},
 	}
