@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // every worker computes the same deadline, whatever the host has
@@ -127,6 +129,18 @@ type Campaign struct {
 	// SLAPolicy names an imported policy; without one the lead gets
 	// accept_within around the clock, one reassignment, then escalation.
 	SLAPolicy string `yaml:"sla_policy,omitempty"`
+	// RequiredFields are lead fields (name, company, country) a lead must
+	// have, besides min_score, to be qualified. Written once, shown to both teams.
+	RequiredFields []string `yaml:"required_fields,omitempty"`
+	// Collateral is what sales should use at each stage of the lead.
+	Collateral []Collateral `yaml:"collateral,omitempty"`
+}
+
+// Collateral is one piece of marketing material mapped to a sales stage.
+type Collateral struct {
+	Name  string `yaml:"name" json:"name"`
+	URL   string `yaml:"url" json:"url"`
+	Stage string `yaml:"stage" json:"stage"` // offered, accepted, contacted, ...
 }
 
 // Duration is a time.Duration written as "4h" or "90s" in YAML.
@@ -152,6 +166,12 @@ func ParseCampaign(data []byte) (Campaign, error) {
 	}
 	return c, c.Validate()
 }
+
+// QualifyFields are the lead fields a qualification rule may require.
+var QualifyFields = []string{"name", "company", "country"}
+
+// CollateralStages are the sales stages collateral is mapped to.
+var CollateralStages = []string{"offered", "accepted", "contacted", "follow-up"}
 
 // MaxAcceptWindow caps the acceptance window; a longer one is a typo.
 const MaxAcceptWindow = 30 * 24 * time.Hour
@@ -181,6 +201,22 @@ func (c *Campaign) Validate() error {
 	}
 	if c.MinScore < 0 || c.MinScore > MaxScore {
 		fe.Add("min_score", "%d is outside 0..%d", c.MinScore, MaxScore)
+	}
+	for i, f := range c.RequiredFields {
+		if !slices.Contains(QualifyFields, f) {
+			fe.Add(fmt.Sprintf("required_fields[%d]", i), "%q is not one of %s", f, strings.Join(QualifyFields, ", "))
+		}
+	}
+	for i, col := range c.Collateral {
+		if strings.TrimSpace(col.Name) == "" {
+			fe.Add(fmt.Sprintf("collateral[%d].name", i), "is required")
+		}
+		if u, err := url.Parse(col.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			fe.Add(fmt.Sprintf("collateral[%d].url", i), "%q is not an http(s) URL", col.URL)
+		}
+		if !slices.Contains(CollateralStages, col.Stage) {
+			fe.Add(fmt.Sprintf("collateral[%d].stage", i), "%q is not one of %s", col.Stage, strings.Join(CollateralStages, ", "))
+		}
 	}
 	w := time.Duration(c.AcceptWithin)
 	switch {

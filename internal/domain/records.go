@@ -23,6 +23,10 @@ type CampaignInfo struct {
 	// nil means DefaultPolicy(AcceptWindow).
 	Policy      *Policy   `json:"policy,omitempty"`
 	SalesLeader PersonRef `json:"sales_leader"`
+	// From the campaign spec: the qualification rule's required fields and
+	// the collateral by sales stage.
+	RequiredFields []string     `json:"required_fields,omitempty"`
+	Collateral     []Collateral `json:"collateral,omitempty"`
 }
 
 // EffectivePolicy is the policy a lead of this campaign runs under.

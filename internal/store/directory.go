@@ -156,18 +156,20 @@ func (s *Store) UpsertCampaign(ctx context.Context, c domain.Campaign, status st
 func (s *Store) Campaign(ctx context.Context, id string) (domain.CampaignInfo, error) {
 	var c domain.CampaignInfo
 	var secs int
+	var spec domain.Campaign
 	err := s.Pool.QueryRow(ctx, `
-		select c.id, c.name, c.owner_name, c.owner_email, c.team_id, c.status, c.min_score, c.accept_window_seconds, p.spec,
+		select c.id, c.name, c.owner_name, c.owner_email, c.team_id, c.status, c.min_score, c.accept_window_seconds, p.spec, c.spec,
 			coalesce(l.id, ''), coalesce(l.name, ''), coalesce(l.email, ''), coalesce(l.time_zone, '')
 		from campaigns c left join sla_policies p on p.name = c.policy_name
 		left join lateral (select id, name, email, time_zone from people where role = 'sales_leader' and active order by id limit 1) l on true
 		where c.id = $1`, id).
-		Scan(&c.ID, &c.Name, &c.Owner.Name, &c.Owner.Email, &c.TeamID, &c.Status, &c.MinScore, &secs, &c.Policy,
+		Scan(&c.ID, &c.Name, &c.Owner.Name, &c.Owner.Email, &c.TeamID, &c.Status, &c.MinScore, &secs, &c.Policy, &spec,
 			&c.SalesLeader.ID, &c.SalesLeader.Name, &c.SalesLeader.Email, &c.SalesLeader.TimeZone)
 	if err != nil {
 		return c, notFound(err, "campaign "+id)
 	}
 	c.AcceptWindow = time.Duration(secs) * time.Second
+	c.RequiredFields, c.Collateral = spec.RequiredFields, spec.Collateral
 	return c, nil
 }
 

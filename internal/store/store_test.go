@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -354,7 +355,7 @@ func TestUpsertCampaign(t *testing.T) {
 	want := domain.CampaignInfo{ID: "webinar-q3", Name: "Webinar Q3", Owner: domain.PersonRef{Name: "Mo Fischer", Email: "mo.fischer@example.com"},
 		TeamID: "emea", Status: "draft", MinScore: 50, AcceptWindow: 4 * time.Hour,
 		SalesLeader: domain.PersonRef{ID: "sam-leader", Name: "Sam Okafor", Email: "sam.okafor@example.com", TimeZone: "America/New_York"}}
-	if info != want {
+	if !reflect.DeepEqual(info, want) {
 		t.Errorf("Campaign = %+v, want %+v", info, want)
 	}
 	if live, why, err := s.CampaignLive(ctx, c.ID); err != nil || live || !strings.Contains(why, "draft") {
