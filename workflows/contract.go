@@ -187,6 +187,11 @@ const versionSLAPolicy = "sla-policy"
 // versionNobodyEligible gates the policy's "nobody eligible" choice.
 const versionNobodyEligible = "nobody-eligible"
 
+// versionLocalActivities gates running the short database steps (Record,
+// LoadCampaign, Assign, RepMisses, TeamManager) as local activities: no
+// task-queue round trip each, about twice the handoff rate (ENGINE.md).
+const versionLocalActivities = "local-activities"
+
 // Manager actions (lifecycle engine).
 const (
 	UpdateReassign = "reassign" // move an offered or escalated lead to a named rep, or back to routing

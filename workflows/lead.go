@@ -93,6 +93,7 @@ type leadWorkflow struct {
 	extended       bool // the one extension was used
 	moved          bool // the running deadline moved; the wait must re-arm
 	contacts       int
+	local          bool // short database steps run as local activities
 }
 
 func (w *leadWorkflow) setup(ctx workflow.Context) error {
@@ -100,6 +101,7 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 	if r := w.in.Resume; r != nil {
 		w.st, w.seenIDs, w.recorded = r.Lead, r.SeenIDs, r.Lead.Touches
 	}
+	w.local = workflow.GetVersion(ctx, versionLocalActivities, workflow.DefaultVersion, 1) >= 1
 	// Before the handlers exist: the SDK delivers a buffered update as soon as
 	// its handler is registered, and it must find the input's touch applied.
 	if w.in.First != nil {
@@ -161,6 +163,22 @@ func actx(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// exec runs a short database step: a local activity from version
+// local-activities on (retried like the others, idempotent by its business
+// key, so a worker dying mid-task only repeats it), else a regular one.
+func (w *leadWorkflow) exec(ctx workflow.Context, name string, args ...any) workflow.Future {
+	if !w.local {
+		return workflow.ExecuteActivity(actx(ctx), name, args...)
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+		},
+	})
+	return workflow.ExecuteLocalActivity(lctx, name, args...)
+}
+
 // record bumps the snapshot version and writes the snapshot with one event.
 func (w *leadWorkflow) record(ctx workflow.Context, kind, key, actor, reason string, data map[string]string) error {
 	w.st.Version++
@@ -172,7 +190,7 @@ func (w *leadWorkflow) record(ctx workflow.Context, kind, key, actor, reason str
 		w.recent = w.recent[len(w.recent)-10:]
 	}
 	ev := domain.Event{Key: w.st.ID + ":" + key, Seq: w.st.Version, Kind: kind, Actor: actor, Reason: reason, Data: data, At: workflow.Now(ctx)}
-	return workflow.ExecuteActivity(actx(ctx), a.Record, activities.RecordInput{Lead: w.st, Event: ev}).Get(ctx, nil)
+	return w.exec(ctx, "Record", activities.RecordInput{Lead: w.st, Event: ev}).Get(ctx, nil)
 }
 
 func (w *leadWorkflow) setState(ctx workflow.Context, s domain.LeadState) {
@@ -300,7 +318,7 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 	// 1: the lifecycle engine; 2: it also keeps owner, due time and
 	// escalation level as search attributes.
 	w.version = workflow.GetVersion(ctx, versionSLAPolicy, workflow.DefaultVersion, 2)
-	if err := workflow.ExecuteActivity(actx(ctx), a.LoadCampaign, w.st.CampaignID).Get(ctx, &w.campaign); err != nil {
+	if err := w.exec(ctx, "LoadCampaign", w.st.CampaignID).Get(ctx, &w.campaign); err != nil {
 		return err
 	}
 	if w.st.Score < w.campaign.MinScore {

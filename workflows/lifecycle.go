@@ -182,7 +182,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 		if w.pending != nil {
 			to = w.pending.ToRep
 		}
-		err := workflow.ExecuteActivity(actx(ctx), a.Assign, activities.AssignInput{
+		err := w.exec(ctx, "Assign", activities.AssignInput{
 			LeadID: w.st.ID, Attempt: attempt, TeamID: w.campaign.TeamID, Exclude: had, To: to,
 		}).Get(ctx, &res)
 		if err != nil {
@@ -568,7 +568,7 @@ func (w *leadWorkflow) checkRepeatedMisses(ctx workflow.Context, phase string, r
 	}
 	var n int
 	since := workflow.Now(ctx).Add(-time.Duration(la.Within))
-	if err := workflow.ExecuteActivity(actx(ctx), a.RepMisses, rep.ID, since).Get(ctx, &n); err != nil {
+	if err := w.exec(ctx, "RepMisses", rep.ID, since).Get(ctx, &n); err != nil {
 		return err
 	}
 	if n < la.Misses {
@@ -683,7 +683,7 @@ func (w *leadWorkflow) cadencePhase(ctx workflow.Context) error {
 // hand the next attempt to the manager.
 func (w *leadWorkflow) nobodyEligible(ctx workflow.Context) error {
 	if w.manager.ID == "" {
-		if err := workflow.ExecuteActivity(actx(ctx), a.TeamManager, w.campaign.TeamID).Get(ctx, &w.manager); err != nil {
+		if err := w.exec(ctx, "TeamManager", w.campaign.TeamID).Get(ctx, &w.manager); err != nil {
 			return err
 		}
 	}
