@@ -1,79 +1,173 @@
 // Command bench measures Baton against the engine under it, side by side in
-// one run (see the benchmark issue): the engine's own one-activity workflow
-// rate, Baton's handoff rate through the gateway, and how late SLA breaches
-// and reminders fire. It starts its own stack like `make run` (dev server on
-// a SQLite file, a fresh database, the worker and the gateway in-process),
-// repeats each figure, and writes bench/results/<date>.json and .md.
+// one run (the benchmark issue): the engine's own one-activity workflow rate,
+// Baton's handoff rate through the gateway, SLA timer lateness with many leads
+// open and where it passes a second (the knee), intake latency at a fixed rate
+// and the highest rate that keeps it under 100 ms, the footprint, and routing
+// against the database's own insert rate.
+//
+// It starts its own stack like `make run`: a dev server on a SQLite file, a
+// fresh database, and the worker and gateway built and run as separate
+// processes (so their memory is their own). The engine baseline runs in the
+// bench process on its own task queue with the worker settings Baton ships
+// (workerapp.Options). Each figure is repeated; the median, min and max go to
+// bench/results/<date>.json and .md.
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/batonhq/baton/internal/config"
 	"github.com/batonhq/baton/internal/domain"
-	"github.com/batonhq/baton/internal/intake"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/testenv"
-	"github.com/batonhq/baton/internal/token"
-	"github.com/batonhq/baton/internal/web"
 	"github.com/batonhq/baton/internal/workerapp"
-	"github.com/batonhq/baton/workflows"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/sdk/worker"
 )
 
 type opts struct {
-	reps       int
-	baselineN  int
-	handoffN   int
-	slaLeads   int
-	slaSpread  time.Duration
-	slaWindow  time.Duration
-	concurrent int
-	out        string
+	reps        int
+	baselineN   int
+	handoffN    int
+	slaLeads    int
+	slaSpread   time.Duration
+	kneeStart   int
+	kneeMax     int
+	kneeSpread  time.Duration
+	intakeRate  float64
+	intakeFor   time.Duration
+	intakeRates string
+	intakeStep  time.Duration
+	routingN    int
+	concurrent  int
+	partitions1 bool
+	pragmas     string
+	figures     string
+	out         string
+}
+
+// on reports whether figure f (1, 2, 3, 4, 6, knee, search) was asked for.
+func (o opts) on(f string) bool {
+	for _, x := range strings.Split(o.figures, ",") {
+		if strings.TrimSpace(x) == f {
+			return true
+		}
+	}
+	return false
 }
 
 func main() {
 	var o opts
-	flag.IntVar(&o.reps, "reps", envInt("BENCH_REPS", 3), "repetitions of each figure (median, min, max reported)")
-	flag.IntVar(&o.baselineN, "baseline", envInt("BENCH_BASELINE_N", 400), "figure 1: trivial one-activity workflows per repetition")
+	flag.IntVar(&o.reps, "reps", envInt("BENCH_REPS", 3), "repetitions of each repeated figure (median, min, max reported)")
+	flag.IntVar(&o.baselineN, "baseline", envInt("BENCH_BASELINE_N", 1000), "figure 1: trivial one-activity workflows per repetition")
 	flag.IntVar(&o.handoffN, "leads", envInt("BENCH_LEADS", 200), "figure 2: leads submitted through the gateway per repetition")
-	flag.IntVar(&o.slaLeads, "sla-leads", envInt("BENCH_SLA_LEADS", 200), "figure 3: leads whose deadlines are spread over -sla-spread")
-	flag.DurationVar(&o.slaSpread, "sla-spread", envDur("BENCH_SLA_SPREAD", 60*time.Second), "figure 3: the span the deadlines are spread over")
-	flag.DurationVar(&o.slaWindow, "sla-window", envDur("BENCH_SLA_WINDOW", 10*time.Second), "figure 3: acceptance window of each lead (reminder at half)")
-	flag.IntVar(&o.concurrent, "concurrency", envInt("BENCH_CONCURRENCY", 50), "concurrent starters / HTTP clients")
+	flag.IntVar(&o.slaLeads, "sla-leads", envInt("BENCH_SLA_LEADS", 300), "figure 3: leads open at once, whose acceptance deadlines are spread over -sla-spread")
+	flag.DurationVar(&o.slaSpread, "sla-spread", envDur("BENCH_SLA_SPREAD", 60*time.Second), "figure 3: the span the deadlines are spread evenly over")
+	flag.IntVar(&o.kneeStart, "knee-start", envInt("BENCH_KNEE_START", 150), "figure 3 knee: first lead count; doubled until breach p99 passes 1 s or -knee-max")
+	flag.IntVar(&o.kneeMax, "knee-max", envInt("BENCH_KNEE_MAX", 1200), "figure 3 knee: largest lead count tried")
+	flag.DurationVar(&o.kneeSpread, "knee-spread", envDur("BENCH_KNEE_SPREAD", 10*time.Second), "figure 3 knee: the (short) span each step's deadlines are spread over")
+	flag.Float64Var(&o.intakeRate, "intake-rate", envFloat("BENCH_INTAKE_RATE", 50), "figure 4: POSTs per second, open loop")
+	flag.DurationVar(&o.intakeFor, "intake-for", envDur("BENCH_INTAKE_FOR", 60*time.Second), "figure 4: how long each repetition posts at -intake-rate")
+	flag.StringVar(&o.intakeRates, "intake-rates", envStr("BENCH_INTAKE_RATES", "10,20,35,50,75,100"), "figure 4: rates tried in turn for the highest with p99 <= 100 ms")
+	flag.DurationVar(&o.intakeStep, "intake-step", envDur("BENCH_INTAKE_STEP", 10*time.Second), "figure 4: how long each rate of the search runs")
+	flag.IntVar(&o.routingN, "routing", envInt("BENCH_ROUTING_N", 600), "figure 6: assignments (and inserts) per caller count per repetition")
+	flag.IntVar(&o.concurrent, "concurrency", envInt("BENCH_CONCURRENCY", 50), "concurrent starters / HTTP clients for figures 1-3")
+	flag.BoolVar(&o.partitions1, "one-partition", envBool("BENCH_ONE_PARTITION", true), "give the dev server one task-queue partition, as make run does")
+	flag.StringVar(&o.pragmas, "sqlite-pragmas", envStr("BENCH_SQLITE_PRAGMAS", strings.Join(sqlitePragmas, ",")), "the dev server's SQLite pragmas, as make run gives them (\"none\" for SQLite's defaults)")
+	flag.StringVar(&o.figures, "figures", envStr("BENCH_FIGURES", "1,2,3,4,6,knee,search"), "which figures to run (figure 5, the footprint, always runs)")
 	flag.StringVar(&o.out, "out", "bench/results", "folder for the results")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [flags]\n\nMeasures the engine baseline, Baton's handoff rate and SLA timer lateness side by side.\nEvery flag also reads an environment variable (BENCH_*).\n\n")
+		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [flags]   (or: make bench)\n\n"+
+			"Measures, side by side in one run on a stack like `make run`: the engine's one-activity\n"+
+			"workflow rate, Baton's handoff rate, SLA timer lateness and its knee, intake latency,\n"+
+			"the footprint, and routing against the database's insert rate.\n"+
+			"Every flag also reads an environment variable (BENCH_*, shown in the README).\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if err := o.validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
+func (o opts) validate() error {
+	var bad []string
+	if o.reps < 1 {
+		bad = append(bad, "-reps must be at least 1")
+	}
+	for name, n := range map[string]int{"-baseline": o.baselineN, "-leads": o.handoffN, "-sla-leads": o.slaLeads,
+		"-knee-start": o.kneeStart, "-routing": o.routingN, "-concurrency": o.concurrent} {
+		if n < 1 {
+			bad = append(bad, name+" must be at least 1")
+		}
+	}
+	if o.slaSpread < time.Second || o.kneeSpread < time.Second || o.intakeFor < time.Second || o.intakeStep < time.Second {
+		bad = append(bad, "spans and durations must be at least 1s")
+	}
+	if o.intakeRate <= 0 {
+		bad = append(bad, "-intake-rate must be positive")
+	}
+	if _, err := parseRates(o.intakeRates); err != nil {
+		bad = append(bad, err.Error())
+	}
+	sort.Strings(bad)
+	if len(bad) > 0 {
+		return fmt.Errorf("%s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func parseRates(s string) ([]float64, error) {
+	var rates []float64
+	for _, f := range strings.Split(s, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || r <= 0 {
+			return nil, fmt.Errorf("-intake-rates: %q is not a positive rate", f)
+		}
+		rates = append(rates, r)
+	}
+	sort.Float64s(rates)
+	return rates, nil
+}
+
+func envStr(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
+}
+
 func envInt(k string, d int) int {
 	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return v
+	}
+	return d
+}
+
+func envFloat(k string, d float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(k), 64); err == nil {
+		return v
+	}
+	return d
+}
+
+func envBool(k string, d bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(k)); err == nil {
 		return v
 	}
 	return d
@@ -86,8 +180,10 @@ func envDur(k string, d time.Duration) time.Duration {
 	return d
 }
 
+var began = time.Now()
+
 func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	fmt.Fprintf(os.Stderr, "%s [%5.0fs]  "+format+"\n", append([]any{time.Now().Format("15:04:05"), time.Since(began).Seconds()}, args...)...)
 }
 
 // Stat is a figure over repetitions.
@@ -113,83 +209,24 @@ type Results struct {
 	Machine string          `json:"machine"`
 	Options map[string]any  `json:"options"`
 	Figures map[string]Stat `json:"figures"`
-	Notes   []string        `json:"notes"`
+	Series  map[string]any  `json:"series"`
 	Extra   map[string]any  `json:"extra"`
+	Notes   []string        `json:"notes"`
+	Took    string          `json:"took"`
 }
 
-// devServer starts `temporal server start-dev` on a SQLite file, as make run does.
-func devServer(dir string) (string, func(), error) {
-	cli, err := testenv.TemporalCLI()
-	if err != nil {
-		return "", nil, err
-	}
-	var ports [4]int
-	for i := range ports {
-		if ports[i], err = testenv.FreePort(); err != nil {
-			return "", nil, err
-		}
-	}
-	logFile, _ := os.Create(filepath.Join(dir, "temporal.log"))
-	args := append([]string{"server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", strconv.Itoa(ports[0]),
-		"--http-port", strconv.Itoa(ports[1]), "--metrics-port", strconv.Itoa(ports[2]),
-		"--db-filename", filepath.Join(dir, "temporal.db"), "--log-level", "error"}, workflows.SearchAttributeFlags()...)
-	cmd := exec.Command(cli, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	stop := func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); cmd.Wait() } //nolint:errcheck
-	for i := 0; i < 300; i++ {
-		c, err := client.Dial(client.Options{HostPort: addr, Logger: tclient.QuietLoggerSDK()})
-		if err == nil {
-			_, err = c.CheckHealth(context.Background(), &client.CheckHealthRequest{})
-			c.Close()
-			if err == nil {
-				return addr, stop, nil
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	stop()
-	return "", nil, fmt.Errorf("dev server did not start; see %s", logFile.Name())
-}
-
-// Trivial is figure 1's workflow: one activity that returns at once.
-func Trivial(ctx workflow.Context) error {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
-	return workflow.ExecuteActivity(ctx, Noop).Get(ctx, nil)
-}
-
-// Noop is figure 1's activity.
-func Noop(context.Context) error { return nil }
-
-func parallel(n, conc int, f func(i int) error) error {
-	var next atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := f(i); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
-		return err
-	}
-	return nil
+// Bench is the running stack.
+type Bench struct {
+	o        opts
+	st       *store.Store
+	url      string // the gateway
+	addr     string // Temporal
+	queue    string
+	server   *proc
+	worker   *proc
+	gateway  *proc
+	baseline worker.Worker
+	res      *Results
 }
 
 func run(o opts) error {
@@ -199,90 +236,143 @@ func run(o opts) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	logf("starting a dev server on a SQLite file and a fresh database")
-	addr, stopServer, err := devServer(dir)
+	logf("building the worker and the gateway")
+	if err := buildBinaries(dir); err != nil {
+		return err
+	}
+	logf("starting a dev server on a SQLite file (one task-queue partition: %v) and a fresh database", o.partitions1)
+	addr, server, err := devServer(dir, o.partitions1, o.pragmas)
 	if err != nil {
 		return err
 	}
-	defer stopServer()
+	defer server.stop()
 	dbURL, drop, err := testenv.CreateDatabase(ctx)
 	if err != nil {
 		return err
 	}
 	defer drop()
-	os.Setenv("DATABASE_URL", dbURL)
-	os.Setenv("TEMPORAL_ADDRESS", addr)
-	os.Setenv("BATON_SIGNING_KEY", strings.Repeat("bench-key-", 4))
-	cfg, err := config.Load()
-	if err != nil {
-		return err
-	}
 	st, err := store.Open(ctx, dbURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := seed(ctx, st); err != nil {
+		return err
+	}
+	port, err := testenv.FreePort()
+	if err != nil {
+		return err
+	}
+	b := &Bench{o: o, st: st, addr: addr, server: server, queue: "baton-bench", url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	env := []string{"DATABASE_URL=" + dbURL, "TEMPORAL_ADDRESS=" + addr, "BATON_SIGNING_KEY=" + strings.Repeat("bench-key-", 4),
+		"BATON_TASK_QUEUE=" + b.queue, "BATON_HTTP_ADDR=" + fmt.Sprintf("127.0.0.1:%d", port), "BATON_PUBLIC_URL=" + b.url,
+		"SENDGRID_API_KEY="}
+	if b.worker, err = startProc(dir, "worker", filepath.Join(dir, "worker"), nil, env); err != nil {
+		return err
+	}
+	defer b.worker.stop()
+	if b.gateway, err = startProc(dir, "gateway", filepath.Join(dir, "gateway"), nil, env); err != nil {
+		return err
+	}
+	defer b.gateway.stop()
+	if err := waitHTTP(b.url+"/healthz", b.gateway); err != nil {
+		return err
+	}
+	if err := prepareIntake(ctx, b); err != nil {
+		return err
+	}
+	// Figure 1's worker: in this process, its own queue, Baton's settings.
+	cfg := config.Config{TemporalAddress: addr, TemporalNamespace: "default"}
 	cl, err := tclient.Dial(cfg, slog.New(slog.NewTextHandler(discard{}, nil)))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	signer, _ := token.NewSigner([]byte(cfg.SigningKey))
-	srv := &web.Server{Store: st, Temporal: cl, Signer: signer, Outbox: true, Log: slog.New(slog.NewTextHandler(discard{}, nil)),
-		Intake: &intake.Service{Temporal: cl, Store: st, TaskQueue: cfg.TaskQueue}}
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	cfg.PublicURL = hs.URL
-	w, err := workerapp.New(cfg, cl, st)
-	if err != nil {
+	b.baseline = worker.New(cl, baselineQueue, workerapp.Options())
+	b.baseline.RegisterWorkflow(Trivial)
+	b.baseline.RegisterActivity(Noop)
+	if err := b.baseline.Start(); err != nil {
 		return err
 	}
-	// Figure 1 runs on the same worker, so both share its settings.
-	w.RegisterWorkflow(Trivial)
-	w.RegisterActivity(Noop)
-	if err := w.Start(); err != nil {
-		return err
-	}
-	defer w.Stop()
-	if err := seed(ctx, st); err != nil {
-		return err
-	}
+	defer b.baseline.Stop()
 
-	res := Results{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Figures: map[string]Stat{}, Extra: map[string]any{},
+	b.res = &Results{Date: time.Now().UTC().Format(time.RFC3339), Machine: machine(), Figures: map[string]Stat{},
+		Series: map[string]any{}, Extra: map[string]any{},
 		Options: map[string]any{"reps": o.reps, "baseline": o.baselineN, "leads": o.handoffN, "sla_leads": o.slaLeads,
-			"sla_spread": o.slaSpread.String(), "sla_window": o.slaWindow.String(), "concurrency": o.concurrent,
-			"server": "temporal CLI v1.5.1 dev server, SQLite file (as make run)"}}
-	var base, hand, ratio []float64
-	var p50, p99, max, rp99 []float64
+			"sla_spread": o.slaSpread.String(), "knee": fmt.Sprintf("%d..%d over %s", o.kneeStart, o.kneeMax, o.kneeSpread),
+			"intake": fmt.Sprintf("%.0f/s for %s; search %s at %s each", o.intakeRate, o.intakeFor, o.intakeRates, o.intakeStep),
+			"routing": o.routingN, "concurrency": o.concurrent, "one_partition": o.partitions1, "sqlite_pragmas": o.pragmas, "figures": o.figures,
+			"server": "temporal CLI v1.5.1 dev server (server 1.29), SQLite file, as make run"}}
+	figs := map[string][]float64{}
+	add := func(k string, v float64) { figs[k] = append(figs[k], v) }
+	hand := 5.0 // leads/s; figure 2 measures it, figure 3 sizes its windows by it
 	for rep := 1; rep <= o.reps; rep++ {
-		b, err := baseline(ctx, cl, cfg.TaskQueue, o, rep)
-		if err != nil {
-			return err
+		if o.on("1") {
+			base, err := b.engineBaseline(ctx, cl, rep)
+			if err != nil {
+				return err
+			}
+			add("1_engine_baseline_wf_per_s", base)
+			logf("rep %d: baseline %.1f wf/s", rep, base)
 		}
-		h, err := handoff(ctx, hs.URL, st, o, rep)
-		if err != nil {
-			return err
+		if o.on("2") {
+			h, err := b.handoff(ctx, rep)
+			if err != nil {
+				return err
+			}
+			hand = h
+			add("2_handoff_leads_per_s", h)
+			if base := figs["1_engine_baseline_wf_per_s"]; len(base) == rep {
+				add("2_handoff_ratio_to_baseline", h/base[rep-1])
+			}
+			logf("rep %d: handoff %.1f leads/s", rep, h)
 		}
-		base, hand, ratio = append(base, b), append(hand, h), append(ratio, h/b)
-		logf("rep %d: baseline %.1f wf/s, handoff %.1f leads/s (ratio %.2f)", rep, b, h, h/b)
-		l, err := slaLateness(ctx, hs.URL, st, o, rep)
-		if err != nil {
-			return err
+		if o.on("3") {
+			l, err := b.slaPrecision(ctx, fmt.Sprintf("sla-r%d", rep), o.slaLeads, o.slaSpread, hand, rep == 1)
+			if err != nil {
+				return err
+			}
+			for _, k := range []string{"breach_p50", "breach_p99", "breach_max", "reminder_p50", "reminder_p99", "reminder_max"} {
+				add("3_"+k+"_ms", l[k])
+			}
+			logf("rep %d: breach lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms; reminder p99 %.0f ms", rep, l["breach_p50"], l["breach_p99"], l["breach_max"], l["reminder_p99"])
 		}
-		p50, p99, max, rp99 = append(p50, l["breach_p50"]), append(p99, l["breach_p99"]), append(max, l["breach_max"]), append(rp99, l["reminder_p99"])
-		logf("rep %d: breach lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms; reminder p99 %.0f ms", rep, l["breach_p50"], l["breach_p99"], l["breach_max"], l["reminder_p99"])
+		if o.on("4") {
+			p50, p99, err := b.intakeLatency(ctx, fmt.Sprintf("intake-r%d", rep), o.intakeRate, o.intakeFor)
+			if err != nil {
+				return err
+			}
+			add("4_intake_p50_ms", p50)
+			add("4_intake_p99_ms", p99)
+			logf("rep %d: intake at %.0f/s: p50 %.1f ms, p99 %.1f ms", rep, o.intakeRate, p50, p99)
+		}
+		if o.on("6") {
+			if err := b.routing(ctx, rep, add); err != nil {
+				return err
+			}
+		}
 	}
-	res.Figures["1_engine_baseline_wf_per_s"] = stat(base)
-	res.Figures["2_handoff_leads_per_s"] = stat(hand)
-	res.Figures["2_handoff_ratio_to_baseline"] = stat(ratio)
-	res.Figures["3_breach_lateness_p50_ms"] = stat(p50)
-	res.Figures["3_breach_lateness_p99_ms"] = stat(p99)
-	res.Figures["3_breach_lateness_max_ms"] = stat(max)
-	res.Figures["3_reminder_lateness_p99_ms"] = stat(rp99)
-	if err := footprint(ctx, st, &res); err != nil {
+	for k, v := range figs {
+		b.res.Figures[k] = stat(v)
+	}
+	if hs, ok := b.res.Figures["2_handoff_leads_per_s"]; ok {
+		hand = hs.Median
+	}
+	if o.on("knee") {
+		if err := b.knee(ctx, hand); err != nil {
+			return err
+		}
+	}
+	if o.on("search") {
+		if err := b.intakeSearch(ctx); err != nil {
+			return err
+		}
+	}
+	if err := b.footprint(ctx); err != nil {
 		return err
 	}
-	return write(o.out, res)
+	b.res.Took = time.Since(began).Round(time.Second).String()
+	return write(o.out, *b.res)
 }
 
 type discard struct{}
@@ -312,162 +402,23 @@ func seed(ctx context.Context, st *store.Store) error {
 	if err != nil {
 		return err
 	}
-	if _, err := st.ImportDirectory(ctx, dir, false); err != nil {
-		return err
-	}
-	return nil
+	_, err = st.ImportDirectory(ctx, dir, false)
+	return err
 }
 
-func useWindow(ctx context.Context, st *store.Store, name string, accept time.Duration, reminders []float64) error {
-	pol := domain.Policy{Name: name, AcceptWithin: domain.Duration(accept), Reminders: reminders,
-		OnMiss: domain.OnMiss{Reassign: 0, Escalate: false}}
-	if err := pol.Validate(); err != nil {
-		return err
-	}
-	if _, err := st.ImportPolicies(ctx, []domain.Policy{pol}, false); err != nil {
-		return err
-	}
-	return st.UpsertCampaign(ctx, domain.Campaign{ID: name, Name: name, Owner: domain.Person{Name: "Bench", Email: "bench@example.com"},
-		Team: "emea", SLAPolicy: name}, "live", time.Hour)
-}
-
-func baseline(ctx context.Context, cl client.Client, queue string, o opts, rep int) (float64, error) {
-	logf("figure 1, rep %d: %d one-activity workflows", rep, o.baselineN)
-	start := time.Now()
-	err := parallel(o.baselineN, o.concurrent, func(i int) error {
-		run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("bench-base-%d-%d", rep, i), TaskQueue: queue}, Trivial)
-		if err != nil {
-			return err
-		}
-		return run.Get(ctx, nil)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("baseline: %w", err)
-	}
-	return float64(o.baselineN) / time.Since(start).Seconds(), nil
-}
-
-func post(url, body string) error {
-	resp, err := http.Post(url+"/api/v1/leads", "application/json", bytes.NewBufferString(body))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		var p map[string]any
-		json.NewDecoder(resp.Body).Decode(&p) //nolint:errcheck
-		return fmt.Errorf("intake answered %d: %v", resp.StatusCode, p)
-	}
-	return nil
-}
-
-// handoff submits leads through the gateway and waits until every offer is
-// in the outbox: routed, offered and recorded.
-func handoff(ctx context.Context, url string, st *store.Store, o opts, rep int) (float64, error) {
-	name := fmt.Sprintf("bench-handoff-%d", rep)
-	if err := useWindow(ctx, st, name, time.Hour, nil); err != nil {
-		return 0, err
-	}
-	logf("figure 2, rep %d: %d leads through POST /api/v1/leads", rep, o.handoffN)
-	start := time.Now()
-	err := parallel(o.handoffN, o.concurrent, func(i int) error {
-		return post(url, fmt.Sprintf(`{"campaign":%q,"email":"h%d-%d@bench.example","score":80}`, name, rep, i))
-	})
-	if err != nil {
-		return 0, fmt.Errorf("handoff: %w", err)
-	}
-	if err := waitCount(ctx, st, `select count(*) from outbox o join leads l on o.ledger_key like l.id || ':offer:%' where l.campaign_id = $1`, name, o.handoffN, 10*time.Minute); err != nil {
-		return 0, err
-	}
-	return float64(o.handoffN) / time.Since(start).Seconds(), nil
-}
-
-func waitCount(ctx context.Context, st *store.Store, q, arg string, want int, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		var n int
-		if err := st.Pool.QueryRow(ctx, q, arg).Scan(&n); err != nil {
-			return err
-		}
-		if n >= want {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d within %s", n, want, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// slaLateness submits leads at a steady rate over the spread, so their
-// deadlines are spread too, lets every one lapse, and measures how late each
-// breach and reminder was recorded against its computed instant.
-func slaLateness(ctx context.Context, url string, st *store.Store, o opts, rep int) (map[string]float64, error) {
-	name := fmt.Sprintf("bench-sla-%d", rep)
-	if err := useWindow(ctx, st, name, o.slaWindow, []float64{0.5}); err != nil {
-		return nil, err
-	}
-	logf("figure 3, rep %d: %d leads over %s, window %s", rep, o.slaLeads, o.slaSpread, o.slaWindow)
-	gap := o.slaSpread / time.Duration(o.slaLeads)
-	start := time.Now()
-	err := parallel(o.slaLeads, o.concurrent, func(i int) error {
-		if d := time.Until(start.Add(time.Duration(i) * gap)); d > 0 {
-			time.Sleep(d)
-		}
-		return post(url, fmt.Sprintf(`{"campaign":%q,"email":"s%d-%d@bench.example","score":80}`, name, rep, i))
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sla: %w", err)
-	}
-	if err := waitCount(ctx, st, `select count(*) from lead_events e join leads l on l.id = e.lead_id where l.campaign_id = $1 and e.kind = 'lapsed'`,
-		name, o.slaLeads, o.slaWindow+5*time.Minute); err != nil {
-		return nil, err
-	}
-	out := map[string]float64{}
-	for kind, field := range map[string]string{"breach": "lapsed", "reminder": "reminded"} {
-		dueKey := "deadline"
-		if field == "reminded" {
-			dueKey = "due"
-		}
-		var p50, p99, mx float64
-		err := st.Pool.QueryRow(ctx, `
-			select percentile_cont(0.5) within group (order by ms), percentile_cont(0.99) within group (order by ms), max(ms)
-			from (select extract(epoch from e.recorded_at - (e.data->>$3)::timestamptz) * 1000 as ms
-			      from lead_events e join leads l on l.id = e.lead_id where l.campaign_id = $1 and e.kind = $2) x`,
-			name, field, dueKey).Scan(&p50, &p99, &mx)
-		if err != nil {
-			return nil, err
-		}
-		out[kind+"_p50"], out[kind+"_p99"], out[kind+"_max"] = p50, p99, mx
-	}
-	return out, nil
-}
-
-func footprint(ctx context.Context, st *store.Store, res *Results) error {
-	var size int64
-	if err := st.Pool.QueryRow(ctx, `select pg_database_size(current_database())`).Scan(&size); err != nil {
-		return err
-	}
-	var evPerLead float64
-	if err := st.Pool.QueryRow(ctx, `select count(*)::float / greatest(count(distinct lead_id), 1) from lead_events`).Scan(&evPerLead); err != nil {
-		return err
-	}
-	res.Extra["database_bytes"] = size
-	res.Extra["lead_events_per_lead"] = evPerLead
-	var rss int64
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "VmRSS:") {
-				f := strings.Fields(line)
-				if len(f) >= 2 {
-					rss, _ = strconv.ParseInt(f[1], 10, 64)
-				}
-			}
-		}
-	}
-	res.Extra["bench_process_rss_kib (worker + gateway in-process)"] = rss
-	res.Notes = append(res.Notes, "Figures 4 (intake latency at a fixed rate), 6 (routing vs pgbench) and the SLA capacity knee are not measured yet.")
-	return nil
+// figureNames are the Markdown labels of the figures, in order.
+var figureNames = []struct{ key, label string }{
+	{"1_engine_baseline_wf_per_s", "1. engine baseline: one-activity workflows/s"},
+	{"2_handoff_leads_per_s", "2. handoff: leads/s, POST to offer recorded"},
+	{"2_handoff_ratio_to_baseline", "2. handoff ÷ baseline (target ≥ 0.5)"},
+	{"3_breach_p50_ms", "3. breach lateness p50 (ms)"},
+	{"3_breach_p99_ms", "3. breach lateness p99 (ms; target ≤ 1000)"},
+	{"3_breach_max_ms", "3. breach lateness max (ms)"},
+	{"3_reminder_p50_ms", "3. reminder lateness p50 (ms)"},
+	{"3_reminder_p99_ms", "3. reminder lateness p99 (ms)"},
+	{"3_reminder_max_ms", "3. reminder lateness max (ms)"},
+	{"4_intake_p50_ms", "4. intake latency p50 (ms)"},
+	{"4_intake_p99_ms", "4. intake latency p99 (ms; target ≤ 100)"},
 }
 
 func write(dir string, res Results) error {
@@ -480,17 +431,60 @@ func write(dir string, res Results) error {
 		return err
 	}
 	var md strings.Builder
-	fmt.Fprintf(&md, "# Baton bench %s\n\nMachine: %s. Options: %v.\n\n| figure | median | min | max |\n|---|---|---|---|\n", res.Date, res.Machine, res.Options)
+	fmt.Fprintf(&md, "# Baton bench %s\n\nMachine: %s. Took %s.\n\nOptions: ", res.Date, res.Machine, res.Took)
+	okeys := make([]string, 0, len(res.Options))
+	for k := range res.Options {
+		okeys = append(okeys, k)
+	}
+	sort.Strings(okeys)
+	for i, k := range okeys {
+		if i > 0 {
+			md.WriteString("; ")
+		}
+		fmt.Fprintf(&md, "%s=%v", k, res.Options[k])
+	}
+	fmt.Fprintf(&md, ".\n\n| figure | median | min | max |\n|---|---|---|---|\n")
+	seen := map[string]bool{}
+	row := func(label string, s Stat) {
+		fmt.Fprintf(&md, "| %s | %s | %s | %s |\n", label, num(s.Median), num(s.Min), num(s.Max))
+	}
+	for _, f := range figureNames {
+		if s, ok := res.Figures[f.key]; ok {
+			row(f.label, s)
+			seen[f.key] = true
+		}
+	}
 	keys := make([]string, 0, len(res.Figures))
 	for k := range res.Figures {
-		keys = append(keys, k)
+		if !seen[k] {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		s := res.Figures[k]
-		fmt.Fprintf(&md, "| %s | %.2f | %.2f | %.2f |\n", k, s.Median, s.Min, s.Max)
+		row(k, res.Figures[k])
 	}
-	fmt.Fprintf(&md, "\nExtra: %v\n\n%s\n", res.Extra, strings.Join(res.Notes, "\n"))
+	for _, group := range []struct {
+		title string
+		m     map[string]any
+	}{{"Series", res.Series}, {"Footprint and other readings", res.Extra}} {
+		if len(group.m) == 0 {
+			continue
+		}
+		fmt.Fprintf(&md, "\n%s:\n\n", group.title)
+		ks := make([]string, 0, len(group.m))
+		for k := range group.m {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		for _, k := range ks {
+			v, _ := json.Marshal(group.m[k])
+			fmt.Fprintf(&md, "- %s: %s\n", k, v)
+		}
+	}
+	if len(res.Notes) > 0 {
+		fmt.Fprintf(&md, "\n%s\n", strings.Join(res.Notes, "\n"))
+	}
 	if err := os.WriteFile(filepath.Join(dir, stamp+".md"), []byte(md.String()), 0o644); err != nil {
 		return err
 	}
@@ -499,3 +493,13 @@ func write(dir string, res Results) error {
 	return nil
 }
 
+func num(f float64) string {
+	switch {
+	case f >= 100:
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	case f >= 10:
+		return strconv.FormatFloat(f, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(f, 'f', 2, 64)
+	}
+}

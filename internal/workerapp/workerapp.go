@@ -24,6 +24,17 @@ func Mailer(c config.Config, st *store.Store) mail.Mailer {
 	return mail.SendGrid{Store: st, APIKey: c.SendGridAPIKey, BaseURL: c.SendGridBaseURL, Sandbox: c.SendGridSandbox}
 }
 
+// Options are the worker settings Baton runs with; `make bench` gives its
+// engine-baseline worker the same ones.
+func Options() worker.Options {
+	return worker.Options{
+		// ENGINE.md: poller autoscaling is the setting that helped bursts of
+		// simultaneous deadlines on both servers.
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+		ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+	}
+}
+
 // New builds a worker with every workflow and activity registered.
 func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, error) {
 	if err := c.RequireSigningKey(); err != nil {
@@ -33,12 +44,7 @@ func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, err
 	if err != nil {
 		return nil, fmt.Errorf("BATON_SIGNING_KEY: %w", err)
 	}
-	w := worker.New(cl, c.TaskQueue, worker.Options{
-		// ENGINE.md: poller autoscaling is the setting that helped bursts of
-		// simultaneous deadlines on both servers.
-		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
-		ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
-	})
+	w := worker.New(cl, c.TaskQueue, Options())
 	w.RegisterWorkflow(workflows.LeadWorkflow)
 	w.RegisterActivity(&activities.Activities{
 		Store: st, Mailer: Mailer(c, st), Signer: signer,

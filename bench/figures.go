@@ -1,0 +1,432 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/workflow"
+)
+
+const baselineQueue = "bench-baseline"
+
+// Trivial is figure 1's workflow: one activity that returns at once.
+func Trivial(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	return workflow.ExecuteActivity(ctx, Noop).Get(ctx, nil)
+}
+
+// Noop is figure 1's activity.
+func Noop(context.Context) error { return nil }
+
+func parallel(n, conc int, f func(i int) error) error {
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || firstErr.Load() != nil {
+					return
+				}
+				if err := f(i); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return err
+	}
+	return nil
+}
+
+func (b *Bench) engineBaseline(ctx context.Context, cl client.Client, rep int) (float64, error) {
+	logf("figure 1, rep %d: %d one-activity workflows", rep, b.o.baselineN)
+	start := time.Now()
+	err := parallel(b.o.baselineN, b.o.concurrent, func(i int) error {
+		run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("bench-base-%d-%d", rep, i), TaskQueue: baselineQueue}, Trivial)
+		if err != nil {
+			return err
+		}
+		return run.Get(ctx, nil)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("baseline: %w", err)
+	}
+	return float64(b.o.baselineN) / time.Since(start).Seconds(), nil
+}
+
+// httpc keeps connections open, as a real source posting many leads would.
+var httpc = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConns: 500, MaxIdleConnsPerHost: 500}}
+
+// authorize adds the source's credentials to an intake request.
+var authorize = func(*http.Request) {}
+
+// prepareIntake gives the bench what a real source needs to post leads.
+func prepareIntake(ctx context.Context, b *Bench) error { return nil }
+
+func (b *Bench) post(body string) error {
+	req, err := http.NewRequest(http.MethodPost, b.url+"/api/v1/leads", bytes.NewBufferString(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	authorize(req)
+	resp, err := httpc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		return fmt.Errorf("intake answered %d: %s", resp.StatusCode, msg)
+	}
+	io.Copy(io.Discard, resp.Body) //nolint:errcheck
+	return nil
+}
+
+// campaigns imports one policy and one live campaign per acceptance window.
+func (b *Bench) campaigns(ctx context.Context, names []string, windows []time.Duration, minScore int) error {
+	pols := make([]domain.Policy, len(names))
+	for i, name := range names {
+		pols[i] = domain.Policy{Name: name, AcceptWithin: domain.Duration(windows[i]), Reminders: []float64{0.5},
+			OnMiss: domain.OnMiss{Reassign: 0, Escalate: false}}
+		if err := pols[i].Validate(); err != nil {
+			return err
+		}
+	}
+	if _, err := b.st.ImportPolicies(ctx, pols, false); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := b.st.UpsertCampaign(ctx, domain.Campaign{ID: name, Name: name, Owner: domain.Person{Name: "Bench", Email: "bench@example.com"},
+			Team: "emea", SLAPolicy: name, MinScore: minScore}, "live", time.Hour); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handoff submits leads through the gateway and waits until every offer is
+// in the outbox: routed, offered and recorded.
+func (b *Bench) handoff(ctx context.Context, rep int) (float64, error) {
+	name := fmt.Sprintf("handoff-r%d", rep)
+	if err := b.campaigns(ctx, []string{name}, []time.Duration{time.Hour}, 50); err != nil {
+		return 0, err
+	}
+	logf("figure 2, rep %d: %d leads through POST /api/v1/leads until each offer is recorded", rep, b.o.handoffN)
+	start := time.Now()
+	err := parallel(b.o.handoffN, b.o.concurrent, func(i int) error {
+		return b.post(fmt.Sprintf(`{"campaign":%q,"email":"h%d-%d@bench.example","score":80}`, name, rep, i))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("handoff: %w", err)
+	}
+	if err := b.waitCount(ctx, offersQuery, name, b.o.handoffN, 10*time.Minute); err != nil {
+		return 0, err
+	}
+	return float64(b.o.handoffN) / time.Since(start).Seconds(), nil
+}
+
+const offersQuery = `select count(*) from outbox o join leads l on o.ledger_key like l.id || ':offer:%' where l.campaign_id like $1`
+
+func (b *Bench) waitCount(ctx context.Context, q, campaign string, want int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	last, lastAt := -1, time.Now()
+	for {
+		var n int
+		if err := b.st.Pool.QueryRow(ctx, q, campaign).Scan(&n); err != nil {
+			return err
+		}
+		if n >= want {
+			return nil
+		}
+		for _, p := range []*proc{b.worker, b.gateway, b.server} {
+			if err := p.alive(); err != nil {
+				return err
+			}
+		}
+		if n != last && time.Since(lastAt) > 10*time.Second {
+			logf("  … %d of %d", n, want)
+			last, lastAt = n, time.Now()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d within %s", n, want, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// slaPrecision opens n leads whose acceptance deadlines fall evenly over
+// spread, after every lead is open, lets each lapse, and measures how late
+// each breach and reminder was recorded against its computed instant.
+//
+// Leads go round-robin to campaigns whose windows step from w0 to w0+spread,
+// with w0 longer than opening them all is expected to take (from the handoff
+// rate just measured), so the deadlines land after intake is done and
+// figure 3 measures the timers, not intake queueing.
+func (b *Bench) slaPrecision(ctx context.Context, prefix string, n int, spread time.Duration, handRate float64, sample bool) (map[string]float64, error) {
+	buckets := min(60, n)
+	open := time.Duration(float64(n)/math.Max(handRate, 0.5)*1.3*float64(time.Second)) + 10*time.Second
+	names := make([]string, buckets)
+	windows := make([]time.Duration, buckets)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-b%02d", prefix, i)
+		windows[i] = open
+		if buckets > 1 {
+			windows[i] += spread * time.Duration(i) / time.Duration(buckets-1)
+		}
+		windows[i] = windows[i].Round(time.Second)
+	}
+	if err := b.campaigns(ctx, names, windows, 50); err != nil {
+		return nil, err
+	}
+	logf("figure 3 %s: opening %d leads; acceptance windows %s..%s (reminders at half)", prefix, n, windows[0], windows[buckets-1])
+	start := time.Now()
+	err := parallel(n, b.o.concurrent, func(i int) error {
+		return b.post(fmt.Sprintf(`{"campaign":%q,"email":"%s-%d@bench.example","score":80}`, names[i%buckets], prefix, i))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sla: %w", err)
+	}
+	if err := b.waitCount(ctx, offersQuery, prefix+"-%", n, 15*time.Minute); err != nil {
+		return nil, err
+	}
+	opened := time.Since(start)
+	logf("  %d leads open after %s", n, opened.Round(100*time.Millisecond))
+	if opened > windows[0] {
+		b.res.Notes = append(b.res.Notes, fmt.Sprintf("%s: opening took %s, longer than the first window %s: early deadlines overlapped intake.", prefix, opened.Round(time.Second), windows[0]))
+	}
+	if sample {
+		b.sampleFootprint(ctx, n)
+	}
+	if err := b.waitCount(ctx, `select count(*) from lead_events e join leads l on l.id = e.lead_id where l.campaign_id like $1 and e.kind = 'lapsed'`,
+		prefix+"-%", n, windows[buckets-1]+5*time.Minute); err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, k := range []struct{ name, kind, due string }{{"breach", "lapsed", "deadline"}, {"reminder", "reminded", "due"}} {
+		var p50, p99, mx float64
+		err := b.st.Pool.QueryRow(ctx, `
+			select coalesce(percentile_cont(0.5) within group (order by ms), 0), coalesce(percentile_cont(0.99) within group (order by ms), 0), coalesce(max(ms), 0)
+			from (select extract(epoch from e.recorded_at - (e.data->>$3)::timestamptz) * 1000 as ms
+			      from lead_events e join leads l on l.id = e.lead_id where l.campaign_id like $1 and e.kind = $2) x`,
+			prefix+"-%", k.kind, k.due).Scan(&p50, &p99, &mx)
+		if err != nil {
+			return nil, err
+		}
+		out[k.name+"_p50"], out[k.name+"_p99"], out[k.name+"_max"] = p50, p99, mx
+	}
+	return out, nil
+}
+
+// knee doubles the open leads at a short spread until breach p99 passes a
+// second, within what is left of the time budget.
+func (b *Bench) knee(ctx context.Context, handRate float64) error {
+	type step struct {
+		Leads       int     `json:"leads"`
+		BreachP99ms float64 `json:"breach_p99_ms"`
+		BreachMaxms float64 `json:"breach_max_ms"`
+		ReminderP99 float64 `json:"reminder_p99_ms"`
+		Seconds     float64 `json:"took_s"`
+	}
+	var steps []step
+	capacity := 0
+	for n := b.o.kneeStart; n <= b.o.kneeMax; n *= 2 {
+		t0 := time.Now()
+		l, err := b.slaPrecision(ctx, fmt.Sprintf("knee%d", n), n, b.o.kneeSpread, handRate, false)
+		if err != nil {
+			return err
+		}
+		s := step{n, l["breach_p99"], l["breach_max"], l["reminder_p99"], time.Since(t0).Seconds()}
+		steps = append(steps, s)
+		logf("knee: %d leads over %s: breach p99 %.0f ms, max %.0f ms (%.0fs)", n, b.o.kneeSpread, s.BreachP99ms, s.BreachMaxms, s.Seconds)
+		if s.BreachP99ms > 1000 {
+			break
+		}
+		capacity = n
+	}
+	b.res.Series[fmt.Sprintf("3_knee (deadlines over %s)", b.o.kneeSpread)] = steps
+	if len(steps) > 0 && steps[len(steps)-1].BreachP99ms <= 1000 {
+		b.res.Extra["3_knee_leads"] = fmt.Sprintf("p99 stayed ≤ 1 s up to %d leads over %s (the largest tried)", capacity, b.o.kneeSpread)
+	} else {
+		b.res.Extra["3_knee_leads"] = fmt.Sprintf("p99 ≤ 1 s up to %d leads over %s; passed it at twice that", capacity, b.o.kneeSpread)
+	}
+	return nil
+}
+
+// intakeLatency posts single leads open-loop at a fixed rate (each request on
+// its own goroutine at its own instant, so a slow answer never delays the
+// next send) and returns p50 and p99 of the answer time. The leads are below
+// the campaign's bar, so they nurture: the figure is intake, not routing.
+func (b *Bench) intakeLatency(ctx context.Context, name string, rate float64, d time.Duration) (p50, p99 float64, err error) {
+	if err := b.campaigns(ctx, []string{name}, []time.Duration{time.Hour}, 90); err != nil {
+		return 0, 0, err
+	}
+	n := int(rate * d.Seconds())
+	logf("figure 4 %s: %d POSTs at %.0f/s", name, n, rate)
+	lat := make([]float64, n)
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			t := time.Now()
+			if err := b.post(fmt.Sprintf(`{"campaign":%q,"email":"%s-%d@bench.example","score":10}`, name, name, i)); err != nil {
+				failed.Add(1)
+				firstErr.CompareAndSwap(nil, err)
+			}
+			lat[i] = float64(time.Since(t).Microseconds()) / 1000
+		}(i)
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		return 0, 0, fmt.Errorf("intake: %d of %d POSTs failed, the first: %v", f, n, firstErr.Load())
+	}
+	// Let the worker finish the nurture step before the next figure starts.
+	if err := b.waitCount(ctx, `select count(*) from lead_events e join leads l on l.id = e.lead_id where l.campaign_id = $1 and e.kind = 'nurturing'`,
+		name, n, 10*time.Minute); err != nil {
+		return 0, 0, err
+	}
+	sort.Float64s(lat)
+	return pct(lat, 0.5), pct(lat, 0.99), nil
+}
+
+func pct(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(math.Ceil(q*float64(len(sorted))))-1)]
+}
+
+// intakeSearch tries the rates in turn and reports the highest whose p99
+// stays at or under 100 ms.
+func (b *Bench) intakeSearch(ctx context.Context) error {
+	rates, _ := parseRates(b.o.intakeRates)
+	type step struct {
+		Rate  float64 `json:"rate_per_s"`
+		P50ms float64 `json:"p50_ms"`
+		P99ms float64 `json:"p99_ms"`
+	}
+	var steps []step
+	best := 0.0
+	for _, r := range rates {
+		p50, p99, err := b.intakeLatency(ctx, fmt.Sprintf("intake-search-%.0f", r), r, b.o.intakeStep)
+		if err != nil {
+			return err
+		}
+		steps = append(steps, step{r, p50, p99})
+		logf("intake search: %.0f/s → p50 %.1f ms, p99 %.1f ms", r, p50, p99)
+		if p99 > 100 {
+			break
+		}
+		best = r
+	}
+	b.res.Series[fmt.Sprintf("4_intake_search (%s per rate)", b.o.intakeStep)] = steps
+	b.res.Extra["4_highest_rate_p99_le_100ms_per_s"] = best
+	return nil
+}
+
+// sampleFootprint reads memory and size while figure 3's leads are open.
+func (b *Bench) sampleFootprint(ctx context.Context, open int) {
+	for _, p := range []*proc{b.worker, b.gateway, b.server} {
+		cur, peak := p.rss()
+		b.res.Extra[fmt.Sprintf("5_%s_rss_mib (%d leads open; peak so far)", p.name, open)] = fmt.Sprintf("%.0f (%.0f)", float64(cur)/1024, float64(peak)/1024)
+	}
+	var size int64
+	if err := b.st.Pool.QueryRow(ctx, `select pg_database_size(current_database())`).Scan(&size); err == nil {
+		b.res.Extra[fmt.Sprintf("5_database_mib (%d leads open)", open)] = math.Round(float64(size)/1048576*10) / 10
+	}
+}
+
+// footprint reads what a lead costs: history events per lead on two paths,
+// lead events per lead, and the CPU each process used over the whole run.
+func (b *Bench) footprint(ctx context.Context) error {
+	cfgCl, err := client.Dial(client.Options{HostPort: b.addr, Logger: nil})
+	if err != nil {
+		return err
+	}
+	defer cfgCl.Close()
+	for _, path := range []struct{ label, campaign string }{
+		{"5_history_events_per_lead (to the offer, figure 2)", "handoff-r1"},
+		{"5_history_events_per_lead (offer, reminder, breach, figure 3)", "sla-r1-%"},
+	} {
+		var ids []string
+		rows, err := b.st.Pool.Query(ctx, `select workflow_id from leads where campaign_id like $1 order by id limit 20`, path.campaign)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		var counts []float64
+		for _, id := range ids {
+			it := cfgCl.GetWorkflowHistory(ctx, id, "", false, 0)
+			n := 0
+			for it.HasNext() {
+				if _, err := it.Next(); err != nil {
+					return err
+				}
+				n++
+			}
+			counts = append(counts, float64(n))
+		}
+		sort.Float64s(counts)
+		b.res.Extra[path.label] = pct(counts, 0.5)
+	}
+	var evPerLead float64
+	if err := b.st.Pool.QueryRow(ctx, `select count(*)::float / greatest(count(distinct lead_id), 1) from lead_events`).Scan(&evPerLead); err != nil {
+		return err
+	}
+	b.res.Extra["5_lead_event_rows_per_lead (all figures)"] = math.Round(evPerLead*10) / 10
+	var size int64
+	if err := b.st.Pool.QueryRow(ctx, `select pg_database_size(current_database())`).Scan(&size); err != nil {
+		return err
+	}
+	var leads int
+	if err := b.st.Pool.QueryRow(ctx, `select count(*) from leads`).Scan(&leads); err != nil {
+		return err
+	}
+	b.res.Extra["5_database_mib_at_end"] = fmt.Sprintf("%.1f with %d leads", float64(size)/1048576, leads)
+	for _, p := range []*proc{b.worker, b.gateway, b.server} {
+		cur, peak := p.rss()
+		b.res.Extra[fmt.Sprintf("5_%s_rss_mib_at_end (peak)", p.name)] = fmt.Sprintf("%.0f (%.0f)", float64(cur)/1024, float64(peak)/1024)
+		b.res.Extra[fmt.Sprintf("5_%s_cpu_seconds", p.name)] = math.Round(p.cpuSeconds())
+	}
+	b.res.Extra["run_wall_seconds"] = math.Round(time.Since(began).Seconds())
+	return nil
+}
+
+// routing is figure 6 (assignments per second beside the database's own
+// single-row insert rate); it lands with the routing work.
+func (b *Bench) routing(ctx context.Context, rep int, add func(string, float64)) error {
+	if rep == 1 {
+		b.res.Notes = append(b.res.Notes, "Figure 6 (routing against the insert rate) is not measured in this build.")
+	}
+	return nil
+}
+
