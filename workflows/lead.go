@@ -66,7 +66,7 @@ func (w *leadWorkflow) finishErase(ctx workflow.Context) error {
 	if err := w.record(ctx, "erased", "erased", w.erasing.Actor, w.erasing.Reason, nil); err != nil {
 		return err
 	}
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return workflow.Await(ctx, w.settled(ctx))
 }
 
 type leadWorkflow struct {
@@ -94,6 +94,37 @@ type leadWorkflow struct {
 	moved          bool // the running deadline moved; the wait must re-arm
 	contacts       int
 	local          bool // short database steps run as local activities
+	touches        workflow.ReceiveChannel
+	touching       int // signalled touches being recorded
+}
+
+// signalledTouches takes touches sent as signals, one at a time, exactly as
+// the intake update does (the same dedupe by touch ID).
+func (w *leadWorkflow) signalledTouches(ctx workflow.Context) {
+	for {
+		var t Touch
+		w.touches.Receive(ctx, &t)
+		if w.erasing != nil || w.st.State == domain.StateErased {
+			continue // a touch after an erasure request brings nothing back
+		}
+		if err := w.validateIntake(ctx, t); err != nil {
+			w.log.Warn("touch signal refused", "error", err)
+			continue
+		}
+		w.touching++
+		if _, err := w.intake(ctx, t); err != nil {
+			w.log.Error("touch signal not recorded", "touch", t.ID, "error", err)
+		}
+		w.touching--
+	}
+}
+
+// settled is true when no handler runs and no signalled touch waits: the
+// run may end or continue as new without dropping anything.
+func (w *leadWorkflow) settled(ctx workflow.Context) func() bool {
+	return func() bool {
+		return workflow.AllHandlersFinished(ctx) && w.touching == 0 && (w.touches == nil || w.touches.Len() == 0)
+	}
 }
 
 func (w *leadWorkflow) setup(ctx workflow.Context) error {
@@ -117,6 +148,8 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: w.validateIntake}); err != nil {
 		return err
 	}
+	w.touches = workflow.GetSignalChannel(ctx, SignalTouch)
+	workflow.Go(ctx, w.signalledTouches)
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAccept, w.accept,
 		workflow.UpdateHandlerOptions{Validator: w.validateAccept}); err != nil {
 		return err
@@ -342,7 +375,7 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 			return err
 		}
 		if w.st.Score < w.campaign.MinScore {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			if err := workflow.Await(ctx, w.settled(ctx)); err != nil {
 				return err
 			}
 			seen := w.seenIDs
@@ -365,7 +398,7 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 		return err
 	}
 	// Let in-flight handlers (a late touch, the accept's own record) finish.
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return workflow.Await(ctx, w.settled(ctx))
 }
 
 func (w *leadWorkflow) offerLoop(ctx workflow.Context) error {

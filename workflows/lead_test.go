@@ -243,3 +243,36 @@ func TestFirstTouchFromInputCountsOnce(t *testing.T) {
 	}
 	wantKinds(t, st.kinds(), "captured", "mql", "offered", "accepted")
 }
+
+// Signal-with-Start (`Prefer: respond-async`): the first touch is in the input
+// and in the signal and counts once; a later signalled touch raises the score
+// over the bar and the lead goes on to be offered.
+func TestSignalledTouchesCountOnceAndQualify(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(friday18)
+	st, m := newFakeStore(window, "ana"), &fakeMailer{}
+	st.campaign.MinScore = 50
+	env.RegisterWorkflow(LeadWorkflow)
+	env.RegisterActivity(newActivities(st, m))
+	env.OnGetVersion(versionSLAPolicy, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
+	first := Touch{ID: "req-1", Campaign: "webinar-q3", Email: "dana@acme.example", Name: "Dana Lee", Score: 40}
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalTouch, first) }, 0)
+	later := Touch{ID: "req-2", Campaign: "webinar-q3", Email: "dana@acme.example", Company: "Acme", Score: 70}
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalTouch, later) }, time.Hour)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalTouch, later) }, time.Hour+time.Second) // a retried webhook
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateAccept, "click", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("accept rejected: %v", err) }, OnComplete: func(any, error) {},
+		}, AcceptInput{RepID: "ana", Attempt: 1})
+	}, time.Hour+time.Minute)
+	env.ExecuteWorkflow(LeadWorkflow, LeadInput{LeadID: "ld_test", First: &first})
+	var out domain.LeadSnapshot
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Touches != 2 || out.Score != 70 || out.Company != "Acme" || out.State != domain.StateAccepted {
+		t.Fatalf("got %+v", out)
+	}
+	wantKinds(t, st.kinds(), "captured", "nurturing", "touch", "mql", "offered", "accepted")
+}

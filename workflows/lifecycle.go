@@ -22,7 +22,7 @@ func (w *leadWorkflow) lifecycle(ctx workflow.Context) error {
 		return err
 	}
 	if !w.st.State.Owned() {
-		return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+		return workflow.Await(ctx, w.settled(ctx))
 	}
 	if err := w.contactPhase(ctx); err != nil {
 		return err
@@ -36,7 +36,7 @@ func (w *leadWorkflow) lifecycle(ctx workflow.Context) error {
 	if w.st.State == domain.StateRecycled && w.pol.RecycleCooldown > 0 {
 		return w.recycle(ctx)
 	}
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return workflow.Await(ctx, w.settled(ctx))
 }
 
 // recycle rests the lead for the policy's cool-down, then continues as new:
@@ -52,7 +52,7 @@ func (w *leadWorkflow) recycle(ctx workflow.Context) error {
 	if err := workflow.Sleep(ctx, until.Sub(workflow.Now(ctx))); err != nil {
 		return err
 	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := workflow.Await(ctx, w.settled(ctx)); err != nil {
 		return err
 	}
 	next := domain.LeadSnapshot{ID: w.st.ID, WorkflowID: w.st.WorkflowID, Email: w.st.Email, Name: w.st.Name,

@@ -31,6 +31,8 @@ type Config struct {
 	SigningKey string        `envconfig:"BATON_SIGNING_KEY" desc:"secret (32+ bytes) that signs one-click links; required by worker and gateway"`
 	LinkTTL    time.Duration `envconfig:"BATON_LINK_TTL" default:"72h" desc:"how long an emailed action link stays valid after its deadline"`
 
+	IntakeAck string `envconfig:"BATON_INTAKE_ACK" default:"processed" desc:"when intake answers: processed (the workflow took the lead; says new or duplicate) or durable (Temporal holds it; fastest)"`
+
 	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
 
 	MailFrom        string `envconfig:"BATON_MAIL_FROM" default:"Baton <baton@localhost>" desc:"From address of every message"`
@@ -92,6 +94,9 @@ func (c Config) check() error {
 	}
 	if c.LinkTTL < time.Minute {
 		bad("BATON_LINK_TTL", "%s is shorter than 1m", c.LinkTTL)
+	}
+	if c.IntakeAck != "processed" && c.IntakeAck != "durable" {
+		bad("BATON_INTAKE_ACK", "%q is not processed or durable", c.IntakeAck)
 	}
 	if c.DefaultAcceptWindow < time.Second {
 		bad("BATON_DEFAULT_ACCEPT_WINDOW", "%s is shorter than 1s", c.DefaultAcceptWindow)

@@ -24,6 +24,9 @@ type Service struct {
 	Temporal  client.Client
 	Store     *store.Store
 	TaskQueue string
+	// AckDurable answers every submission as soon as Temporal holds the
+	// touch (BATON_INTAKE_ACK=durable), as `Prefer: respond-async` asks for one.
+	AckDurable bool
 }
 
 // Result is what a source is told.
@@ -78,6 +81,9 @@ func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey st
 	}
 	touch := workflows.Touch{ID: touchID, Campaign: req.Campaign, Email: req.Email, Name: req.Name, Company: req.Company,
 		Country: req.Country, Score: score, Source: req.Source, At: time.Now().UTC()}
+	if s.AckDurable || RespondAsync(ctx) {
+		return s.signalTouch(ctx, id, req, touch, idemKey)
+	}
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.LeadWorkflowID(id),
 		TaskQueue:                s.TaskQueue,
@@ -95,18 +101,7 @@ func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey st
 	})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
-		// The lead's workflow has ended (accepted and done): it stays one lead,
-		// and the touch is kept in its history.
-		key := idemKey
-		if key == "" {
-			key = touch.At.Format(time.RFC3339Nano)
-		}
-		state, err := s.Store.AppendEvent(ctx, id, domain.Event{Key: id + ":late-touch:" + key, Kind: "touch", Actor: "source:" + orDefault(req.Source, "api"),
-			Reason: "arrived after the lead's workflow ended", Data: map[string]string{"campaign": req.Campaign}, At: touch.At})
-		if err != nil {
-			return Result{}, fmt.Errorf("record touch on closed lead %s: %w", id, err)
-		}
-		return Result{LeadID: id, Duplicate: true, State: domain.LeadState(state)}, nil
+		return s.lateTouch(ctx, id, req, touch, idemKey)
 	}
 	var res workflows.IntakeResult
 	if err == nil {

@@ -159,6 +159,10 @@ func (s *Server) postLead(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
+	if preferAsync(r) {
+		ctx = intake.WithRespondAsync(ctx)
+		w.Header().Set("Preference-Applied", "respond-async")
+	}
 	res, err := s.Intake.Submit(ctx, req, idem)
 	if err != nil {
 		s.apiError(w, r, err)
@@ -166,6 +170,19 @@ func (s *Server) postLead(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/leads/"+res.LeadID)
 	writeJSON(w, http.StatusAccepted, res)
+}
+
+// preferAsync reports whether the request says `Prefer: respond-async`
+// (RFC 7240): answer once the lead is safe in Temporal, not once processed.
+func preferAsync(r *http.Request) bool {
+	for _, v := range r.Header.Values("Prefer") {
+		for _, p := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(p), "respond-async") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // jsonFieldError names the field of a JSON type error.

@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// submitAsync posts a lead with `Prefer: respond-async`: the gateway answers
+// once Temporal holds the touch (Signal-with-Start), without a worker.
+func submitAsync(t *testing.T, s *Stack, body, idem string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.URL+"/api/v1/leads", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Prefer", "respond-async")
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	json.Unmarshal(b, &out) //nolint:errcheck
+	return resp, out
+}
+
+// A source that asks for respond-async gets its answer with no worker
+// running, the lead is handled when one starts, and a retried request (same
+// Idempotency-Key) and a second touch of the same person still make one lead
+// with one offer.
+func TestRespondAsyncIntakeNeedsNoWorkerAndMakesOneLead(t *testing.T) {
+	s := startStackOpts(t, false)
+	body := `{"campaign":"webinar-q3","email":"kai@async.example","name":"Kai Berg","company":"Async","score":70}`
+	start := time.Now()
+	resp, res := submitAsync(t, s, body, "req-1")
+	if resp.StatusCode != 202 || res["pending"] != true || resp.Header.Get("Preference-Applied") != "respond-async" {
+		t.Fatalf("async submit: %d %v %v", resp.StatusCode, res, resp.Header)
+	}
+	t.Logf("answered in %s with no worker running", time.Since(start).Round(time.Millisecond))
+	lead := res["id"].(string)
+	if resp, _ := submitAsync(t, s, body, "req-1"); resp.StatusCode != 202 { // the webhook retried
+		t.Fatalf("retry: %d", resp.StatusCode)
+	}
+	if resp, _ := submitAsync(t, s, `{"campaign":"webinar-q3","email":"KAI@async.example","country":"se","score":75}`, "req-2"); resp.StatusCode != 202 {
+		t.Fatalf("second touch: %d", resp.StatusCode)
+	}
+	p := buildWorker(t, s)
+	p.start()
+	t.Cleanup(p.kill)
+	waitMail(t, s, "ana.schmidt@example.com", "offer", 30*time.Second)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		v := getLead(t, s, lead)
+		if v.Touches == 2 && v.Country == "SE" && v.Score == 75 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lead after three async posts (two touches): %+v", v)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // anything duplicated would have been sent by now
+	if n := countOutbox(t, s, lead, "offer"); n != 1 {
+		t.Fatalf("%d offers for one lead", n)
+	}
+	var leads int
+	if err := s.Store.Pool.QueryRow(t.Context(), `select count(*) from leads where email = 'kai@async.example'`).Scan(&leads); err != nil || leads != 1 {
+		t.Fatalf("%d lead rows (%v)", leads, err)
+	}
+}

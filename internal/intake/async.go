@@ -1,0 +1,65 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/workflows"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+)
+
+type asyncKey struct{}
+
+// WithRespondAsync marks a submission whose source asked for the answer as
+// soon as the lead is safe (`Prefer: respond-async`), not once it is processed.
+func WithRespondAsync(ctx context.Context) context.Context {
+	return context.WithValue(ctx, asyncKey{}, true)
+}
+
+// RespondAsync reports whether ctx carries WithRespondAsync.
+func RespondAsync(ctx context.Context) bool {
+	v, _ := ctx.Value(asyncKey{}).(bool)
+	return v
+}
+
+// signalTouch delivers the touch with Signal-with-Start: the answer comes when
+// Temporal has persisted it, without waiting for a worker. The workflow
+// dedupes by touch ID exactly as for the intake update, and the first touch
+// also rides in the start input. The answer cannot say whether the person
+// was new; it says pending.
+func (s *Service) signalTouch(ctx context.Context, id string, req domain.LeadRequest, touch workflows.Touch, idemKey string) (Result, error) {
+	_, err := s.Temporal.SignalWithStartWorkflow(ctx, workflows.LeadWorkflowID(id), workflows.SignalTouch, touch,
+		client.StartWorkflowOptions{
+			ID:                    workflows.LeadWorkflowID(id),
+			TaskQueue:             s.TaskQueue,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: id, First: &touch})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return s.lateTouch(ctx, id, req, touch, idemKey)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("deliver lead %s: %w", id, err)
+	}
+	return Result{LeadID: id, Pending: true, State: domain.StateCaptured}, nil
+}
+
+// lateTouch records a touch of a lead whose workflow has ended (accepted and
+// done): it stays one lead, and the touch is kept as an event.
+func (s *Service) lateTouch(ctx context.Context, id string, req domain.LeadRequest, touch workflows.Touch, idemKey string) (Result, error) {
+	key := idemKey
+	if key == "" {
+		key = touch.At.Format(time.RFC3339Nano)
+	}
+	state, err := s.Store.AppendEvent(ctx, id, domain.Event{Key: id + ":late-touch:" + key, Kind: "touch", Actor: "source:" + orDefault(req.Source, "api"),
+		Reason: "arrived after the lead's workflow ended", Data: map[string]string{"campaign": req.Campaign}, At: touch.At})
+	if err != nil {
+		return Result{}, fmt.Errorf("record touch on closed lead %s: %w", id, err)
+	}
+	return Result{LeadID: id, Duplicate: true, State: domain.LeadState(state)}, nil
+}
