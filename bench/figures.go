@@ -429,4 +429,3 @@ func (b *Bench) routing(ctx context.Context, rep int, add func(string, float64))
 	}
 	return nil
 }
-

@@ -300,7 +300,7 @@ func run(o opts) error {
 		Series: map[string]any{}, Extra: map[string]any{},
 		Options: map[string]any{"reps": o.reps, "baseline": o.baselineN, "leads": o.handoffN, "sla_leads": o.slaLeads,
 			"sla_spread": o.slaSpread.String(), "knee": fmt.Sprintf("%d..%d over %s", o.kneeStart, o.kneeMax, o.kneeSpread),
-			"intake": fmt.Sprintf("%.0f/s for %s; search %s at %s each", o.intakeRate, o.intakeFor, o.intakeRates, o.intakeStep),
+			"intake":  fmt.Sprintf("%.0f/s for %s; search %s at %s each", o.intakeRate, o.intakeFor, o.intakeRates, o.intakeStep),
 			"routing": o.routingN, "concurrency": o.concurrent, "one_partition": o.partitions1, "sqlite_pragmas": o.pragmas, "figures": o.figures,
 			"server": "temporal CLI v1.5.1 dev server (server 1.29), SQLite file, as make run"}}
 	figs := map[string][]float64{}

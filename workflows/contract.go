@@ -19,7 +19,7 @@ const (
 	UpdateIntake = "intake" // a touch: the lead arrived (again) from a source
 	// SignalTouch carries a touch too, for sources that want the answer as
 	// soon as Temporal holds it (Signal-with-Start; `Prefer: respond-async`).
-	SignalTouch = "touch"
+	SignalTouch  = "touch"
 	UpdateAccept = "accept" // a rep accepts the lead they were offered
 	QueryLead    = "lead"   // the current LeadSnapshot
 )
