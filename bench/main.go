@@ -368,13 +368,13 @@ func run(o opts) error {
 	if hs, ok := b.res.Figures["2_handoff_leads_per_s"]; ok {
 		hand = hs.Median
 	}
-	if o.on("knee") {
-		if err := b.knee(ctx, hand); err != nil {
+	if o.on("search") {
+		if err := b.intakeSearch(ctx); err != nil {
 			return err
 		}
 	}
-	if o.on("search") {
-		if err := b.intakeSearch(ctx); err != nil {
+	if o.on("knee") {
+		if err := b.knee(ctx, hand); err != nil {
 			return err
 		}
 	}
