@@ -287,13 +287,20 @@ func run(o opts) error {
 		return err
 	}
 	// Figure 1's worker: in this process, its own queue, Baton's settings.
-	cfg := config.Config{TemporalAddress: addr, TemporalNamespace: "default"}
+	for _, kv := range env { // the same settings as the worker process
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
 	cl, err := tclient.Dial(cfg, slog.New(slog.NewTextHandler(discard{}, nil)))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	b.baseline = worker.New(cl, baselineQueue, workerapp.Options())
+	b.baseline = worker.New(cl, baselineQueue, workerapp.Options(cfg))
 	b.baseline.RegisterWorkflow(Trivial)
 	b.baseline.RegisterActivity(Noop)
 	if err := b.baseline.Start(); err != nil {

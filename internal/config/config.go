@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"net/url"
 	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
@@ -30,6 +31,10 @@ type Config struct {
 	PublicURL  string        `envconfig:"BATON_PUBLIC_URL" default:"http://localhost:8080" desc:"base URL put in emailed links"`
 	SigningKey string        `envconfig:"BATON_SIGNING_KEY" desc:"secret (32+ bytes) that signs one-click links; required by worker and gateway"`
 	LinkTTL    time.Duration `envconfig:"BATON_LINK_TTL" default:"72h" desc:"how long an emailed action link stays valid after its deadline"`
+
+	WorkerPollers       string        `envconfig:"BATON_WORKER_POLLERS" default:"auto" desc:"workflow and activity task pollers: auto (scaled with the backlog) or a fixed number, 2 to 64"`
+	WorkerStickyCache   int           `envconfig:"BATON_WORKER_STICKY_CACHE" default:"10000" desc:"workflows the worker keeps in memory between tasks (sticky cache)"`
+	WorkerStickyTimeout time.Duration `envconfig:"BATON_WORKER_STICKY_TIMEOUT" default:"5s" desc:"how long a task waits for this worker's sticky queue before any worker may take it"`
 
 	IntakeAck string `envconfig:"BATON_INTAKE_ACK" default:"processed" desc:"when intake answers: processed (the workflow took the lead; says new or duplicate) or durable (Temporal holds it; fastest)"`
 
@@ -94,6 +99,15 @@ func (c Config) check() error {
 	}
 	if c.LinkTTL < time.Minute {
 		bad("BATON_LINK_TTL", "%s is shorter than 1m", c.LinkTTL)
+	}
+	if n, err := strconv.Atoi(c.WorkerPollers); c.WorkerPollers != "auto" && (err != nil || n < 2 || n > 64) {
+		bad("BATON_WORKER_POLLERS", "%q is not auto or a number from 2 to 64", c.WorkerPollers)
+	}
+	if c.WorkerStickyCache < 0 {
+		bad("BATON_WORKER_STICKY_CACHE", "must not be negative")
+	}
+	if c.WorkerStickyTimeout < time.Second {
+		bad("BATON_WORKER_STICKY_TIMEOUT", "%s is shorter than 1s", c.WorkerStickyTimeout)
 	}
 	if c.IntakeAck != "processed" && c.IntakeAck != "durable" {
 		bad("BATON_INTAKE_ACK", "%q is not processed or durable", c.IntakeAck)

@@ -49,3 +49,24 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkerAndIntakeSettings(t *testing.T) {
+	c, err := Load()
+	if err != nil || c.WorkerPollers != "auto" || c.WorkerStickyCache != 10000 || c.WorkerStickyTimeout != 5*time.Second || c.IntakeAck != "processed" {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	t.Setenv("BATON_WORKER_POLLERS", "8")
+	t.Setenv("BATON_INTAKE_ACK", "durable")
+	if c, err := Load(); err != nil || c.WorkerPollers != "8" || c.IntakeAck != "durable" {
+		t.Fatalf("set: %+v %v", c, err)
+	}
+	t.Setenv("BATON_WORKER_POLLERS", "1")
+	t.Setenv("BATON_WORKER_STICKY_TIMEOUT", "10ms")
+	t.Setenv("BATON_INTAKE_ACK", "eventually")
+	_, err = Load()
+	for _, want := range []string{"BATON_WORKER_POLLERS", "BATON_WORKER_STICKY_TIMEOUT", "BATON_INTAKE_ACK"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+}

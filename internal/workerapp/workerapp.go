@@ -5,6 +5,7 @@ package workerapp
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/config"
@@ -24,15 +25,23 @@ func Mailer(c config.Config, st *store.Store) mail.Mailer {
 	return mail.SendGrid{Store: st, APIKey: c.SendGridAPIKey, BaseURL: c.SendGridBaseURL, Sandbox: c.SendGridSandbox}
 }
 
-// Options are the worker settings Baton runs with; `make bench` gives its
-// engine-baseline worker the same ones.
-func Options() worker.Options {
-	return worker.Options{
-		// ENGINE.md: poller autoscaling is the setting that helped bursts of
-		// simultaneous deadlines on both servers.
-		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
-		ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+// Options are the worker settings Baton runs with (README, Tuning); `make
+// bench` gives its engine-baseline worker the same ones. The sticky cache
+// size is process-wide, so it is set here, before any worker exists.
+func Options(c config.Config) worker.Options {
+	if c.WorkerStickyCache > 0 {
+		worker.SetStickyWorkflowCacheSize(c.WorkerStickyCache)
 	}
+	o := worker.Options{StickyScheduleToStartTimeout: c.WorkerStickyTimeout}
+	if n, err := strconv.Atoi(c.WorkerPollers); err == nil {
+		o.MaxConcurrentWorkflowTaskPollers, o.MaxConcurrentActivityTaskPollers = n, n
+		return o
+	}
+	// ENGINE.md: poller autoscaling is the setting that helped bursts of
+	// simultaneous deadlines on both servers.
+	o.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+	o.ActivityTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+	return o
 }
 
 // New builds a worker with every workflow and activity registered.
@@ -44,7 +53,7 @@ func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, err
 	if err != nil {
 		return nil, fmt.Errorf("BATON_SIGNING_KEY: %w", err)
 	}
-	w := worker.New(cl, c.TaskQueue, Options())
+	w := worker.New(cl, c.TaskQueue, Options(c))
 	w.RegisterWorkflow(workflows.LeadWorkflow)
 	w.RegisterActivity(&activities.Activities{
 		Store: st, Mailer: Mailer(c, st), Signer: signer,
