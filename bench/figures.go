@@ -131,14 +131,17 @@ func (b *Bench) campaigns(ctx context.Context, names []string, windows []time.Du
 // handoff submits leads through the gateway and waits until every offer is
 // in the outbox: routed, offered and recorded.
 func (b *Bench) handoff(ctx context.Context, rep int) (float64, error) {
-	name := fmt.Sprintf("handoff-r%d", rep)
+	return b.handoffNamed(ctx, fmt.Sprintf("handoff-r%d", rep))
+}
+
+func (b *Bench) handoffNamed(ctx context.Context, name string) (float64, error) {
 	if err := b.campaigns(ctx, []string{name}, []time.Duration{time.Hour}, 50); err != nil {
 		return 0, err
 	}
-	logf("figure 2, rep %d: %d leads through POST /api/v1/leads until each offer is recorded", rep, b.o.handoffN)
+	logf("figure 2 %s: %d leads through POST /api/v1/leads until each offer is recorded", name, b.o.handoffN)
 	start := time.Now()
 	err := parallel(b.o.handoffN, b.o.concurrent, func(i int) error {
-		return b.post(fmt.Sprintf(`{"campaign":%q,"email":"h%d-%d@bench.example","score":80}`, name, rep, i))
+		return b.post(fmt.Sprintf(`{"campaign":%q,"email":"%s-%d@bench.example","score":80}`, name, name, i))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("handoff: %w", err)

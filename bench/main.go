@@ -54,6 +54,7 @@ type opts struct {
 	pragmas     string
 	figures     string
 	budget      time.Duration
+	tune        string
 	out         string
 }
 
@@ -90,6 +91,8 @@ func main() {
 	flag.StringVar(&o.pragmas, "sqlite-pragmas", envStr("BENCH_SQLITE_PRAGMAS", strings.Join(sqlitePragmas, ",")), "the dev server's SQLite pragmas, as make run gives them (\"none\" for SQLite's defaults)")
 	flag.StringVar(&o.figures, "figures", envStr("BENCH_FIGURES", "1,2,3,4,6,knee,search"), "which figures to run (figure 5, the footprint, always runs)")
 	flag.DurationVar(&o.budget, "budget", envDur("BENCH_BUDGET", 15*time.Minute), "the knee and the rate search stop before a step that would end past this much time in all")
+	flag.StringVar(&o.tune, "tune", envStr("BENCH_TUNE", "BATON_WORKER_POLLERS=auto;BATON_WORKER_POLLERS=2;BATON_WORKER_POLLERS=8;BATON_WORKER_STICKY_TIMEOUT=30s"),
+		"figure tune: worker settings compared side by side, ';' between variants, each 'VAR=value ...'; runs only when -figures names tune")
 	flag.StringVar(&o.out, "out", "bench/results", "folder for the results")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [flags]   (or: make bench)\n\n"+
@@ -126,6 +129,9 @@ func (o opts) validate() error {
 	}
 	if o.intakeRate <= 0 {
 		bad = append(bad, "-intake-rate must be positive")
+	}
+	if _, err := parseVariants(o.tune); err != nil {
+		bad = append(bad, err.Error())
 	}
 	if _, err := parseRates(o.intakeRates); err != nil {
 		bad = append(bad, err.Error())
@@ -229,6 +235,7 @@ type Bench struct {
 	queue    string
 	server   *proc
 	worker   *proc
+	dir      string
 	gateway  *proc
 	baseline worker.Worker
 	res      *Results
@@ -268,14 +275,14 @@ func run(o opts) error {
 	if err != nil {
 		return err
 	}
-	b := &Bench{o: o, st: st, addr: addr, server: server, queue: "baton-bench", url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	b := &Bench{o: o, st: st, dir: dir, addr: addr, server: server, queue: "baton-bench", url: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	env := []string{"DATABASE_URL=" + dbURL, "TEMPORAL_ADDRESS=" + addr, "BATON_SIGNING_KEY=" + strings.Repeat("bench-key-", 4),
 		"BATON_TASK_QUEUE=" + b.queue, "BATON_HTTP_ADDR=" + fmt.Sprintf("127.0.0.1:%d", port), "BATON_PUBLIC_URL=" + b.url,
 		"SENDGRID_API_KEY="}
 	if b.worker, err = startProc(dir, "worker", filepath.Join(dir, "worker"), nil, env); err != nil {
 		return err
 	}
-	defer b.worker.stop()
+	defer func() { b.worker.stop() }() // tuning replaces it
 	if b.gateway, err = startProc(dir, "gateway", filepath.Join(dir, "gateway"), nil, env); err != nil {
 		return err
 	}
@@ -377,6 +384,11 @@ func run(o opts) error {
 	}
 	if o.on("search") {
 		if err := b.intakeSearch(ctx); err != nil {
+			return err
+		}
+	}
+	if o.on("tune") {
+		if err := b.tuning(ctx, env); err != nil {
 			return err
 		}
 	}
