@@ -17,7 +17,7 @@ PRISM         := $(TOOLS)/prism/node_modules/.bin/prism
 export BATON_TEMPORAL_CLI := $(TEMPORAL)
 export BATON_PRISM := $(PRISM)
 
-.PHONY: help run build test test-unit lint tools pg browser prism histories bench clean
+.PHONY: help run build test test-unit lint tools pg browser prism histories bench bench-tune clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,12 +65,17 @@ prism: $(PRISM) ## install Stoplight Prism (npm) for the SendGrid contract tests
 $(PRISM):
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS)/prism @stoplight/prism-cli@$(PRISM_VERSION)
 
-histories: $(TEMPORAL) pg ## re-capture the replay-test histories from a real run
-	BATON_SAVE_HISTORY=$(CURDIR)/workflows/testdata/histories \
+histories: $(TEMPORAL) pg ## capture workflow histories from real runs into .data/histories (copy new versions into workflows/testdata/histories under a new name)
+	@mkdir -p $(CURDIR)/.data/histories
+	BATON_SAVE_HISTORY=$(CURDIR)/.data/histories \
 	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack|TestOneClickDeclineAndManagerReassign|TestMorePathsOnTheRealStack" ./internal/e2e/
+	@echo "saved in .data/histories; keep the old files in workflows/testdata/histories (they replay older versions) and add new ones beside them"
 
-bench: $(TEMPORAL) pg ## engine baseline, handoff rate and SLA lateness side by side; writes bench/results/ (BENCH_* to scale)
+bench: $(TEMPORAL) pg ## the six benchmark figures side by side in one run (at most 15 minutes); writes bench/results/ (BENCH_* or flags to scale)
 	go run ./bench
+
+bench-tune: $(TEMPORAL) pg ## worker settings side by side (handoff and breach lateness per variant); writes bench/results/
+	BENCH_FIGURES=tune go run ./bench
 
 clean: ## remove build output (keeps .tools/ and .data/)
 	rm -rf $(BIN)
