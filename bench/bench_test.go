@@ -1,0 +1,51 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPercentilesAndStats(t *testing.T) {
+	xs := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	if got := pct(xs, 0.5); got != 5 {
+		t.Errorf("p50 = %v", got)
+	}
+	if got := pct(xs, 0.99); got != 10 {
+		t.Errorf("p99 = %v", got)
+	}
+	if got := pct(nil, 0.5); got != 0 {
+		t.Errorf("p50 of nothing = %v", got)
+	}
+	s := stat([]float64{3, 1, 2})
+	if s.Median != 2 || s.Min != 1 || s.Max != 3 || s.Runs[0] != 3 {
+		t.Errorf("stat = %+v", s)
+	}
+}
+
+func TestFlagsAreChecked(t *testing.T) {
+	if r, err := parseRates("50, 10,20"); err != nil || len(r) != 3 || r[0] != 10 || r[2] != 50 {
+		t.Errorf("rates = %v, %v", r, err)
+	}
+	if _, err := parseRates("10,fast"); err == nil || !strings.Contains(err.Error(), "fast") {
+		t.Errorf("bad rate accepted: %v", err)
+	}
+	if v, err := parseVariants("BATON_WORKER_POLLERS=auto; BATON_WORKER_POLLERS=8 BATON_WORKER_STICKY_TIMEOUT=30s"); err != nil || len(v) != 2 || len(v[1]) != 2 {
+		t.Errorf("variants = %v, %v", v, err)
+	}
+	if _, err := parseVariants("DATABASE_URL=x"); err == nil {
+		t.Error("a variant may only set BATON_WORKER_*")
+	}
+	o := opts{reps: 0, baselineN: 1, handoffN: 1, slaLeads: 1, kneeStart: 1, routingN: 1, concurrent: 1,
+		slaSpread: time.Second, kneeSpread: time.Second, intakeFor: time.Second, intakeStep: time.Second, intakeRate: 1, intakeRates: "1"}
+	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "-reps") {
+		t.Errorf("validate = %v", err)
+	}
+	o.reps = 1
+	if err := o.validate(); err != nil {
+		t.Errorf("validate good = %v", err)
+	}
+	if !(opts{figures: "1, 3,knee"}).on("3") || (opts{figures: "1,3"}).on("knee") {
+		t.Error("on() misreads -figures")
+	}
+}
