@@ -184,3 +184,22 @@ func (s *Store) TeamPeople(ctx context.Context, teamID string) ([]domain.PersonR
 		return p, err
 	})
 }
+
+// CheckCampaignRefs checks that a spec's team and SLA policy exist, without
+// writing anything; FieldErrors name the field.
+func (s *Store) CheckCampaignRefs(ctx context.Context, c domain.Campaign) error {
+	var fe domain.FieldErrors
+	var team, policy bool
+	err := s.Pool.QueryRow(ctx, `select exists(select 1 from teams where id = $1),
+		$2 = '' or exists(select 1 from sla_policies where name = $2)`, c.Team, c.SLAPolicy).Scan(&team, &policy)
+	if err != nil {
+		return fmt.Errorf("check campaign %s: %w", c.ID, err)
+	}
+	if !team {
+		fe.Add("team", "team %q is not in the directory; import it first", c.Team)
+	}
+	if !policy {
+		fe.Add("sla_policy", "policy %q is not imported; run `starter policy import` first", c.SLAPolicy)
+	}
+	return fe.Err()
+}
