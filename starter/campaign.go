@@ -394,7 +394,7 @@ func printCampaignStatus(w io.Writer, cur store.CampaignState, out CampaignStatu
 	c := cur.Spec
 	fmt.Fprintf(tw, "Campaign:\t%s (%s)\nStatus:\t%s\nOwner:\t%s <%s>\nQualifies at:\t%s\nCommitments:\t%d MQLs per period of %s, acceptance ≥ %s\nRuns:\t%s → %s\n",
 		c.ID, c.Name, out.Status, c.Owner.Name, c.Owner.Email, rule(c), c.Commitments.MQLsPerWeek, c.CheckEvery(),
-		domain.Pct(c.Commitments.MinAcceptanceRate), when(c.StartsAt), when(c.EndsAt))
+		domain.Pct(c.Commitments.MinAcceptanceRate), when(c.StartsAt.Time), when(c.EndsAt.Time))
 	if v := out.Workflow; v != nil {
 		fmt.Fprintf(tw, "Now:\t%s\n", phaseLine(*v))
 		if v.Phase == workflows.PhaseReview || v.Round > 1 {

@@ -63,7 +63,7 @@ func (w *campaignWorkflow) setup(ctx workflow.Context) error {
 func (w *campaignWorkflow) view(ctx workflow.Context) CampaignView {
 	v := CampaignView{ID: w.st.Spec.ID, Name: w.st.Spec.Name, Phase: w.st.Phase, Round: w.st.Round, Deadline: w.st.Deadline,
 		Approvals: w.st.Approvals(), Quorum: w.st.Spec.Quorum(), Reviewers: w.st.Reviewers, Comments: w.st.Comments,
-		Escalated: w.st.Escalated, StartsAt: w.st.Spec.StartsAt, EndsAt: w.st.Spec.EndsAt, LiveAt: w.st.LiveAt,
+		Escalated: w.st.Escalated, StartsAt: w.st.Spec.StartsAt.Time, EndsAt: w.st.Spec.EndsAt.Time, LiveAt: w.st.LiveAt,
 		EndedAt: w.st.EndedAt, Week: w.st.Week, Weeks: w.st.Weeks}
 	if w.st.Phase == PhaseLive {
 		v.NextCheck = w.nextCheck()
@@ -356,7 +356,7 @@ func (w *campaignWorkflow) endNow(ctx workflow.Context, in CampaignEndInput) (Ca
 
 func (w *campaignWorkflow) runApproved(ctx workflow.Context) error {
 	if !w.st.Spec.StartsAt.IsZero() {
-		ended, err := w.waitUntil(ctx, w.st.Spec.StartsAt, func() bool { return w.end != nil })
+		ended, err := w.waitUntil(ctx, w.st.Spec.StartsAt.Time, func() bool { return w.end != nil })
 		if err != nil {
 			return err
 		}
@@ -368,7 +368,7 @@ func (w *campaignWorkflow) runApproved(ctx workflow.Context) error {
 	if err := w.setPhase(ctx, PhaseLive); err != nil {
 		return err
 	}
-	return w.event(ctx, "live", "live", "system", "", map[string]string{"starts_at": stamp(w.st.Spec.StartsAt)})
+	return w.event(ctx, "live", "live", "system", "", map[string]string{"starts_at": stamp(w.st.Spec.StartsAt.Time)})
 }
 
 // ---- Live: the weekly check and digest ----
@@ -381,7 +381,7 @@ func (w *campaignWorkflow) runLive(ctx workflow.Context) error {
 	for {
 		next := w.nextCheck()
 		wake := next
-		endsAt := w.st.Spec.EndsAt
+		endsAt := w.st.Spec.EndsAt.Time
 		if !endsAt.IsZero() && endsAt.Before(wake) {
 			wake = endsAt
 		}

@@ -220,7 +220,7 @@ func TestCampaignSilentReviewersEscalateAtTheDeadline(t *testing.T) {
 
 func TestCampaignChangesRevisionApproval(t *testing.T) {
 	c := testPlan()
-	c.StartsAt = friday18.Add(7 * 24 * time.Hour)
+	c.StartsAt.Time = friday18.Add(7 * 24 * time.Hour)
 	r := newCampaignRun(t, c)
 	var changes, staleApprove, revise, a1, a2, end error
 	r.update(time.Hour, UpdateCampaignReview, &changes, CampaignReviewInput{ReviewerID: "max", Round: 1, Verdict: VerdictChanges,
@@ -260,7 +260,7 @@ func TestCampaignChangesRevisionApproval(t *testing.T) {
 		t.Errorf("before the start date: %+v", beforeStart)
 	}
 	live, ok := r.store.event("live")
-	if !ok || !live.At.Equal(c.StartsAt) {
+	if !ok || !live.At.Equal(c.StartsAt.Time) {
 		t.Errorf("live at %v (found %v), want exactly the start date %s", live.At, ok, c.StartsAt)
 	}
 	if got := strings.Join(r.store.status, ","); got != "review,approved,live,ended,closed" {
@@ -319,7 +319,7 @@ func TestCampaignWeekWithShortfallAlerts(t *testing.T) {
 func TestCampaignEndDateRetrospective(t *testing.T) {
 	c := livePlan()
 	c.Commitments.Every = domain.Duration(24 * time.Hour)
-	c.EndsAt = friday18.Add(60 * time.Hour) // two checks, then the end half-way through the third day
+	c.EndsAt.Time = friday18.Add(60 * time.Hour) // two checks, then the end half-way through the third day
 	r := newCampaignRun(t, c)
 	r.store.stats = func(from, to time.Time, target int) domain.CampaignStats {
 		return domain.CampaignStats{From: from, To: to, Target: target, MQLs: 12, Accepted: 10, Rejected: 2, AcceptanceRate: 10.0 / 12,
@@ -333,14 +333,14 @@ func TestCampaignEndDateRetrospective(t *testing.T) {
 	if err := r.env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Phase != PhaseClosed || res.Week != 2 || !res.EndedAt.Equal(c.EndsAt) || res.EndedBy != "system" {
+	if res.Phase != PhaseClosed || res.Week != 2 || !res.EndedAt.Equal(c.EndsAt.Time) || res.EndedBy != "system" {
 		t.Errorf("result %+v", res)
 	}
 	if _, ok := r.store.event("marketing-breach"); ok {
 		t.Error("commitments were met; no breach expected")
 	}
 	retro, ok := r.store.event("retrospective")
-	if !ok || !retro.At.Equal(c.EndsAt) {
+	if !ok || !retro.At.Equal(c.EndsAt.Time) {
 		t.Fatalf("retrospective at %v (%v), want the end date %s", retro.At, ok, c.EndsAt)
 	}
 	msgs := r.mail.to("max@example.com")
@@ -349,7 +349,7 @@ func TestCampaignEndDateRetrospective(t *testing.T) {
 		t.Errorf("retrospective:\n%s", last.Text)
 	}
 	// The retrospective reads the whole campaign, live to end.
-	if got := r.store.statsAsk[len(r.store.statsAsk)-1]; !got.Equal(c.EndsAt) {
+	if got := r.store.statsAsk[len(r.store.statsAsk)-1]; !got.Equal(c.EndsAt.Time) {
 		t.Errorf("retrospective numbers up to %s, want %s", got, c.EndsAt)
 	}
 	if got := strings.Join(r.store.status, ","); got != "approved,live,ended,closed" {

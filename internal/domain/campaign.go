@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // CampaignPlan is the part of a campaign spec the campaign lifecycle runs on:
@@ -16,8 +18,8 @@ type CampaignPlan struct {
 	Reviewers []Person `yaml:"reviewers,omitempty"`
 	// StartsAt is when the campaign goes live (after approval); zero means
 	// at approval. EndsAt is when it ends; zero means when ended by hand.
-	StartsAt time.Time `yaml:"starts_at,omitempty"`
-	EndsAt   time.Time `yaml:"ends_at,omitempty"`
+	StartsAt Instant  `yaml:"starts_at,omitempty"`
+	EndsAt   Instant  `yaml:"ends_at,omitempty"`
 	Channels []string  `yaml:"channels,omitempty"` // webinar, ebook, event, ads, email, social, other
 	Audience string    `yaml:"audience,omitempty"`
 	// Commitments are marketing's side of the agreement.
@@ -123,7 +125,7 @@ func (c *Campaign) validatePlan(fe *FieldErrors) {
 			fe.Add(path+".time_zone", "%q is not an IANA time zone such as Europe/Berlin", r.TimeZone)
 		}
 	}
-	if !p.StartsAt.IsZero() && !p.EndsAt.IsZero() && !p.EndsAt.After(p.StartsAt) {
+	if !p.StartsAt.IsZero() && !p.EndsAt.IsZero() && !p.EndsAt.After(p.StartsAt.Time) {
 		fe.Add("ends_at", "%s is not after starts_at %s", p.EndsAt.Format(time.RFC3339), p.StartsAt.Format(time.RFC3339))
 	}
 	for i, ch := range p.Channels {
@@ -214,4 +216,18 @@ func IntakeDecision(id, status, latePolicy string, endedAt time.Time) (bool, str
 		return true, ""
 	}
 	return false, fmt.Sprintf("campaign %q is %s, not live", id, status)
+}
+
+// Instant is a time.Time written in YAML as RFC 3339 (2026-12-01T09:00:00Z,
+// or with an offset); a bad value is an error naming its line.
+type Instant struct{ time.Time }
+
+// UnmarshalYAML parses RFC 3339.
+func (i *Instant) UnmarshalYAML(n *yaml.Node) error {
+	t, err := time.Parse(time.RFC3339, n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a date and time such as 2026-12-01T09:00:00Z", n.Line, n.Value)
+	}
+	i.Time = t
+	return nil
 }

@@ -32,7 +32,7 @@ func TestParseCampaignPlan(t *testing.T) {
 	if c.Owner.Email != "mo.fischer@example.com" || len(c.Reviewers) != 2 || c.Reviewers[0].TimeZone != "UTC" {
 		t.Errorf("normalised: %+v", c)
 	}
-	if !c.StartsAt.Equal(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)) || c.Quorum() != 2 || c.LatePolicy() != LateRefuse ||
+	if !c.StartsAt.Time.Equal(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)) || c.Quorum() != 2 || c.LatePolicy() != LateRefuse ||
 		c.ReviewDeadline() != 48*time.Hour || c.CheckEvery() != 7*24*time.Hour || c.Commitments.MQLsPerWeek != 40 {
 		t.Errorf("parsed: %+v", c.CampaignPlan)
 	}

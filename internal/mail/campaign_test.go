@@ -15,8 +15,8 @@ var campaignSpec = func() domain.Campaign {
 		Owner: domain.Person{Name: "Olga Owner", Email: testReplyTo, TimeZone: "Europe/Berlin"}, RequiredFields: []string{"company"},
 		Collateral: []domain.Collateral{{Name: "Case study", URL: "https://example.com/case?a=1&b=2", Stage: "contacted"}}}
 	c.Reviewers = []domain.Person{{ID: "p-mia", Name: "Mia Wolf", Email: "mia.wolf@example.com"}, {ID: "p-sam", Name: "Sam Rivera", Email: "sam.rivera@example.com"}}
-	c.StartsAt = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	c.EndsAt = time.Date(2026, 12, 31, 18, 0, 0, 0, time.UTC)
+	c.StartsAt.Time = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	c.EndsAt.Time = time.Date(2026, 12, 31, 18, 0, 0, 0, time.UTC)
 	c.Channels, c.Audience = []string{"webinar", "email"}, "IT leads in DACH"
 	c.Commitments = domain.Commitments{MQLsPerWeek: 40, MinAcceptanceRate: 0.6}
 	c.Review.Quorum = 2
