@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -128,6 +129,15 @@ func TestCampaignDraftToClosedOnTheRealStack(t *testing.T) {
 	if !strings.Contains(link, "/c/") {
 		t.Fatalf("review link %s", link)
 	}
+	if resp, page := do(t, http.DefaultClient, "GET", link, "", ""); resp.StatusCode != 200 || !strings.Contains(page, "What should change?") {
+		t.Fatalf("confirm page: %d %s", resp.StatusCode, page)
+	}
+	if v, _ := s.Store.CampaignEvents(ctx, id); len(v) != 3 { // drafted, review-requested, review-escalated
+		t.Errorf("a GET of the link changed something: %+v", v)
+	}
+	if resp, _ := do(t, http.DefaultClient, "GET", link[:len(link)-3]+"xyz", "", ""); resp.StatusCode != 403 {
+		t.Errorf("a tampered link: %d, want 403", resp.StatusCode)
+	}
 	if code, page := clickWith(t, link, url.Values{"comment": {"Add the DACH case study as contacted-stage collateral"}}); code != 200 ||
 		!strings.Contains(page, "Changes requested") {
 		t.Fatalf("request changes: %d %s", code, page)
@@ -192,6 +202,8 @@ func TestCampaignDraftToClosedOnTheRealStack(t *testing.T) {
 		{"declined", `{"campaign":"launch-e2e","email":"nope@globex.example","company":"Globex","country":"FR","score":70,"source":"ads"}`},
 		{"accepted", `{"campaign":"launch-e2e","email":"maybe@initech.example","company":"Initech","country":"DE","score":60,"source":"webinar"}`},
 		{"cold", `{"campaign":"launch-e2e","email":"cold@hooli.example","company":"Hooli","score":10,"source":"ads"}`},
+		// Above the bar but without the required company: nurtured, not an MQL.
+		{"nocompany", `{"campaign":"launch-e2e","email":"anon@example.org","score":95,"source":"ads"}`},
 	} {
 		code, res := submit(t, s, l.body)
 		if code != 202 {
@@ -212,6 +224,10 @@ func TestCampaignDraftToClosedOnTheRealStack(t *testing.T) {
 	rep, n = owner("accepted")
 	act(t, s, workflows.LeadWorkflowID(leads["accepted"]), workflows.UpdateAccept, workflows.AcceptInput{RepID: rep, Attempt: n})
 	waitState(t, s, leads["won"], "Converted", 5*time.Second)
+	waitState(t, s, leads["nocompany"], "Nurturing", 5*time.Second)
+	if ev := getLead(t, s, leads["nocompany"]).Events; ev[len(ev)-1].Reason != "missing required field(s): company" {
+		t.Errorf("the qualification rule's required field: %+v", ev[len(ev)-1])
+	}
 	if time.Now().After(st.LiveAt.Add(12 * time.Second)) {
 		t.Fatalf("the leads took longer than the first week (12 s); the numbers below would be of week 2")
 	}
@@ -227,10 +243,10 @@ func TestCampaignDraftToClosedOnTheRealStack(t *testing.T) {
 		where l.campaign_id = $1 and e.occurred_at >= $2 and e.occurred_at < $3`, id, *st.LiveAt, weekEnd).Scan(&mqls, &captured); err != nil {
 		t.Fatal(err)
 	}
-	if mqls != 3 || captured != 4 {
-		t.Fatalf("lead_events say %d MQLs and %d captured in week 1, want 3 and 4", mqls, captured)
+	if mqls != 3 || captured != 5 {
+		t.Fatalf("lead_events say %d MQLs and %d captured in week 1, want 3 and 5", mqls, captured)
 	}
-	for _, want := range []string{"MQL volume 3 is below the commitment of 5", "MQLs:               3 of 5 committed (4 leads captured)"} {
+	for _, want := range []string{"MQL volume 3 is below the commitment of 5", "MQLs:               3 of 5 committed (5 leads captured)"} {
 		if !strings.Contains(sf.Text, want) {
 			t.Errorf("shortfall lacks %q:\n%s", want, sf.Text)
 		}
@@ -287,6 +303,15 @@ func TestCampaignDraftToClosedOnTheRealStack(t *testing.T) {
 	if err != nil || !strings.Contains(out, "closed") || !strings.Contains(out, "retrospective by system") || !strings.Contains(out, "changes-requested by reviewer:max-manager") {
 		t.Errorf("status after the end: %v\n%s", err, out)
 	}
+	// The other late-lead policy: webinar-q3 nurtures its late leads.
+	if err := s.Store.SetCampaignStatus(ctx, "webinar-q3", "ended", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	code, res := submit(t, s, `{"campaign":"webinar-q3","email":"late@example.org","company":"Late","score":90}`)
+	if code != 202 {
+		t.Fatalf("a late lead of a nurturing campaign: %d %v", code, res)
+	}
+	waitState(t, s, res["id"].(string), "Nurturing", 5*time.Second)
 	saveHistory(t, s.Temporal, workflows.CampaignWorkflowID(id), "campaign-v1-signoff-live-digest-retro")
 }
 
