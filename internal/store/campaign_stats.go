@@ -70,33 +70,6 @@ func (s *Store) CampaignSpec(ctx context.Context, id string) (CampaignState, err
 	return c, nil
 }
 
-// SaveCampaignRevision stores a (revised) spec in a pre-live status and
-// bumps the revision. A campaign that is already live or ended keeps its
-// spec: FieldErrors say why.
-func (s *Store) SaveCampaignRevision(ctx context.Context, c domain.Campaign, status string, defaultWindow time.Duration) (int, error) {
-	var cur string
-	err := s.Pool.QueryRow(ctx, `select status from campaigns where id = $1`, c.ID).Scan(&cur)
-	switch {
-	case err == pgx.ErrNoRows:
-	case err != nil:
-		return 0, err
-	case cur == domain.CampaignLive || cur == domain.CampaignEnded || cur == domain.CampaignClosed:
-		return 0, domain.FieldErrors{{Field: "id", Detail: fmt.Sprintf("campaign %q is %s; only a draft or a plan in review can be revised", c.ID, cur)}}
-	}
-	if err := s.UpsertCampaign(ctx, c, status, defaultWindow); err != nil {
-		return 0, err
-	}
-	var rev int
-	q := `update campaigns set revision = revision + 1 where id = $1 returning revision`
-	if err == pgx.ErrNoRows {
-		q = `select revision from campaigns where id = $1`
-	}
-	if err := s.Pool.QueryRow(ctx, q, c.ID).Scan(&rev); err != nil {
-		return 0, fmt.Errorf("revision of %s: %w", c.ID, err)
-	}
-	return rev, nil
-}
-
 // SetCampaignStatus moves a campaign to a status; live and ended stamp when.
 func (s *Store) SetCampaignStatus(ctx context.Context, id, status string, at time.Time) error {
 	_, err := s.Pool.Exec(ctx, `update campaigns set status = $2, updated_at = now(),
