@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -66,6 +67,16 @@ func (s *Server) campaignConfirm(w http.ResponseWriter, r *http.Request) {
 	v, err := s.queryCampaign(r.Context(), c.Lead)
 	if err != nil {
 		s.message(w, http.StatusConflict, "This campaign is not in review", "Its sign-off has finished. Nothing was changed.")
+		return
+	}
+	// Explain a stale link before showing a form the workflow would refuse.
+	switch {
+	case v.Phase != workflows.PhaseReview:
+		s.message(w, http.StatusConflict, "This plan is not in review", "Its sign-off has finished (the campaign is "+v.Phase+"). Nothing was changed.")
+		return
+	case c.Attempt != v.Round:
+		s.message(w, http.StatusConflict, "This plan was revised", fmt.Sprintf(
+			"This request was for revision %d; the plan is on revision %d now. Answer the newest request in your email. Nothing was changed.", c.Attempt, v.Round))
 		return
 	}
 	plan, err := s.Store.CampaignSpec(r.Context(), c.Lead)
