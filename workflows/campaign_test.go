@@ -371,3 +371,28 @@ func TestCampaignContinuesAsNewWithItsState(t *testing.T) {
 		t.Errorf("numbers asked %d times", len(got))
 	}
 }
+
+// The campaign's qualification rule (version "qualify-rule" 1): a lead above
+// the score bar but missing a required field nurtures until a touch fills it.
+func TestRequiredFieldKeepsTheLeadInNurtureUntilATouchFillsIt(t *testing.T) {
+	r := newLifeRun(t, "ana", "bob")
+	r.store.campaign.MinScore, r.store.campaign.RequiredFields = 30, []string{"country"}
+	var touch, erase error
+	r.update(r.start.Add(time.Hour), UpdateIntake, Touch{ID: "req-2", Campaign: "webinar-q3", Email: "dana@acme.example", Country: "US", Score: 10}, &touch)
+	r.update(r.start.Add(2*time.Hour), UpdateErase, EraseInput{Actor: "admin:test", Reason: domain.EraseReasons[0]}, &erase)
+	r.execute()
+	if touch != nil || erase != nil {
+		t.Fatalf("touch %v, erase %v", touch, erase)
+	}
+	var nurture domain.Event
+	for _, e := range r.store.events {
+		if e.Kind == "nurturing" {
+			nurture = e
+		}
+	}
+	if nurture.Reason != "missing required field(s): country" {
+		t.Errorf("nurturing reason %q; events %v", nurture.Reason, r.store.kinds())
+	}
+	wantAt(t, "mql when the country arrives", r.eventAt("mql", 1), r.start.Add(time.Hour))
+	r.eventAt("offered", 1)
+}
