@@ -243,6 +243,9 @@ func (w *campaignWorkflow) runReview(ctx workflow.Context) error {
 	case w.st.Round != round:
 		return w.startRound(ctx) // revised: ask again
 	}
+	// Approved from here on, before anything yields: a revision arriving
+	// while the approval is recorded is refused by its validator.
+	w.st.Phase = PhaseApproved
 	if err := w.event(ctx, "approved", fmt.Sprintf("approved:%d", round), "system",
 		fmt.Sprintf("%d of %d reviewer(s) approved; quorum %d", w.st.Approvals(), len(w.st.Reviewers), quorum), nil); err != nil {
 		return err
