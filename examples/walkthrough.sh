@@ -65,3 +65,6 @@ done
 starter lead show "$lead2"
 manager=$(curl -fsS "$GW/api/v1/outbox" | jq -r --arg id "$lead2" '[.[] | select(.kind=="escalation" and (.key|startswith($id)))][0] | "\(.to): \(.subject)"')
 echo "escalation mail → $manager"
+
+step "7. where the campaign stands: phase, commitments, numbers to date, history"
+starter campaign status webinar-q3

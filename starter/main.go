@@ -230,62 +230,6 @@ func directoryCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func campaignCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{Use: "campaign", Short: "Launch and list campaigns"}
-	launch := &cobra.Command{
-		Use:   "launch <campaign.yaml>",
-		Short: "Make a campaign live so its leads are routed",
-		Long: "Validates the spec, checks its team exists, and stores the campaign as live.\n" +
-			"Launching again updates it. (Sales review before launch is a later addition.)",
-		Example: "  starter campaign launch examples/campaign.yaml",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := readFile(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := domain.ParseCampaign(data)
-			if err != nil {
-				return fileErr(args[0], err)
-			}
-			if err := a.open(cmd.Context()); err != nil {
-				return err
-			}
-			if err := a.st.UpsertCampaign(cmd.Context(), c, "live", a.cfg.DefaultAcceptWindow); err != nil {
-				return fileErr(args[0], err)
-			}
-			w := time.Duration(c.AcceptWithin)
-			if w == 0 {
-				w = a.cfg.DefaultAcceptWindow
-			}
-			fmt.Fprintf(a.out, "campaign %s (%s) is live: team %s, accept within %s, qualifies at score %d\n", c.ID, c.Name, c.Team, w, c.MinScore)
-			return nil
-		},
-	}
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List campaigns",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.open(cmd.Context()); err != nil {
-				return err
-			}
-			cs, err := a.st.Campaigns(cmd.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tTEAM\tACCEPT WITHIN")
-			for _, c := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Status, c.TeamID, c.AcceptWindow)
-			}
-			return tw.Flush()
-		},
-	}
-	cmd.AddCommand(launch, list)
-	return cmd
-}
-
 func leadCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "lead", Short: "Submit and inspect leads"}
 	var req domain.LeadRequest

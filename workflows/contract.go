@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/mail"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -257,4 +258,119 @@ const UpdateAway = "away"
 type AwayInput struct {
 	RepID string
 	Until time.Time
+}
+
+// versionQualifyRule gates the full qualification rule (domain.Qualifies):
+// required fields, and late leads of an ended campaign kept in nurture.
+const versionQualifyRule = "qualify-rule"
+
+// CampaignWorkflowID is the id of a campaign's workflow.
+func CampaignWorkflowID(campaignID string) string { return "campaign-" + campaignID }
+
+// Update and query names of CampaignWorkflow.
+const (
+	UpdateCampaignReview = "campaign-review" // a reviewer approves or asks for changes
+	UpdateCampaignRevise = "campaign-revise" // the owner revises the plan; the review restarts
+	UpdateCampaignEnd    = "campaign-end"    // end the campaign now
+	QueryCampaign        = "campaign"        // a CampaignView
+)
+
+// Review verdicts.
+const (
+	VerdictApprove = "approve"
+	VerdictChanges = "changes"
+)
+
+// CampaignInput starts a CampaignWorkflow; Resume carries its state into the
+// next run (continue-as-new).
+type CampaignInput struct {
+	CampaignID string
+	Resume     *CampaignState
+	// MaxChecksPerRun bounds the weekly checks one run makes before it
+	// continues as new; zero means DefaultMaxChecksPerRun.
+	MaxChecksPerRun int
+}
+
+// DefaultMaxChecksPerRun keeps a campaign run's history small (a year of weeks).
+const DefaultMaxChecksPerRun = 52
+
+// Campaign phases, as CampaignView.Phase and the campaigns table name them.
+const (
+	PhaseDraft    = "draft"
+	PhaseReview   = "review"
+	PhaseApproved = "approved"
+	PhaseLive     = "live"
+	PhaseEnded    = "ended"
+	PhaseClosed   = "closed"
+)
+
+// CampaignState is the whole state of a campaign workflow: one struct, so it
+// carries across continue-as-new as it is.
+type CampaignState struct {
+	Phase     string
+	Spec      domain.Campaign
+	Policy    string // the SLA policy in words
+	Round     int    // review round: 1, then one more per revision
+	Deadline  time.Time
+	Reviewers []mail.ReviewerStatus // this round's verdicts
+	Comments  []mail.ReviewComment  // every change request, every round
+	Escalated bool                  // this round's escalation was sent
+	LiveAt    time.Time
+	EndedAt   time.Time
+	EndedBy   string
+	Week      int // periods checked
+	Weeks     []mail.PeriodResult
+	Events    int // campaign events recorded
+}
+
+// Approvals counts this round's approvals.
+func (s CampaignState) Approvals() int {
+	n := 0
+	for _, r := range s.Reviewers {
+		if r.Verdict == VerdictApprove {
+			n++
+		}
+	}
+	return n
+}
+
+// CampaignReviewInput is a reviewer's answer, bound to a round by the link.
+type CampaignReviewInput struct {
+	ReviewerID string
+	Round      int
+	Verdict    string // VerdictApprove or VerdictChanges
+	Comment    string // required with VerdictChanges
+}
+
+// CampaignReviseInput is the revised plan.
+type CampaignReviseInput struct {
+	Spec  domain.Campaign
+	Actor string
+}
+
+// CampaignEndInput ends a campaign by hand.
+type CampaignEndInput struct {
+	Actor  string
+	Reason string
+}
+
+// CampaignView answers QueryCampaign.
+type CampaignView struct {
+	ID        string                `json:"id"`
+	Name      string                `json:"name"`
+	Phase     string                `json:"phase"`
+	Round     int                   `json:"round"`
+	Deadline  time.Time             `json:"review_deadline"`
+	Approvals int                   `json:"approvals"`
+	Quorum    int                   `json:"quorum"`
+	Reviewers []mail.ReviewerStatus `json:"reviewers"`
+	Comments  []mail.ReviewComment  `json:"comments"`
+	Escalated bool                  `json:"escalated"`
+	StartsAt  time.Time             `json:"starts_at"`
+	EndsAt    time.Time             `json:"ends_at"`
+	LiveAt    time.Time             `json:"live_at"`
+	EndedAt   time.Time             `json:"ended_at"`
+	Week      int                   `json:"weeks_checked"`
+	NextCheck time.Time             `json:"next_check"`
+	Weeks     []mail.PeriodResult   `json:"weeks"`
 }

@@ -354,10 +354,18 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 	if err := w.exec(ctx, "LoadCampaign", w.st.CampaignID).Get(ctx, &w.campaign); err != nil {
 		return err
 	}
-	if w.st.Score < w.campaign.MinScore {
+	// 1: the whole qualification rule (required fields, and an ended
+	// campaign nurtures its late leads), as domain.Qualifies words it.
+	qualifies := func() (bool, string) {
+		return w.st.Score >= w.campaign.MinScore, fmt.Sprintf("score %d is below the campaign's bar of %d", w.st.Score, w.campaign.MinScore)
+	}
+	if workflow.GetVersion(ctx, versionQualifyRule, workflow.DefaultVersion, 1) >= 1 {
+		qualifies = func() (bool, string) { return domain.Qualifies(w.campaign, w.st) }
+	}
+	qualified := func() bool { ok, _ := qualifies(); return ok }
+	if ok, why := qualifies(); !ok {
 		w.setState(ctx, domain.StateNurturing)
-		if err := w.record(ctx, "nurturing", "nurturing", "system",
-			fmt.Sprintf("score %d is below the campaign's bar of %d", w.st.Score, w.campaign.MinScore), nil); err != nil {
+		if err := w.record(ctx, "nurturing", "nurturing", "system", why, nil); err != nil {
 			return err
 		}
 		// A lead can nurture for months, one history event group per touch:
@@ -371,10 +379,10 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 		long := func() bool {
 			return w.st.Touches-startTouches >= maxTouches || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 		}
-		if err := workflow.Await(ctx, func() bool { return w.st.Score >= w.campaign.MinScore || long() }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return qualified() || long() }); err != nil {
 			return err
 		}
-		if w.st.Score < w.campaign.MinScore {
+		if !qualified() {
 			if err := workflow.Await(ctx, w.settled(ctx)); err != nil {
 				return err
 			}

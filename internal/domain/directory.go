@@ -134,6 +134,9 @@ type Campaign struct {
 	RequiredFields []string `yaml:"required_fields,omitempty"`
 	// Collateral is what sales should use at each stage of the lead.
 	Collateral []Collateral `yaml:"collateral,omitempty"`
+	// The campaign lifecycle (campaign.go): sales sign-off, dates,
+	// marketing's commitments and what happens to leads after the end.
+	CampaignPlan `yaml:",inline"`
 }
 
 // Collateral is one piece of marketing material mapped to a sales stage.
@@ -218,6 +221,7 @@ func (c *Campaign) Validate() error {
 			fe.Add(fmt.Sprintf("collateral[%d].stage", i), "%q is not one of %s", col.Stage, strings.Join(CollateralStages, ", "))
 		}
 	}
+	c.validatePlan(&fe)
 	w := time.Duration(c.AcceptWithin)
 	switch {
 	case w < 0:

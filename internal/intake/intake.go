@@ -61,7 +61,7 @@ func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey st
 	if err != nil {
 		return Result{}, err
 	}
-	live, why, err := s.Store.CampaignLive(ctx, req.Campaign)
+	live, why, err := s.Store.CampaignIntake(ctx, req.Campaign) // status and late-lead policy
 	if err != nil {
 		return Result{}, fmt.Errorf("check campaign: %w", err)
 	}

@@ -72,6 +72,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /a/{token}", s.confirmPage)
 	mux.HandleFunc("POST /a/{token}", s.doAction)
 	mux.HandleFunc("GET /leads/{id}", s.leadPage)
+	s.campaignRoutes(mux) // GET/POST /c/{token}: a reviewer's sign-off
 	if s.Outbox {
 		mux.HandleFunc("GET /api/v1/outbox", s.getOutbox)
 		mux.HandleFunc("GET /outbox", s.outboxPage)

@@ -59,5 +59,8 @@ func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, err
 		Store: st, Mailer: Mailer(c, st), Signer: signer,
 		PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL,
 	})
+	w.RegisterWorkflow(workflows.CampaignWorkflow)
+	w.RegisterActivity(&activities.CampaignActivities{Store: st, Mailer: Mailer(c, st), Signer: signer,
+		PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL, DefaultWindow: c.DefaultAcceptWindow})
 	return w, nil
 }

@@ -1,0 +1,205 @@
+package mail
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/store"
+)
+
+// Kinds of campaign message. Each template is templates/<kind>.{txt,html}.
+const (
+	KindCampaignReview     = "campaign-review"     // a reviewer is asked to sign the plan off
+	KindCampaignReminder   = "campaign-reminder"   // a silent reviewer, before the review deadline
+	KindCampaignEscalation = "campaign-escalation" // the sales leader: reviewers silent past the deadline
+	KindCampaignChanges    = "campaign-changes"    // the owner: a reviewer asked for changes
+	KindCampaignShortfall  = "campaign-shortfall"  // owner and marketing leader: a commitment missed
+	KindCampaignDigest     = "campaign-digest"     // both teams, every period
+	KindCampaignRetro      = "campaign-retro"      // both teams, after the end
+)
+
+// CampaignKinds lists every campaign message kind.
+var CampaignKinds = []string{KindCampaignReview, KindCampaignReminder, KindCampaignEscalation, KindCampaignChanges,
+	KindCampaignShortfall, KindCampaignDigest, KindCampaignRetro}
+
+// ReviewerStatus is where one reviewer stands in the current round.
+type ReviewerStatus struct {
+	Reviewer domain.PersonRef `json:"reviewer"`
+	Verdict  string           `json:"verdict"` // "", "approved", "changes"
+}
+
+// ReviewComment is a reviewer's request for changes, kept across rounds.
+type ReviewComment struct {
+	Round    int       `json:"round"`
+	Reviewer string    `json:"reviewer"` // name
+	Comment  string    `json:"comment"`
+	At       time.Time `json:"at"`
+}
+
+// PeriodResult is one checked period, for the retrospective.
+type PeriodResult struct {
+	Week      int       `json:"week"`
+	From      time.Time `json:"from"`
+	MQLs      int       `json:"mqls"`
+	Target    int       `json:"target"`
+	Shortfall []string  `json:"shortfall,omitempty"`
+}
+
+// CampaignNotice is everything a campaign template may show.
+type CampaignNotice struct {
+	Kind      string
+	Key       string // ledger key: campaign + kind + round/week + recipient
+	To        domain.PersonRef
+	Campaign  domain.Campaign
+	Policy    string // the SLA policy in words
+	Round     int    // review round (1 + revisions)
+	Deadline  time.Time
+	Reviewers []ReviewerStatus
+	Comments  []ReviewComment
+	Approvals int
+	Week      int
+	Period    domain.CampaignStats // this period
+	ToDate    domain.CampaignStats // since the campaign went live
+	Shortfall []string
+	Weeks     []PeriodResult
+	Links     []store.Link
+}
+
+// Pct formats a fraction as a percentage.
+func (CampaignNotice) Pct(f float64) string { return domain.Pct(f) }
+
+// Dur formats a duration for people: 1h30m, 45s, or — for none.
+func (CampaignNotice) Dur(d time.Duration) string {
+	if d <= 0 {
+		return "—"
+	}
+	if d >= time.Minute {
+		d = d.Round(time.Minute)
+	}
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Local formats an instant in the recipient's time zone.
+func (n CampaignNotice) Local(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	loc, err := time.LoadLocation(n.To.TimeZone)
+	if err != nil || n.To.TimeZone == "" {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+}
+
+// Rule is the qualification rule in words, as both teams see it.
+func (n CampaignNotice) Rule() string {
+	r := fmt.Sprintf("score ≥ %d", n.Campaign.MinScore)
+	if len(n.Campaign.RequiredFields) > 0 {
+		r += " and " + strings.Join(n.Campaign.RequiredFields, ", ") + " given"
+	}
+	return r
+}
+
+// Silent names the reviewers who have not answered this round.
+func (n CampaignNotice) Silent() string {
+	var s []string
+	for _, r := range n.Reviewers {
+		if r.Verdict == "" {
+			s = append(s, r.Reviewer.Name)
+		}
+	}
+	return strings.Join(s, ", ")
+}
+
+// Best and Worst pick a source or segment by conversion.
+func (CampaignNotice) Best(g []domain.GroupConversion) *domain.GroupConversion {
+	return domain.Best(g)
+}
+
+// Worst is the group with the lowest conversion.
+func (CampaignNotice) Worst(g []domain.GroupConversion) *domain.GroupConversion {
+	return domain.Worst(g)
+}
+
+// Subject says what the message is about and what to do.
+func (n CampaignNotice) Subject() string {
+	c := n.Campaign.Name
+	switch n.Kind {
+	case KindCampaignReview:
+		if n.Round > 1 {
+			return fmt.Sprintf("Sign-off requested (revision %d): %s — by %s", n.Round, c, n.Local(n.Deadline))
+		}
+		return fmt.Sprintf("Sign-off requested: %s — by %s", c, n.Local(n.Deadline))
+	case KindCampaignReminder:
+		return fmt.Sprintf("Reminder: sign-off on %s due %s", c, n.Local(n.Deadline))
+	case KindCampaignEscalation:
+		return fmt.Sprintf("Escalation: no sign-off on %s from %s", c, n.Silent())
+	case KindCampaignChanges:
+		return fmt.Sprintf("Changes requested on %s (round %d)", c, n.Round)
+	case KindCampaignShortfall:
+		return fmt.Sprintf("Marketing commitment missed: %s, week %d", c, n.Week)
+	case KindCampaignDigest:
+		return fmt.Sprintf("Weekly digest: %s, week %d — %d MQLs of %d", c, n.Week, n.Period.MQLs, n.Period.Target)
+	case KindCampaignRetro:
+		return fmt.Sprintf("Retrospective: %s — %d MQLs, %s converted", c, n.ToDate.MQLs, domain.Pct(n.ToDate.ConversionRate))
+	}
+	return "Baton — " + c
+}
+
+// ComposeCampaign renders a campaign notice into a message.
+func ComposeCampaign(n CampaignNotice, from string) (store.Message, error) {
+	var txt, html bytes.Buffer
+	if err := textT.ExecuteTemplate(&txt, n.Kind+".txt", n); err != nil {
+		return store.Message{}, fmt.Errorf("compose %s: %w", n.Kind, err)
+	}
+	if err := htmlT.ExecuteTemplate(&html, n.Kind+".html", n); err != nil {
+		return store.Message{}, fmt.Errorf("compose %s: %w", n.Kind, err)
+	}
+	replyTo := ""
+	if n.Kind == KindCampaignReview || n.Kind == KindCampaignReminder {
+		replyTo = n.Campaign.Owner.Email // a reviewer's question goes to the marketer
+	}
+	return store.Message{
+		Key: n.Key, Kind: n.Kind, To: n.To.Email, ToName: n.To.Name, From: from, ReplyTo: replyTo,
+		Subject: n.Subject(), Text: strings.TrimSpace(txt.String()) + "\n", HTML: html.String(), Links: n.Links,
+	}, nil
+}
+
+// StatsBlock is a period's numbers with the helpers the shared stats
+// template uses (templates/campaign-parts.*).
+type StatsBlock struct {
+	domain.CampaignStats
+	Title string
+}
+
+// Pct formats a fraction as a percentage.
+func (StatsBlock) Pct(f float64) string { return domain.Pct(f) }
+
+// Dur formats a duration for people.
+func (StatsBlock) Dur(d time.Duration) string { return CampaignNotice{}.Dur(d) }
+
+// BestSource and the rest pick the best and worst source and segment.
+func (b StatsBlock) BestSource() *domain.GroupConversion  { return domain.Best(b.Sources) }
+func (b StatsBlock) WorstSource() *domain.GroupConversion { return domain.Worst(b.Sources) }
+func (b StatsBlock) BestSegment() *domain.GroupConversion { return domain.Best(b.Segments) }
+func (b StatsBlock) WorstSegment() *domain.GroupConversion {
+	return domain.Worst(b.Segments)
+}
+
+// PeriodBlock and ToDateBlock feed the shared stats template.
+func (n CampaignNotice) PeriodBlock() StatsBlock {
+	return StatsBlock{n.Period, fmt.Sprintf("Week %d (%s – %s)", n.Week, n.Local(n.Period.From), n.Local(n.Period.To))}
+}
+
+// ToDateBlock is the campaign since it went live.
+func (n CampaignNotice) ToDateBlock() StatsBlock {
+	return StatsBlock{n.ToDate, fmt.Sprintf("Campaign to date (since %s)", n.Local(n.ToDate.From))}
+}
