@@ -28,6 +28,12 @@ type Message struct {
 	HTML    string    `json:"-"`
 	Links   []Link    `json:"links"`
 	SentAt  time.Time `json:"sent_at"`
+	// Correlation, carried to SendGrid as custom_args and back in its
+	// Event Webhook events. All optional.
+	LeadID     string `json:"lead_id,omitempty"`
+	WorkflowID string `json:"workflow_id,omitempty"`
+	Step       string `json:"step,omitempty"` // phase and sequence, e.g. "accept:2:0"
+	Attempt    int    `json:"attempt,omitempty"`
 }
 
 // LedgerStatus is the state of a message's ledger row.
