@@ -39,7 +39,7 @@ type Config struct {
 	SendGridSandbox bool   `envconfig:"SENDGRID_SANDBOX" default:"false" desc:"ask SendGrid to validate but not deliver"`
 
 	SendGridTemplateIDs      string        `envconfig:"SENDGRID_TEMPLATE_IDS" desc:"dynamic template id per message kind, e.g. offer=d-123,reminder=d-456"`
-	SendGridTimeout          time.Duration `envconfig:"SENDGRID_TIMEOUT" default:"30s" desc:"timeout of one SendGrid API call"`
+	SendGridTimeout          time.Duration `envconfig:"SENDGRID_TIMEOUT" default:"8s" desc:"timeout of one SendGrid API call (keep it below the activities' 10s)"`
 	MailRate                 float64       `envconfig:"BATON_MAIL_RATE" default:"50" desc:"worker-wide cap on SendGrid sends per second (0: no cap)"`
 	MailGrace                time.Duration `envconfig:"BATON_MAIL_GRACE" default:"10m" desc:"how long a send with an unknown outcome waits for a SendGrid event before one resend"`
 	SendGridWebhookPublicKey string        `envconfig:"SENDGRID_WEBHOOK_PUBLIC_KEY" desc:"base64 ECDSA public key of SendGrid's signed Event Webhook; empty turns the endpoint off"`

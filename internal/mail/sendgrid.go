@@ -56,7 +56,9 @@ type Faults struct {
 // Defaults of SendGrid's knobs.
 const (
 	DefaultGrace   = 10 * time.Minute
-	DefaultTimeout = 30 * time.Second
+	// DefaultTimeout stays below the activities' 10s start-to-close timeout,
+	// so a slow call ends before Temporal starts a retry beside it.
+	DefaultTimeout = 8 * time.Second
 )
 
 // Error types a workflow or the retry policy can tell apart.
@@ -166,7 +168,7 @@ func (s SendGrid) reconcile(ctx context.Context, m store.Message, row store.Ledg
 			fmt.Sprintf("sendgrid: the outcome of %s (attempt %d) is unknown; waiting %s for its event before resending", m.Key, row.Attempts, wait.Round(time.Second)),
 			ErrUnconfirmed, temporal.ApplicationErrorOptions{NextRetryDelay: wait + 100*time.Millisecond})
 	}
-	if row.Attempts >= 2 {
+	if row.Unknown >= 2 {
 		marked, err := s.Store.MarkUncertain(ctx, m.Key)
 		if err == nil && marked {
 			s.event(ctx, m, "uncertain", row.Attempts, "", "no SendGrid event confirmed the message or its resend; not sent again")
@@ -190,7 +192,7 @@ func (s SendGrid) failed(ctx context.Context, m store.Message, attempt int, stat
 	if next == store.LedgerRetry {
 		// Best effort: if this write is lost the row stays 'sending' and
 		// the retry waits out the grace period instead of resending at once.
-		_ = s.Store.MarkEmail(ctx, m.Key, store.LedgerRetry, "", truncate(status+" "+message, 500))
+		_ = s.Store.MarkRetry(ctx, m.Key, truncate(status+" "+message, 500))
 	}
 }
 

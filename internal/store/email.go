@@ -25,6 +25,7 @@ type LedgerRow struct {
 	Status      LedgerStatus
 	AttemptedAt time.Time // when the last call was about to be made
 	Attempts    int       // calls made (or about to be made) to the provider
+	Unknown     int       // of those, since the last definite answer, calls whose outcome is unknown
 	Confirmed   bool      // a provider event shows it was accepted
 }
 
@@ -37,12 +38,12 @@ func (s *Store) ClaimSend(ctx context.Context, m Message) (LedgerRow, bool, erro
 	var status string
 	var at *time.Time
 	err := s.Pool.QueryRow(ctx, `
-		insert into email_ledger (key, kind, to_email, subject, status, lead_id, attempted_at, attempts)
-		values ($1, $2, $3, $4, 'sending', $5, now(), 1)
-		on conflict (key) do update set status = 'sending', attempted_at = now(), attempts = email_ledger.attempts + 1
+		insert into email_ledger (key, kind, to_email, subject, status, lead_id, attempted_at, attempts, unknown)
+		values ($1, $2, $3, $4, 'sending', $5, now(), 1, 1)
+		on conflict (key) do update set status = 'sending', attempted_at = now(), attempts = email_ledger.attempts + 1, unknown = 1
 			where email_ledger.status = 'retry'
-		returning status, attempted_at, attempts`,
-		m.Key, m.Kind, m.To, m.Subject, m.LeadID).Scan(&status, &at, &r.Attempts)
+		returning status, attempted_at, attempts, unknown`,
+		m.Key, m.Kind, m.To, m.Subject, m.LeadID).Scan(&status, &at, &r.Attempts, &r.Unknown)
 	if err == nil {
 		r.Status, r.AttemptedAt = LedgerStatus(status), *at
 		return r, true, nil
@@ -60,9 +61,9 @@ func (s *Store) LedgerRow(ctx context.Context, key string) (LedgerRow, error) {
 	var status string
 	var at *time.Time
 	err := s.Pool.QueryRow(ctx, `
-		select status, attempted_at, attempts,
+		select status, attempted_at, attempts, unknown,
 			exists (select 1 from email_events e where e.ledger_key = l.key and e.event in (`+acceptedEvents+`))
-		from email_ledger l where key = $1`, key).Scan(&status, &at, &r.Attempts, &r.Confirmed)
+		from email_ledger l where key = $1`, key).Scan(&status, &at, &r.Attempts, &r.Unknown, &r.Confirmed)
 	if err != nil {
 		return r, fmt.Errorf("ledger row %s: %w", key, err)
 	}
@@ -78,17 +79,28 @@ func (s *Store) LedgerRow(ctx context.Context, key string) (LedgerRow, error) {
 const acceptedEvents = `'processed', 'delivered', 'deferred', 'bounce', 'dropped', 'open', 'click', 'spamreport', 'unsubscribe'`
 
 // ClaimResend lets exactly one attempt resend a message still 'sending'
-// after grace with no event confirming it, and only once (attempts < 2).
+// after grace with no event confirming it, and only once (unknown < 2).
 func (s *Store) ClaimResend(ctx context.Context, key string, grace time.Duration) (bool, error) {
 	tag, err := s.Pool.Exec(ctx, `
-		update email_ledger l set attempted_at = now(), attempts = attempts + 1
-		where key = $1 and status = 'sending' and attempts < 2 and attempted_at < now() - $2::interval
+		update email_ledger l set attempted_at = now(), attempts = attempts + 1, unknown = unknown + 1
+		where key = $1 and status = 'sending' and unknown < 2 and attempted_at < now() - $2::interval
 			and not exists (select 1 from email_events e where e.ledger_key = l.key and e.event in (`+acceptedEvents+`))`,
 		key, fmt.Sprintf("%d microseconds", grace.Microseconds()))
 	if err != nil {
 		return false, fmt.Errorf("claim resend of %s: %w", key, err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// MarkRetry records a call SendGrid definitely did not accept (429, 5xx,
+// nothing listening): the next attempt sends again at once.
+func (s *Store) MarkRetry(ctx context.Context, key, errText string) error {
+	_, err := s.Pool.Exec(ctx, `update email_ledger set status = 'retry', unknown = 0, error = $2
+		where key = $1 and status = 'sending'`, key, errText)
+	if err != nil {
+		return fmt.Errorf("mark %s for retry: %w", key, err)
+	}
+	return nil
 }
 
 // MarkUncertain records that a resent message was not confirmed either.
@@ -120,7 +132,7 @@ type EmailEvent struct {
 // leadEventKinds maps the events a lead's history shows to their event kind.
 var leadEventKinds = map[string]string{
 	"delivered": "mail-delivered", "open": "mail-opened", "click": "mail-clicked",
-	"bounce": "mail-bounced", "dropped": "mail-dropped", "send-failed": "mail-failed",
+	"bounce": "mail-bounced", "dropped": "mail-dropped", "send-failed": "mail-failed", "uncertain": "mail-uncertain",
 }
 
 // RecordEmailEvent stores ev once (by sg_event_id, or by dedupe for our own

@@ -1,7 +1,8 @@
 -- Email: never twice with SendGrid, failures and delivery events.
 -- A ledger row is 'sending' from just before the API call until its outcome
 -- is known; attempted_at and attempts let a retry that finds it 'sending'
--- reconcile instead of sending blindly. 'retry' means the last call was
+-- reconcile instead of sending blindly; unknown counts the calls since the
+-- last definite answer whose outcome is not known (at most 2: one resend). 'retry' means the last call was
 -- definitely not accepted (429, 5xx, connection refused): send again.
 -- 'uncertain' means a resend after the grace period was not confirmed either:
 -- it is never sent a third time and is reported.
@@ -9,6 +10,7 @@ alter table email_ledger
     add column lead_id       text not null default '',
     add column attempted_at  timestamptz,
     add column attempts      int not null default 0,
+    add column unknown       int not null default 0,
     drop constraint email_ledger_status_check,
     add constraint email_ledger_status_check check (status in ('sending', 'retry', 'sent', 'failed', 'uncertain'));
 
@@ -37,4 +39,4 @@ drop table email_events;
 update email_ledger set status = 'sending' where status in ('retry', 'uncertain');
 alter table email_ledger drop constraint email_ledger_status_check,
     add constraint email_ledger_status_check check (status in ('sending', 'sent', 'failed')),
-    drop column lead_id, drop column attempted_at, drop column attempts;
+    drop column lead_id, drop column attempted_at, drop column attempts, drop column unknown;
