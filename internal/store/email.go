@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -74,9 +76,20 @@ func (s *Store) LedgerRow(ctx context.Context, key string) (LedgerRow, error) {
 	return r, nil
 }
 
-// acceptedEvents are the Event Webhook events that prove SendGrid accepted a
-// message (each comes after "processed").
-const acceptedEvents = `'processed', 'delivered', 'deferred', 'bounce', 'dropped', 'open', 'click', 'spamreport', 'unsubscribe'`
+
+// acceptedEvent are the Event Webhook events that prove SendGrid accepted a
+// message (each comes after "processed"); acceptedEvents is the SQL list.
+var acceptedEvent = map[string]bool{"processed": true, "delivered": true, "deferred": true, "bounce": true,
+	"dropped": true, "open": true, "click": true, "spamreport": true, "unsubscribe": true}
+
+var acceptedEvents = func() string {
+	names := make([]string, 0, len(acceptedEvent))
+	for n := range acceptedEvent {
+		names = append(names, "'"+n+"'")
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}()
 
 // ClaimResend lets exactly one attempt resend a message still 'sending'
 // after grace with no event confirming it, and only once (unknown < 2).
@@ -164,7 +177,7 @@ func (s *Store) RecordEmailEvent(ctx context.Context, ev EmailEvent, dedupe stri
 			return nil
 		}
 		inserted = true
-		if ev.LedgerKey != "" && ev.Event != "send-failed" {
+		if ev.LedgerKey != "" && acceptedEvent[ev.Event] {
 			if _, err := tx.Exec(ctx, `update email_ledger set status = 'sent', sent_at = coalesce(sent_at, $2),
 				provider_id = case when provider_id = '' then $3 else provider_id end
 				where key = $1 and status in ('sending', 'retry', 'uncertain')`, ev.LedgerKey, ev.At, ev.SGMessageID); err != nil {
