@@ -39,6 +39,7 @@ import (
 type sentMail struct {
 	To   string
 	Args map[string]string
+	Text string
 }
 
 type loopbackSendGrid struct {
@@ -55,6 +56,7 @@ func newLoopbackSendGrid(t *testing.T) *loopbackSendGrid {
 				To         []struct{ Email string } `json:"to"`
 				CustomArgs map[string]string        `json:"custom_args"`
 			} `json:"personalizations"`
+			Content []struct{ Type, Value string } `json:"content"`
 		}
 		b, _ := io.ReadAll(r.Body)
 		if err := json.Unmarshal(b, &body); err != nil || len(body.Personalizations) != 1 || len(body.Personalizations[0].To) != 1 {
@@ -63,7 +65,13 @@ func newLoopbackSendGrid(t *testing.T) *loopbackSendGrid {
 		}
 		p := body.Personalizations[0]
 		f.mu.Lock()
-		f.sent = append(f.sent, sentMail{To: p.To[0].Email, Args: p.CustomArgs})
+		text := ""
+		for _, c := range body.Content {
+			if c.Type == "text/plain" {
+				text = c.Value
+			}
+		}
+		f.sent = append(f.sent, sentMail{To: p.To[0].Email, Args: p.CustomArgs, Text: text})
 		n := len(f.sent)
 		f.mu.Unlock()
 		w.Header().Set("X-Message-Id", fmt.Sprintf("msg-%d", n))
@@ -193,6 +201,13 @@ func TestSignedBounceReassignsTheLeadOnTheRealStack(t *testing.T) {
 	if offer.Args["baton_lead"] != id || offer.Args["baton_workflow"] != "lead-"+id || offer.Args["baton_attempt"] != "1" ||
 		offer.Args["baton_key"] == "" || offer.Args["baton_step"] == "" {
 		t.Fatalf("offer custom_args = %v", offer.Args)
+	}
+	// The offer carries the rep's context, the timeline read from PostgreSQL.
+	for _, want := range []string{"Dana Lee, Acme", "WHY THEY QUALIFIED", "Score 80 meets the campaign's bar of 50",
+		"ENGAGEMENT", "first came in via", "Accept lead: ", "Decline: "} {
+		if !strings.Contains(offer.Text, want) {
+			t.Errorf("offer text lacks %q:\n%s", want, offer.Text)
+		}
 	}
 
 	// Delivered, then opened: lead events, once each even when SendGrid
