@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/domain"
@@ -65,7 +66,7 @@ func (w *leadWorkflow) mailBounced(ctx workflow.Context, in MailBounce) error {
 		return nil
 	}
 	if w.pol.Name == "" || in.Kind != mail.KindOffer || in.Attempt != w.st.Attempt || w.pending != nil ||
-		(w.st.State != domain.StateOffered && w.st.State != domain.StateEscalated) || in.Email != w.st.Owner.Email {
+		(w.st.State != domain.StateOffered && w.st.State != domain.StateEscalated) || !strings.EqualFold(in.Email, w.st.Owner.Email) {
 		return nil
 	}
 	reason := "the offer " + map[bool]string{true: "bounced", false: "was dropped"}[in.Event == "bounce"]
