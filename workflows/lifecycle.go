@@ -216,6 +216,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			continue
 		}
 		takeOver := w.pending != nil && w.pending.TakeOver
+		moved := w.pending
 		w.pending = nil
 		w.st.EscalationLevel = 0
 		as := res.Assignment
@@ -232,7 +233,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			return err
 		}
 		if prev.ID != "" && !w.rejected[attempt-1] {
-			if err := w.notifyPhase(ctx, mail.KindReassigned, "accept", prev, prev, as.Rep, now, 0); err != nil {
+			if err := w.notifyReassigned(ctx, prev, as.Rep, now, moved); err != nil {
 				return err
 			}
 		}

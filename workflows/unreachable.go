@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/domain"
@@ -106,6 +107,28 @@ func (w *leadWorkflow) notifyUnreachable(ctx workflow.Context, manager, rep doma
 	}).Get(ctx, nil)
 	if err != nil && mail.IsRejected(err) {
 		return w.mailRejected(ctx, mail.KindUnreachable, "accept", manager, attempt, err)
+	}
+	return err
+}
+
+// notifyReassigned tells the previous holder the lead moved on. A lead
+// moved by hand or by an absence says why (from versionMailUnreachable on);
+// a lapsed offer's notice is as before.
+func (w *leadWorkflow) notifyReassigned(ctx workflow.Context, prev, next domain.PersonRef, now time.Time, moved *ReassignInput) error {
+	reason := ""
+	if moved != nil && moved.Reason != "" &&
+		workflow.GetVersion(ctx, versionMailUnreachable, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		reason = moved.Reason
+		if moved.ManagerID != SystemDirectory {
+			reason = "your manager moved it (" + moved.Reason + ")"
+		}
+	}
+	err := workflow.ExecuteActivity(actx(ctx), a.Notify, activities.NotifyInput{
+		Kind: mail.KindReassigned, Phase: "accept", To: prev, Lead: w.st, Campaign: w.campaign, Rep: prev, NextRep: next,
+		Deadline: now, Reason: reason,
+	}).Get(ctx, nil)
+	if err != nil && mail.IsRejected(err) {
+		return w.mailRejected(ctx, mail.KindReassigned, "accept", prev, 0, err)
 	}
 	return err
 }

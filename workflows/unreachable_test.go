@@ -138,3 +138,30 @@ func TestBounceIgnoredByLeadsFromBeforeTheChange(t *testing.T) {
 	}
 	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "accepted", "contact-due", "converted")
 }
+
+func TestReassignedNoticeSaysWhy(t *testing.T) {
+	r := newLifeRun(t, "ana", "bea", "cy")
+	var away, moved, cy, closeErr error
+	r.update(nyAt(23, 9, 15), UpdateAway, AwayInput{RepID: "ana", Until: nyAt(27, 17, 0)}, &away)
+	r.update(nyAt(23, 9, 20), UpdateReassign, ReassignInput{ManagerID: "max", Reason: "Bea is at the offsite"}, &moved)
+	r.update(nyAt(23, 9, 25), UpdateAccept, AcceptInput{RepID: "cy", Attempt: 3}, &cy)
+	r.update(nyAt(23, 9, 30), UpdateClose, CloseInput{RepID: "cy", Outcome: OutcomeConverted, Reference: "OPP-14"}, &closeErr)
+	r.execute()
+	if away != nil || moved != nil || cy != nil || closeErr != nil {
+		t.Fatalf("away %v, reassign %v, accept %v, close %v", away, moved, cy, closeErr)
+	}
+	for rep, want := range map[string]string{
+		"ana@example.com": "moved to Bea at Mon 23 Nov 09:15 EST: the holder is out of office.",
+		"bea@example.com": "moved to Cy at Mon 23 Nov 09:20 EST: your manager moved it (Bea is at the offsite).",
+	} {
+		var notice *store.Message
+		for _, m := range r.mail.to(rep) {
+			if m.Kind == mail.KindReassigned {
+				notice = &m
+			}
+		}
+		if notice == nil || !strings.Contains(notice.Text, want) {
+			t.Errorf("%s: reassigned notice %+v, want it to say %q", rep, notice, want)
+		}
+	}
+}

@@ -55,7 +55,7 @@ type Faults struct {
 
 // Defaults of SendGrid's knobs.
 const (
-	DefaultGrace   = 10 * time.Minute
+	DefaultGrace = 10 * time.Minute
 	// DefaultTimeout stays below the activities' 10s start-to-close timeout,
 	// so a slow call ends before Temporal starts a retry beside it.
 	DefaultTimeout = 8 * time.Second

@@ -76,7 +76,6 @@ func (s *Store) LedgerRow(ctx context.Context, key string) (LedgerRow, error) {
 	return r, nil
 }
 
-
 // acceptedEvent are the Event Webhook events that prove SendGrid accepted a
 // message (each comes after "processed"); acceptedEvents is the SQL list.
 var acceptedEvent = map[string]bool{"processed": true, "delivered": true, "deferred": true, "bounce": true,
