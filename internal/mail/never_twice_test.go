@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -339,5 +340,78 @@ func TestSendRateCap(t *testing.T) {
 	}
 	if mail.NewLimiter(0) != nil {
 		t.Error("a cap of 0 should mean none")
+	}
+}
+
+func TestSendGridStatusClasses(t *testing.T) {
+	st := openStore(t)
+	for i, c := range []struct {
+		code      int
+		rejected  bool
+		ledger    string
+		eventCode string
+	}{
+		{http.StatusBadRequest, true, "failed", "400"},
+		{http.StatusForbidden, true, "failed", "403"},
+		{http.StatusRequestEntityTooLarge, true, "failed", "413"},
+		{http.StatusUnauthorized, false, "retry", "401"}, // a bad key: fix it and the retry goes through
+		{http.StatusBadGateway, false, "retry", "502"},
+		{http.StatusServiceUnavailable, false, "retry", "503"},
+	} {
+		fake := newFake(t, status(c.code, `{"errors":[{"message":"reason `+strconv.Itoa(c.code)+`"}]}`))
+		sg := mail.SendGrid{Store: st, APIKey: testAPIKey, BaseURL: fake.URL}
+		n := notice(mail.KindOffer)
+		n.Key += ":" + strconv.Itoa(i)
+		m := compose(t, n)
+		m.LeadID = "lead-42"
+		err := sg.Deliver(context.Background(), m)
+		if mail.IsRejected(err) != c.rejected || retryable(err) == c.rejected {
+			t.Errorf("%d: error %v, want rejected=%v", c.code, err, c.rejected)
+		}
+		if r := ledger(t, st, m.Key); r.Status != c.ledger {
+			t.Errorf("%d: ledger %q, want %q", c.code, r.Status, c.ledger)
+		}
+		evs, _ := st.EmailEvents(context.Background(), m.Key)
+		if len(evs) != 1 || evs[0].Event != "send-failed" || evs[0].Status != c.eventCode || !strings.Contains(evs[0].Message, "reason "+c.eventCode) {
+			t.Errorf("%d: events %+v, want one send-failed with the status and SendGrid's message", c.code, evs)
+		}
+	}
+}
+
+func TestSendGridDynamicTemplate(t *testing.T) {
+	st := openStore(t)
+	fake := newFake(t, accepted("msg-t"))
+	sg := mail.SendGrid{Store: st, APIKey: testAPIKey, BaseURL: fake.URL,
+		TemplateIDs: map[string]string{mail.KindOffer: "d-abc123"}}
+	m := compose(t, notice(mail.KindOffer))
+	m.LeadID, m.WorkflowID, m.Step, m.Attempt = "lead-42", "lead-lead-42", "accept:0", 1
+	if err := sg.Deliver(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	_, body := fake.last(t)
+	if body["template_id"] != "d-abc123" {
+		t.Errorf("template_id = %v", body["template_id"])
+	}
+	if _, ok := body["content"]; ok {
+		t.Error("content sent with a dynamic template")
+	}
+	ps := asSlice(body["personalizations"])
+	data, _ := dig(ps[0], "dynamic_template_data").(map[string]any)
+	if data["subject"] != m.Subject || data["text"] != m.Text || data["html"] != m.HTML || len(asSlice(data["links"])) != 2 {
+		t.Errorf("dynamic_template_data = %v", data)
+	}
+	args := customArgs(t, body)
+	for k, want := range map[string]string{"baton_key": m.Key, "baton_kind": "offer", "baton_lead": "lead-42",
+		"baton_workflow": "lead-lead-42", "baton_step": "accept:0", "baton_attempt": "1"} {
+		if args[k] != want {
+			t.Errorf("custom_args[%s] = %v, want %q", k, args[k], want)
+		}
+	}
+	// Another kind without a template id is sent with content.
+	if err := sg.Deliver(context.Background(), compose(t, notice(mail.KindReminder))); err != nil {
+		t.Fatal(err)
+	}
+	if _, body = fake.last(t); body["template_id"] != nil || body["content"] == nil {
+		t.Errorf("a kind without a template: template_id %v, content %v", body["template_id"], body["content"] != nil)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	netmail "net/mail"
 	"strconv"
 	"syscall"
@@ -172,6 +173,8 @@ func (s SendGrid) reconcile(ctx context.Context, m store.Message, row store.Ledg
 		marked, err := s.Store.MarkUncertain(ctx, m.Key)
 		if err == nil && marked {
 			s.event(ctx, m, "uncertain", row.Attempts, "", "no SendGrid event confirmed the message or its resend; not sent again")
+			slog.Error("mail delivery uncertain: neither the send nor its one resend was confirmed by a SendGrid event; not sent again",
+				"key", m.Key, "kind", m.Kind, "to", m.To)
 		}
 		return true, err
 	}
