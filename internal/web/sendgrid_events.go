@@ -122,8 +122,8 @@ func (s *Server) sendgridEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) sendgridEvent(ctx context.Context, e sgEvent, body []byte, i int) error {
-	if e.Event == "" {
-		return nil
+	if e.Event == "" || e.Key == "" {
+		return nil // not a message Baton sent (the account may send others)
 	}
 	at := time.Unix(e.Timestamp, 0)
 	if e.Timestamp == 0 {
