@@ -32,6 +32,7 @@ import (
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/testenv"
 	"github.com/batonhq/baton/internal/web"
+	"github.com/batonhq/baton/workflows"
 	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
 )
 
@@ -293,6 +294,15 @@ func TestSignedBounceReassignsTheLeadOnTheRealStack(t *testing.T) {
 	if v := getLead(t, s, id); v.Attempt != 2 {
 		t.Errorf("a repeated bounce moved the lead again: attempt %d", v.Attempt)
 	}
+	// The new holder takes it to the end, so the history is whole for replay.
+	wf := "lead-" + id
+	act(t, s, wf, workflows.UpdateAccept, workflows.AcceptInput{RepID: moved.Owner.ID, Attempt: 2})
+	act(t, s, wf, workflows.UpdateContact, workflows.ContactInput{RepID: moved.Owner.ID, Channel: "call"})
+	act(t, s, wf, workflows.UpdateClose, workflows.CloseInput{RepID: moved.Owner.ID, Outcome: workflows.OutcomeConverted, Reference: "OPP-77"})
+	if err := s.Temporal.GetWorkflow(ctx, wf, "").Get(ctx, nil); err != nil {
+		t.Fatalf("the lead's workflow: %v", err)
+	}
+	saveHistory(t, s.Temporal, wf, "lead-v2-offer-bounced-unreachable-reassigned-converted")
 }
 
 type leadState struct {
