@@ -67,7 +67,7 @@ $(PRISM):
 
 histories: $(TEMPORAL) pg ## re-capture the replay-test histories from a real run
 	BATON_SAVE_HISTORY=$(CURDIR)/workflows/testdata/histories \
-	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack|TestOneClickDeclineAndManagerReassign|TestMorePathsOnTheRealStack|TestSignedBounceReassignsTheLeadOnTheRealStack" ./internal/e2e/
+	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack|TestOneClickDeclineAndManagerReassign|TestMorePathsOnTheRealStack|TestSignedBounceReassignsTheLeadOnTheRealStack|TestRefusedOfferReassignsOnTheRealStack" ./internal/e2e/
 
 bench: $(TEMPORAL) pg ## engine baseline, handoff rate and SLA lateness side by side; writes bench/results/ (BENCH_* to scale)
 	go run ./bench

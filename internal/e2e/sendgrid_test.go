@@ -45,12 +45,13 @@ type sentMail struct {
 
 type loopbackSendGrid struct {
 	*httptest.Server
-	mu   sync.Mutex
-	sent []sentMail
+	mu     sync.Mutex
+	sent   []sentMail
+	refuse map[string]bool // recipients answered with 400, as an invalid address is
 }
 
 func newLoopbackSendGrid(t *testing.T) *loopbackSendGrid {
-	f := &loopbackSendGrid{}
+	f := &loopbackSendGrid{refuse: map[string]bool{}}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Personalizations []struct {
@@ -66,6 +67,13 @@ func newLoopbackSendGrid(t *testing.T) *loopbackSendGrid {
 		}
 		p := body.Personalizations[0]
 		f.mu.Lock()
+		if f.refuse[p.To[0].Email] {
+			f.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"errors":[{"field":"personalizations.0.to.0.email","message":"Does not contain a valid address."}]}`) //nolint:errcheck
+			return
+		}
 		text := ""
 		for _, c := range body.Content {
 			if c.Type == "text/plain" {
@@ -331,4 +339,59 @@ func waitLead(t *testing.T, s *Stack, id string, ok func(leadState) bool, within
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func TestRefusedOfferReassignsOnTheRealStack(t *testing.T) {
+	sg := newLoopbackSendGrid(t)
+	sg.refuse["ana.schmidt@example.com"] = true // first in rotation
+	t.Setenv("SENDGRID_API_KEY", "SG.e2e")
+	t.Setenv("SENDGRID_BASE_URL", sg.URL)
+	s := startStack(t)
+	ctx := context.Background()
+	root, _ := testenv.RepoRoot()
+	data, _ := os.ReadFile(filepath.Join(root, "examples", "campaign.yaml"))
+	camp, err := domain.ParseCampaign(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	camp.AcceptWithin, camp.SLAPolicy = domain.Duration(time.Hour), ""
+	if err := s.Store.UpsertCampaign(ctx, camp, "live", s.Config.DefaultAcceptWindow); err != nil {
+		t.Fatal(err)
+	}
+	code, out := submit(t, s, `{"campaign":"webinar-q3","email":"lee@refused.example","name":"Lee Park","company":"Initech","score":70}`)
+	if code != 202 {
+		t.Fatalf("submit: %d %v", code, out)
+	}
+	id := out["id"].(string)
+	start := time.Now()
+	moved := waitLead(t, s, id, func(v leadState) bool { return v.Attempt == 2 && v.State == string(domain.StateOffered) }, 15*time.Second)
+	t.Logf("refused offer → reassigned in %s", time.Since(start).Round(time.Millisecond))
+	if moved.Owner.ID == "ana" {
+		t.Fatal("still offered to the unreachable rep")
+	}
+	sg.wait(t, moved.Owner.Email, mail.KindOffer, 10*time.Second)
+	sg.wait(t, "max.becker@example.com", mail.KindUnreachable, 10*time.Second)
+	v := getLead(t, s, id)
+	kinds := map[string]int{}
+	var rejected string
+	for _, e := range v.Events {
+		kinds[e.Kind]++
+		if e.Kind == "mail-rejected" {
+			rejected = e.Reason
+		}
+	}
+	if kinds["mail-failed"] != 1 || kinds["mail-rejected"] != 1 || kinds["unreachable"] != 1 {
+		t.Errorf("lead events %v, want one mail-failed (from the mailer), mail-rejected and unreachable", kinds)
+	}
+	if !strings.Contains(rejected, "400") || !strings.Contains(rejected, "Does not contain a valid address") {
+		t.Errorf("mail-rejected reason %q lacks SendGrid's status and message", rejected)
+	}
+	wf := "lead-" + id
+	act(t, s, wf, workflows.UpdateAccept, workflows.AcceptInput{RepID: moved.Owner.ID, Attempt: 2})
+	act(t, s, wf, workflows.UpdateContact, workflows.ContactInput{RepID: moved.Owner.ID, Channel: "call"})
+	act(t, s, wf, workflows.UpdateClose, workflows.CloseInput{RepID: moved.Owner.ID, Outcome: workflows.OutcomeConverted, Reference: "OPP-78"})
+	if err := s.Temporal.GetWorkflow(ctx, wf, "").Get(ctx, nil); err != nil {
+		t.Fatalf("the lead's workflow: %v", err)
+	}
+	saveHistory(t, s.Temporal, wf, "lead-v2-offer-refused-unreachable-reassigned-converted")
 }
