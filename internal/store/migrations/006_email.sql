@@ -13,6 +13,8 @@ alter table email_ledger
     add column unknown       int not null default 0,
     drop constraint email_ledger_status_check,
     add constraint email_ledger_status_check check (status in ('sending', 'retry', 'sent', 'failed', 'uncertain'));
+-- Rows from before: one call each; a row left 'sending' counts from its creation.
+update email_ledger set attempts = 1, attempted_at = created_at, unknown = case when status = 'sending' then 1 else 0 end;
 
 -- One row per thing that happened to a message: our own failed sends (with
 -- SendGrid's status and message) and SendGrid's Event Webhook events,
