@@ -58,7 +58,9 @@ func (c *countingSendGrid) of(key string) int {
 	return c.byKey[key]
 }
 
-const grace = 400 * time.Millisecond
+// grace is short for the tests, yet long enough that a loaded machine does not
+// pass it between two steps that must fall inside it.
+const grace = 1500 * time.Millisecond
 
 // retryUntil calls Deliver the way Temporal retries an activity: again
 // after each retryable error, honouring NextRetryDelay, until it succeeds.
