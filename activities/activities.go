@@ -119,6 +119,7 @@ type NotifyInput struct {
 	Rep      domain.PersonRef
 	NextRep  domain.PersonRef
 	Deadline time.Time
+	Reason   string // why the lead moved (reassigned, rep-unreachable)
 }
 
 // Key is the message's ledger key: lead, kind, attempt and recipient.
@@ -141,9 +142,10 @@ func (a *Activities) link(in NotifyInput, action string) string {
 func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	n := mail.Notice{
 		Kind: in.Kind, Key: in.Key(), To: in.To, Lead: in.Lead, Campaign: in.Campaign,
-		Rep: in.Rep, NextRep: in.NextRep, Deadline: in.Deadline, Phase: in.Phase, Level: in.Seq,
+		Rep: in.Rep, NextRep: in.NextRep, Deadline: in.Deadline, Phase: in.Phase, Level: in.Seq, Reason: in.Reason,
 	}
-	if in.Kind == mail.KindEscalation || in.Kind == mail.KindLeader {
+	a.addTimeline(ctx, in, &n)
+	if in.Kind == mail.KindEscalation || in.Kind == mail.KindLeader || in.Kind == mail.KindUnreachable {
 		tok := a.Signer.Sign(token.Claims{
 			Lead: in.Lead.ID, Actor: in.To.ID, Action: "view", Attempt: in.Lead.Attempt,
 			Expires: in.Deadline.Add(a.LinkTTL).Unix(),
@@ -176,5 +178,6 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("compose "+n.Key+": "+err.Error(), "ComposeFailed", err)
 	}
+	correlate(in, &m)
 	return a.Mailer.Deliver(ctx, m)
 }

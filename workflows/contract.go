@@ -374,3 +374,23 @@ type CampaignView struct {
 	NextCheck time.Time             `json:"next_check"`
 	Weeks     []mail.PeriodResult   `json:"weeks"`
 }
+// SignalMailBounced tells a lead that a message could not reach its
+// recipient: a SendGrid bounce or drop reported by the Event Webhook. A
+// bounced offer to the current holder reassigns the lead at once and alerts
+// the manager (workflow version 1 of versionMailUnreachable).
+const SignalMailBounced = "mail-bounced"
+
+// MailBounce is what the gateway learned from SendGrid's event.
+type MailBounce struct {
+	Key     string // ledger key of the message
+	Kind    string // message kind (only offers move the lead)
+	Email   string // the recipient SendGrid could not reach
+	Attempt int    // the offer's attempt
+	Event   string // bounce or dropped
+	Reason  string // SendGrid's reason
+}
+
+// versionMailUnreachable gates the "rep unreachable" path: a bounced or
+// refused offer moves the lead on at once; other refused mail is recorded
+// and no longer fails the workflow.
+const versionMailUnreachable = "mail-unreachable"

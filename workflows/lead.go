@@ -155,6 +155,7 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 		return err
 	}
 	w.rejected = map[int]bool{}
+	w.listenBounces(ctx)
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject, w.reject,
 		workflow.UpdateHandlerOptions{Validator: w.validateReject}); err != nil {
 		return err

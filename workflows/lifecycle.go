@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -215,6 +216,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			continue
 		}
 		takeOver := w.pending != nil && w.pending.TakeOver
+		moved := w.pending
 		w.pending = nil
 		w.st.EscalationLevel = 0
 		as := res.Assignment
@@ -231,7 +233,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			return err
 		}
 		if prev.ID != "" && !w.rejected[attempt-1] {
-			if err := w.notifyPhase(ctx, mail.KindReassigned, "accept", prev, prev, as.Rep, now, 0); err != nil {
+			if err := w.notifyReassigned(ctx, prev, as.Rep, now, moved); err != nil {
 				return err
 			}
 		}
@@ -241,7 +243,16 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			return w.record(ctx, "accepted", fmt.Sprintf("accepted:%d", attempt), "manager:"+as.Rep.ID, "took over", nil)
 		}
 		if err := w.notifyPhase(ctx, mail.KindOffer, "accept", as.Rep, as.Rep, domain.PersonRef{}, w.st.AcceptBy, 0); err != nil {
-			return err
+			if !errors.Is(err, errOfferUnreachable) {
+				return err
+			}
+			// SendGrid refused the offer for good: the rep is unreachable.
+			if err := w.unreachable(ctx, as.Rep, attempt, "SendGrid refused the offer"); err != nil {
+				return err
+			}
+			had = append(had, as.Rep.ID)
+			prev = as.Rep
+			continue
 		}
 		done := func() bool { return w.accepted() || w.rejected[attempt] || w.pending != nil }
 		ok, err := w.waitWindow(ctx, "accept", cal, now, &w.st.AcceptBy, as.Rep, done)
@@ -368,9 +379,13 @@ func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
 }
 
 func (w *leadWorkflow) notifyPhase(ctx workflow.Context, kind, phase string, to, rep, next domain.PersonRef, deadline time.Time, n int) error {
-	return workflow.ExecuteActivity(actx(ctx), a.Notify, activities.NotifyInput{
+	err := workflow.ExecuteActivity(actx(ctx), a.Notify, activities.NotifyInput{
 		Kind: kind, Phase: phase, Seq: n, To: to, Lead: w.st, Campaign: w.campaign, Rep: rep, NextRep: next, Deadline: deadline,
 	}).Get(ctx, nil)
+	if err != nil && mail.IsRejected(err) {
+		return w.mailRejected(ctx, kind, phase, to, n, err) // version-gated
+	}
+	return err
 }
 
 // --- rep actions of the lifecycle engine ---

@@ -44,6 +44,13 @@ type Config struct {
 	SendGridAPIKey  string `envconfig:"SENDGRID_API_KEY" desc:"SendGrid API key; when empty, mail goes to the local outbox"`
 	SendGridBaseURL string `envconfig:"SENDGRID_BASE_URL" default:"https://api.sendgrid.com" desc:"SendGrid API base URL (EU accounts, tests)"`
 	SendGridSandbox bool   `envconfig:"SENDGRID_SANDBOX" default:"false" desc:"ask SendGrid to validate but not deliver"`
+
+	SendGridTemplateIDs      string        `envconfig:"SENDGRID_TEMPLATE_IDS" desc:"dynamic template id per message kind, e.g. offer=d-123,reminder=d-456"`
+	SendGridTimeout          time.Duration `envconfig:"SENDGRID_TIMEOUT" default:"8s" desc:"timeout of one SendGrid API call (keep it below the activities' 10s)"`
+	MailRate                 float64       `envconfig:"BATON_MAIL_RATE" default:"50" desc:"worker-wide cap on SendGrid sends per second (0: no cap)"`
+	MailGrace                time.Duration `envconfig:"BATON_MAIL_GRACE" default:"10m" desc:"how long a send with an unknown outcome waits for a SendGrid event before one resend"`
+	SendGridWebhookPublicKey string        `envconfig:"SENDGRID_WEBHOOK_PUBLIC_KEY" desc:"base64 ECDSA public key of SendGrid's signed Event Webhook; empty turns the endpoint off"`
+	SendGridWebhookTolerance time.Duration `envconfig:"SENDGRID_WEBHOOK_TOLERANCE" default:"10m" desc:"how old (or how far ahead) a signed event timestamp may be"`
 }
 
 // Load reads the environment. Unlike envconfig.Process, which stops at the
@@ -120,6 +127,26 @@ func (c Config) check() error {
 	}
 	if u, err := url.Parse(c.SendGridBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("SENDGRID_BASE_URL", "%q is not an http(s) URL", c.SendGridBaseURL)
+	}
+	if _, err := c.TemplateIDs(); err != nil {
+		bad("SENDGRID_TEMPLATE_IDS", "%v", err)
+	}
+	if c.SendGridTimeout < 100*time.Millisecond {
+		bad("SENDGRID_TIMEOUT", "%s is shorter than 100ms", c.SendGridTimeout)
+	}
+	if c.MailRate < 0 {
+		bad("BATON_MAIL_RATE", "%v is negative", c.MailRate)
+	}
+	if c.MailGrace < time.Second {
+		bad("BATON_MAIL_GRACE", "%s is shorter than 1s", c.MailGrace)
+	}
+	if c.SendGridWebhookPublicKey != "" {
+		if _, err := ParseECDSAPublicKey(c.SendGridWebhookPublicKey); err != nil {
+			bad("SENDGRID_WEBHOOK_PUBLIC_KEY", "%v", err)
+		}
+	}
+	if c.SendGridWebhookTolerance < time.Second {
+		bad("SENDGRID_WEBHOOK_TOLERANCE", "%s is shorter than 1s", c.SendGridWebhookTolerance)
 	}
 	return errors.Join(errs...)
 }

@@ -25,6 +25,15 @@ var funcs = map[string]any{
 		}
 		return t.In(loc).Format("Mon 2 Jan 15:04 MST")
 	},
+	// short is an instant in a person's zone, without the year or zone.
+	"short": func(t time.Time, tz string) string {
+		loc, err := time.LoadLocation(tz)
+		if err != nil || tz == "" {
+			loc = time.UTC
+		}
+		return t.In(loc).Format("Mon 2 Jan 15:04")
+	},
+	"join": strings.Join,
 	"orDash": func(s string) string {
 		if s == "" {
 			return "—"
@@ -45,7 +54,13 @@ const (
 	KindEscalation = "escalation"
 	KindReminder   = "reminder"
 	KindLeader     = "leader-alert"
+	// KindUnreachable tells the manager an offer could not reach its rep
+	// (bounced, dropped, or refused by SendGrid) and the lead moved on.
+	KindUnreachable = "rep-unreachable"
 )
+
+// LeadKinds are the message kinds about one lead.
+var LeadKinds = []string{KindOffer, KindReminder, KindReassigned, KindEscalation, KindLeader, KindUnreachable}
 
 // Notice is everything a template may show.
 type Notice struct {
@@ -61,6 +76,39 @@ type Notice struct {
 	LeadURL  string
 	Phase    string // "accept" or "contact"; "" means accept
 	Level    int    // escalation level (1 manager, 2 sales leader), or reminder number
+	// Timeline is the lead's engagement so far (offer), oldest first.
+	Timeline []store.TimelineItem
+	// Reason says why a lead moved (reassigned, rep-unreachable).
+	Reason string
+}
+
+// Qualified explains why the lead qualified: the score against the bar and
+// the required fields the rule names.
+func (n Notice) Qualified() string {
+	why := fmt.Sprintf("Score %d", n.Lead.Score)
+	if n.Campaign.MinScore > 0 {
+		why += fmt.Sprintf(" meets the campaign's bar of %d", n.Campaign.MinScore)
+	}
+	if len(n.Campaign.RequiredFields) > 0 {
+		why += ", and the rule's required fields (" + strings.Join(n.Campaign.RequiredFields, ", ") + ") are given"
+	}
+	return why
+}
+
+// Collateral is the campaign's material for the lead's stage: what to use
+// before accepting (offer, reminder) or once working it.
+func (n Notice) Collateral() []domain.Collateral {
+	stage := "offered"
+	if n.Contact() {
+		stage = "accepted"
+	}
+	var out []domain.Collateral
+	for _, c := range n.Campaign.Collateral {
+		if c.Stage == stage {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Contact reports whether the notice is about a contact clock: the first
@@ -96,7 +144,7 @@ func (n Notice) Subject() string {
 	case KindOffer:
 		return "Accept by " + by + " — " + n.Who() + " (" + n.Campaign.Name + ")"
 	case KindReassigned:
-		return "Reassigned — " + n.Who() + " (" + n.Campaign.Name + ")"
+		return "Reassigned to " + n.NextRep.Name + " — " + n.Who() + " (" + n.Campaign.Name + ")"
 	case KindEscalation:
 		if n.Phase == "routing" {
 			return "Escalation: nobody in the team can take " + n.Who()
@@ -108,6 +156,8 @@ func (n Notice) Subject() string {
 			return "Escalation: " + n.Rep.Name + " missed the first-contact SLA — " + n.Who()
 		}
 		return "Escalation: " + n.Rep.Name + " missed the acceptance SLA — " + n.Who()
+	case KindUnreachable:
+		return "Unreachable: " + n.Rep.Name + " did not get the offer — " + n.Who()
 	case KindLeader:
 		return fmt.Sprintf("Leadership alert: %s missed %d SLA deadlines — %s", n.Rep.Name, n.Level, n.Who())
 	case KindReminder:

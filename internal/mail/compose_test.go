@@ -45,14 +45,24 @@ func notice(kind string) mail.Notice {
 		},
 		Campaign: domain.CampaignInfo{
 			ID: "c-webinar-q3", Name: "Webinar Q3", Owner: owner, TeamID: "t-emea", Status: "active",
-			MinScore: 50, AcceptWindow: 4 * time.Hour,
+			MinScore: 50, AcceptWindow: 4 * time.Hour, RequiredFields: []string{"company", "country"},
+			Collateral: []domain.Collateral{
+				{Name: "Webinar recording", URL: "https://example.com/webinar-q3", Stage: "offered"},
+				{Name: "Pricing one-pager", URL: "https://example.com/pricing.pdf", Stage: "accepted"},
+				{Name: "Case study: Globex", URL: "https://example.com/globex", Stage: "offered"},
+			},
 		},
 		Rep:      rep,
 		Deadline: deadline,
 	}
 	switch kind {
 	case mail.KindOffer:
-		n.Links = []store.Link{{Label: "Accept lead", URL: "https://baton.example.com/a/tok-offer?x=1&y=2"}}
+		n.Links = []store.Link{{Label: "Accept lead", URL: "https://baton.example.com/a/tok-offer?x=1&y=2"},
+			{Label: "Decline", URL: "https://baton.example.com/a/tok-reject"}}
+		n.Timeline = []store.TimelineItem{
+			{Kind: "captured", Source: "webinar-form", Score: "40", At: deadline.Add(-50 * time.Hour)},
+			{Kind: "touch", Source: "pricing-page", Score: "72", At: deadline.Add(-5 * time.Hour)},
+		}
 	case mail.KindReassigned:
 		n.NextRep = nextRep
 	case mail.KindEscalation:
@@ -60,7 +70,10 @@ func notice(kind string) mail.Notice {
 		n.Key = "lead-42:" + kind + ":2:" + manager.ID
 		n.Lead.Attempt = 2
 		n.LeadURL = "https://baton.example.com/leads/lead-42?t=tok-view"
-		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL}}
+		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL},
+			{Label: "Send to the next rep", URL: "https://baton.example.com/a/tok-reassign"},
+			{Label: "Take it myself", URL: "https://baton.example.com/a/tok-takeover"},
+			{Label: "Extend once", URL: "https://baton.example.com/a/tok-extend"}}
 	case mail.KindReminder:
 		n.Phase = "accept"
 		n.Level = 1
@@ -69,6 +82,13 @@ func notice(kind string) mail.Notice {
 		n.To = manager
 		n.Level = 3
 		n.LeadURL = "https://baton.example.com/leads/lead-42?t=tok-view"
+		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL}}
+	case mail.KindUnreachable:
+		n.To = manager
+		n.Key = "lead-42:" + kind + ":accept:1:0:" + manager.ID
+		n.Reason = "the offer bounced (550 5.1.1 mailbox does not exist)"
+		n.LeadURL = "https://baton.example.com/leads/lead-42?t=tok-view"
+		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL}}
 	}
 	return n
 }
@@ -86,7 +106,7 @@ func compose(t *testing.T, n mail.Notice) store.Message {
 	return m
 }
 
-var kinds = []string{mail.KindOffer, mail.KindReassigned, mail.KindEscalation, mail.KindReminder, mail.KindLeader}
+var kinds = []string{mail.KindOffer, mail.KindReassigned, mail.KindEscalation, mail.KindReminder, mail.KindLeader, mail.KindUnreachable}
 
 func TestComposeGolden(t *testing.T) {
 	for _, kind := range kinds {
@@ -147,11 +167,12 @@ func lineDiff(want, got string) string {
 
 func TestSubjects(t *testing.T) {
 	want := map[string]string{
-		mail.KindOffer:      "Accept by Fri 19:00 — Dana Lee, Acme (Webinar Q3)",
-		mail.KindReassigned: "Reassigned — Dana Lee, Acme (Webinar Q3)",
-		mail.KindEscalation: "Escalation: Sam Rivera missed the acceptance SLA — Dana Lee, Acme",
-		mail.KindReminder:   "Reminder: accept by Fri 19:00 — Dana Lee, Acme (Webinar Q3)",
-		mail.KindLeader:     "Leadership alert: Sam Rivera missed 3 SLA deadlines — Dana Lee, Acme",
+		mail.KindOffer:       "Accept by Fri 19:00 — Dana Lee, Acme (Webinar Q3)",
+		mail.KindReassigned:  "Reassigned to Kim Park — Dana Lee, Acme (Webinar Q3)",
+		mail.KindEscalation:  "Escalation: Sam Rivera missed the acceptance SLA — Dana Lee, Acme",
+		mail.KindReminder:    "Reminder: accept by Fri 19:00 — Dana Lee, Acme (Webinar Q3)",
+		mail.KindLeader:      "Leadership alert: Sam Rivera missed 3 SLA deadlines — Dana Lee, Acme",
+		mail.KindUnreachable: "Unreachable: Sam Rivera did not get the offer — Dana Lee, Acme",
 	}
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
@@ -230,7 +251,7 @@ func TestComposeMessageFields(t *testing.T) {
 		m.From != testFrom || m.ReplyTo != testReplyTo {
 		t.Errorf("message fields: %+v", m)
 	}
-	if len(m.Links) != 1 || m.Links[0] != n.Links[0] {
+	if len(m.Links) != 2 || m.Links[0] != n.Links[0] || m.Links[1] != n.Links[1] {
 		t.Errorf("links = %+v, want %+v", m.Links, n.Links)
 	}
 	if !strings.HasSuffix(m.Text, "\n") || strings.HasSuffix(m.Text, "\n\n") {

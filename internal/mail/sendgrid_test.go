@@ -170,26 +170,54 @@ func violations(log string) string {
 	return strings.Join(out, "\n")
 }
 
+// sampleMessages returns one composed message of every kind Baton sends,
+// as the activities build them (links, reply-to, correlation fields). The
+// contract test sends each through Prism; add new kinds here.
+func sampleMessages(t *testing.T) []store.Message {
+	t.Helper()
+	var out []store.Message
+	for _, kind := range mail.LeadKinds {
+		m := compose(t, notice(kind))
+		m.LeadID, m.WorkflowID, m.Step, m.Attempt = "lead-42", "lead-lead-42", "accept:0", 1
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestSampleMessagesCoverEveryLeadKind(t *testing.T) {
+	got := map[string]bool{}
+	for _, m := range sampleMessages(t) {
+		got[m.Kind] = true
+	}
+	for _, k := range mail.LeadKinds {
+		if !got[k] {
+			t.Errorf("sampleMessages has no %s", k)
+		}
+	}
+}
+
 func TestSendGridContract(t *testing.T) {
 	baseURL, logs := startPrism(t)
 	st := openStore(t)
-	for _, c := range []struct {
-		kind       string
-		sandbox    bool
-		categories []string
-	}{
-		{mail.KindOffer, true, []string{"emea"}},
-		{mail.KindReassigned, false, nil},
-		{mail.KindEscalation, true, []string{"emea", "baton"}}, // a configured category may repeat ours
-	} {
-		t.Run(c.kind, func(t *testing.T) {
-			m := compose(t, notice(c.kind))
-			sg := mail.SendGrid{Store: st, APIKey: testAPIKey, BaseURL: baseURL, Sandbox: c.sandbox, Categories: c.categories}
+	for i, m := range sampleMessages(t) {
+		// Alternate the options, so each is checked against the contract.
+		sg := mail.SendGrid{Store: st, APIKey: testAPIKey, BaseURL: baseURL, Sandbox: i%2 == 0}
+		if i%3 == 0 {
+			sg.Categories = []string{"emea", "baton"} // a configured category may repeat ours
+		}
+		t.Run(m.Kind, func(t *testing.T) {
 			if err := sg.Deliver(context.Background(), m); err != nil {
-				t.Fatalf("Prism did not accept the %s message Baton built: %v\ncontract violations:\n%s", c.kind, err, violations(logs.String()))
+				t.Fatalf("Prism did not accept the %s message Baton built: %v\ncontract violations:\n%s", m.Kind, err, violations(logs.String()))
 			}
 			if r := ledger(t, st, m.Key); r.Status != string(store.LedgerSent) || r.SentAt == nil {
 				t.Errorf("ledger row after a 2xx = %+v, want status sent with sent_at", r)
+			}
+		})
+		t.Run(m.Kind+"/dynamic-template", func(t *testing.T) {
+			sg.TemplateIDs = map[string]string{m.Kind: "d-0123456789abcdef0123456789abcdef"}
+			m.Key += ":template"
+			if err := sg.Deliver(context.Background(), m); err != nil {
+				t.Fatalf("Prism did not accept the %s message with a dynamic template: %v\ncontract violations:\n%s", m.Kind, err, violations(logs.String()))
 			}
 		})
 	}
@@ -304,6 +332,9 @@ func TestSendGridRequest(t *testing.T) {
 	}
 	if args := customArgs(t, body); args["baton_key"] != m.Key || args["baton_kind"] != mail.KindOffer {
 		t.Errorf("custom_args = %v, want baton_key %q and baton_kind %q", args, m.Key, mail.KindOffer)
+	}
+	if _, ok := body["template_id"]; ok {
+		t.Errorf("template_id sent with no template configured")
 	}
 	if got := dig(body, "reply_to", "email"); got != testReplyTo {
 		t.Errorf("reply_to.email = %v, want %q", got, testReplyTo)
@@ -449,8 +480,8 @@ func TestSendGridRateLimited(t *testing.T) {
 	if d := ae.NextRetryDelay(); d <= 25*time.Second || d > 30*time.Second {
 		t.Errorf("NextRetryDelay = %v, want about 30s (the X-RateLimit-Reset time)", d)
 	}
-	if r := ledger(t, st, m.Key); r.Status != "sending" {
-		t.Errorf("ledger row after a 429 = %+v, want sending (so a retry sends)", r)
+	if r := ledger(t, st, m.Key); r.Status != "retry" {
+		t.Errorf("ledger row after a 429 = %+v, want retry (so a retry sends at once)", r)
 	}
 	// Temporal retries the activity: now it goes through, once.
 	if err := sg.Deliver(context.Background(), m); err != nil {
@@ -499,8 +530,8 @@ func TestSendGridServerError(t *testing.T) {
 	if !strings.Contains(err.Error(), "500") {
 		t.Errorf("error does not name the status: %v", err)
 	}
-	if r := ledger(t, st, m.Key); r.Status != "sending" {
-		t.Errorf("ledger row after a 500 = %+v, want sending", r)
+	if r := ledger(t, st, m.Key); r.Status != "retry" {
+		t.Errorf("ledger row after a 500 = %+v, want retry", r)
 	}
 	if err := sg.Deliver(context.Background(), m); err != nil {
 		t.Fatalf("retry after a 500: %v", err)
@@ -597,7 +628,7 @@ func TestOutboxDeliversOnce(t *testing.T) {
 	}
 	o := got[0]
 	if o.Key != m.Key || o.Kind != m.Kind || o.Subject != m.Subject || o.Text != m.Text || o.HTML != m.HTML ||
-		o.From != m.From || o.ReplyTo != m.ReplyTo || o.ToName != m.ToName || len(o.Links) != 1 || o.Links[0] != m.Links[0] {
+		o.From != m.From || o.ReplyTo != m.ReplyTo || o.ToName != m.ToName || !slices.Equal(o.Links, m.Links) {
 		t.Errorf("outbox message differs from the one delivered:\n got %+v\nwant %+v", o, m)
 	}
 }

@@ -28,6 +28,12 @@ type Message struct {
 	HTML    string    `json:"-"`
 	Links   []Link    `json:"links"`
 	SentAt  time.Time `json:"sent_at"`
+	// Correlation, carried to SendGrid as custom_args and back in its
+	// Event Webhook events. All optional.
+	LeadID     string `json:"lead_id,omitempty"`
+	WorkflowID string `json:"workflow_id,omitempty"`
+	Step       string `json:"step,omitempty"` // phase and sequence, e.g. "accept:2:0"
+	Attempt    int    `json:"attempt,omitempty"`
 }
 
 // LedgerStatus is the state of a message's ledger row.
@@ -79,8 +85,8 @@ func (s *Store) DeliverToOutbox(ctx context.Context, m Message) (bool, error) {
 	}
 	delivered := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `insert into email_ledger (key, kind, to_email, subject, status, provider_id, sent_at)
-			values ($1, $2, $3, $4, 'sent', 'outbox', now()) on conflict (key) do nothing`, m.Key, m.Kind, m.To, m.Subject)
+		tag, err := tx.Exec(ctx, `insert into email_ledger (key, kind, to_email, subject, status, provider_id, sent_at, lead_id, attempts)
+			values ($1, $2, $3, $4, 'sent', 'outbox', now(), $5, 1) on conflict (key) do nothing`, m.Key, m.Kind, m.To, m.Subject, m.LeadID)
 		if err != nil {
 			return err
 		}

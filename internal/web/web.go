@@ -52,6 +52,7 @@ type Server struct {
 	Outbox   bool // serve /outbox and /api/v1/outbox (mail goes to the local outbox)
 	Log      *slog.Logger
 	Now      func() time.Time
+	SendGrid *SendGridEvents // SendGrid's Event Webhook; nil turns it off
 }
 
 // MaxBody is the largest request body the API reads.
@@ -73,6 +74,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /a/{token}", s.doAction)
 	mux.HandleFunc("GET /leads/{id}", s.leadPage)
 	s.campaignRoutes(mux) // GET/POST /c/{token}: a reviewer's sign-off
+	mux.HandleFunc("POST /api/v1/sendgrid/events", s.sendgridEvents)
 	if s.Outbox {
 		mux.HandleFunc("GET /api/v1/outbox", s.getOutbox)
 		mux.HandleFunc("GET /outbox", s.outboxPage)

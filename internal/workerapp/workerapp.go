@@ -22,7 +22,9 @@ func Mailer(c config.Config, st *store.Store) mail.Mailer {
 	if c.Outbox() {
 		return mail.Outbox{Store: st}
 	}
-	return mail.SendGrid{Store: st, APIKey: c.SendGridAPIKey, BaseURL: c.SendGridBaseURL, Sandbox: c.SendGridSandbox}
+	ids, _ := c.TemplateIDs() // validated by config.Load
+	return mail.SendGrid{Store: st, APIKey: c.SendGridAPIKey, BaseURL: c.SendGridBaseURL, Sandbox: c.SendGridSandbox,
+		TemplateIDs: ids, Limiter: mail.NewLimiter(c.MailRate), Grace: c.MailGrace, Timeout: c.SendGridTimeout}
 }
 
 // Options are the worker settings Baton runs with (README, Tuning); `make
