@@ -181,15 +181,16 @@ func sampleMessages(t *testing.T) []store.Message {
 		m.LeadID, m.WorkflowID, m.Step, m.Attempt = "lead-42", "lead-lead-42", "accept:0", 1
 		out = append(out, m)
 	}
-	return out
+	return append(out, campaignSamples(t)...)
 }
 
+// Every kind Baton can send, lead and campaign, is in the contract check.
 func TestSampleMessagesCoverEveryLeadKind(t *testing.T) {
 	got := map[string]bool{}
 	for _, m := range sampleMessages(t) {
 		got[m.Kind] = true
 	}
-	for _, k := range mail.LeadKinds {
+	for _, k := range append(append([]string{}, mail.LeadKinds...), mail.CampaignKinds...) {
 		if !got[k] {
 			t.Errorf("sampleMessages has no %s", k)
 		}
