@@ -93,6 +93,7 @@ type leadWorkflow struct {
 	extended       bool // the one extension was used
 	moved          bool // the running deadline moved; the wait must re-arm
 	contacts       int
+	engaging       int // engagement events being recorded
 }
 
 func (w *leadWorkflow) setup(ctx workflow.Context) error {
@@ -105,6 +106,7 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 	if w.in.First != nil {
 		w.applyTouch(ctx, *w.in.First)
 	}
+	w.listenEngagement(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryLead, func() (domain.LeadSnapshot, error) { return w.st, nil }); err != nil {
 		return err
 	}
@@ -324,7 +326,7 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 			return err
 		}
 		if w.st.Score < w.campaign.MinScore {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && w.engaging == 0 }); err != nil {
 				return err
 			}
 			seen := w.seenIDs
