@@ -46,7 +46,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	srv := &web.Server{Store: st, Temporal: cl, Signer: signer, Outbox: cfg.Outbox(), Log: log,
+	srv := &web.Server{Store: st, Temporal: cl, Signer: signer, Outbox: cfg.Outbox(), Log: log, ReplayWindow: cfg.IntakeReplayWindow,
 		Intake: &intake.Service{Temporal: cl, Store: st, TaskQueue: cfg.TaskQueue}}
 	hs := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}

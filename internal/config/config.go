@@ -31,6 +31,8 @@ type Config struct {
 	SigningKey string        `envconfig:"BATON_SIGNING_KEY" desc:"secret (32+ bytes) that signs one-click links; required by worker and gateway"`
 	LinkTTL    time.Duration `envconfig:"BATON_LINK_TTL" default:"72h" desc:"how long an emailed action link stays valid after its deadline"`
 
+	IntakeReplayWindow time.Duration `envconfig:"BATON_INTAKE_REPLAY_WINDOW" default:"5m" desc:"how old a signed intake request may be; its signature is refused a second time within it"`
+
 	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
 
 	MailFrom        string `envconfig:"BATON_MAIL_FROM" default:"Baton <baton@localhost>" desc:"From address of every message"`
@@ -92,6 +94,9 @@ func (c Config) check() error {
 	}
 	if c.LinkTTL < time.Minute {
 		bad("BATON_LINK_TTL", "%s is shorter than 1m", c.LinkTTL)
+	}
+	if c.IntakeReplayWindow < 10*time.Second || c.IntakeReplayWindow > time.Hour {
+		bad("BATON_INTAKE_REPLAY_WINDOW", "%s is outside 10s..1h", c.IntakeReplayWindow)
 	}
 	if c.DefaultAcceptWindow < time.Second {
 		bad("BATON_DEFAULT_ACCEPT_WINDOW", "%s is shorter than 1s", c.DefaultAcceptWindow)

@@ -274,3 +274,13 @@ func (s *Store) CountEngagement(ctx context.Context, leadID string) (int, error)
 	err := s.Pool.QueryRow(ctx, `select count(*) from lead_engagement where lead_id = $1`, leadID).Scan(&n)
 	return n, err
 }
+
+// HasEngagement reports whether the lead has an event with this id.
+func (s *Store) HasEngagement(ctx context.Context, leadID, eventID string) (bool, error) {
+	var ok bool
+	err := s.Pool.QueryRow(ctx, `select exists (select 1 from lead_engagement where lead_id = $1 and event_id = $2)`, leadID, eventID).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("find engagement %s of %s: %w", eventID, leadID, err)
+	}
+	return ok, nil
+}
