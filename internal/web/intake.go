@@ -192,10 +192,15 @@ func (s *Server) leadBatch(w http.ResponseWriter, r *http.Request, source, idem 
 		return
 	}
 	items := make([]BatchItem, len(raws))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, batchParallel)
-	ctx, cancel := context.WithTimeout(r.Context(), 50*time.Second)
-	defer cancel()
+	// Items for the same email are delivered in order (the first is the new
+	// lead, the rest touches); different leads in parallel.
+	type job struct {
+		i   int
+		req domain.LeadRequest
+		key string
+	}
+	groups := map[string][]job{}
+	var order []string
 	for i, raw := range raws {
 		items[i] = BatchItem{Index: i}
 		req, err := decodeLead(raw)
@@ -211,12 +216,25 @@ func (s *Server) leadBatch(w http.ResponseWriter, r *http.Request, source, idem 
 		if idem != "" {
 			key = idem + "#" + strconv.Itoa(i)
 		}
+		g := strings.ToLower(strings.TrimSpace(req.Email))
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], job{i, req, key})
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, batchParallel)
+	ctx, cancel := context.WithTimeout(r.Context(), 50*time.Second)
+	defer cancel()
+	for _, g := range order {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(it *BatchItem, req domain.LeadRequest) {
+		go func(jobs []job) {
 			defer func() { <-sem; wg.Done() }()
-			s.batchOne(ctx, r, it, req, key)
-		}(&items[i], req)
+			for _, j := range jobs {
+				s.batchOne(ctx, r, &items[j.i], j.req, j.key)
+			}
+		}(groups[g])
 	}
 	wg.Wait()
 	out := BatchResult{Total: len(items), Items: items}

@@ -80,9 +80,17 @@ create table lead_import_rows (
 );
 -- The business key: one staged row per lead and campaign across every import.
 create unique index lead_import_rows_key on lead_import_rows(campaign, lead_id);
+-- Rows that could not be staged, with the reason.
+create table lead_import_errors (
+    import_id  bigint not null references lead_imports(id) on delete cascade,
+    line       int not null,
+    error      text not null,
+    primary key (import_id, line)
+);
 create index lead_import_rows_pending on lead_import_rows(import_id, line) where state = 'pending';
 
 ---- create above / drop below ----
+drop table lead_import_errors;
 drop table lead_import_rows;
 drop table lead_imports;
 drop table lead_engagement;
