@@ -413,6 +413,7 @@ func leadCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(submit, show, clocks, actCmd(a), eraseCmd(a))
+	cmd.AddCommand(importCmd(a))
 	return cmd
 }
 

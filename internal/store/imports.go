@@ -193,3 +193,12 @@ func (s *Store) MarkRows(ctx context.Context, importID int64, rows []StagedRow) 
 	}
 	return nil
 }
+
+// ImportByID finds an import by id.
+func (s *Store) ImportByID(ctx context.Context, id int64) (Import, error) {
+	im, err := scanImport(s.Pool.QueryRow(ctx, `select `+importCols+` from lead_imports i where id = $1`, id))
+	if err != nil {
+		return Import{}, notFound(err, fmt.Sprintf("import %d", id))
+	}
+	return im, nil
+}
