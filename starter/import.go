@@ -137,14 +137,15 @@ func followDrain(ctx context.Context, a *app, w io.Writer, importID int64) error
 	}
 	total := im.Staged
 	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(), progressbar.OptionSetWidth(30),
-		progressbar.OptionSetDescription("starting leads"), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("leads"))
+		progressbar.OptionSetDescription("starting leads"), progressbar.OptionThrottle(200*time.Millisecond))
 	start, base := time.Now(), im.Started+im.Failed
 	for {
 		im, err = a.st.ImportByID(ctx, importID)
 		if err != nil {
 			return err
 		}
+		el := time.Since(start).Seconds()
+		bar.Describe(fmt.Sprintf("starting leads: %.1f/s", float64(im.Started+im.Failed-base)/max(el, 0.001)))
 		bar.Set(im.Started + im.Failed) //nolint:errcheck
 		if im.Pending == 0 {
 			bar.Finish() //nolint:errcheck
