@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -45,7 +48,9 @@ func importCmd(a *app) *cobra.Command {
 			return cobra.ExactArgs(1)(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
+			// Ctrl-C: staging stops at its last committed chunk; following stops, the drain goes on.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			if err := a.open(ctx); err != nil {
 				return err
 			}
@@ -137,7 +142,7 @@ func followDrain(ctx context.Context, a *app, w io.Writer, importID int64) error
 	}
 	total := im.Staged
 	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(), progressbar.OptionSetWidth(30),
-		progressbar.OptionSetDescription("starting leads"), progressbar.OptionThrottle(200*time.Millisecond))
+		progressbar.OptionSetDescription("starting leads"), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetPredictTime(false))
 	start, base := time.Now(), im.Started+im.Failed
 	for {
 		im, err = a.st.ImportByID(ctx, importID)
