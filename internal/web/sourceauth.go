@@ -145,7 +145,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, limit int6
 		}
 		return src, body, true
 	default:
-		s.unauthorized(w, "send Authorization: Bearer <api key>, or sign the request ("+HeaderSource+", "+HeaderTimestamp+", "+HeaderSignature+")")
+		s.unauthorized(w, "send Authorization: Bearer followed by the source's API key, or sign the request ("+HeaderSource+", "+HeaderTimestamp+", "+HeaderSignature+")")
 		return src, nil, false
 	}
 }
