@@ -58,12 +58,7 @@ func importCmd(a *app) *cobra.Command {
 				return printImports(a, ctx)
 			}
 			path := args[0]
-			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			svc := &intake.Service{Temporal: cl, Store: a.st, TaskQueue: a.cfg.TaskQueue}
+			svc := &intake.Service{Store: a.st, TaskQueue: a.cfg.TaskQueue} // staging needs no Temporal
 			stderr := cmd.ErrOrStderr()
 			rep, err := svc.Stage(ctx, path, intake.StageOptions{Progress: stderr, ChunkRows: chunk})
 			if err != nil {
@@ -108,6 +103,11 @@ func importCmd(a *app) *cobra.Command {
 				return nil
 			}
 			drain.ImportID = rep.Import.ID
+			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
 			run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 				ID: workflows.ImportDrainWorkflowID(rep.Import.ID), TaskQueue: a.cfg.TaskQueue,
 				WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,

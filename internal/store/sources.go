@@ -202,11 +202,18 @@ type Idempotent struct {
 	Same   bool // the stored request had the same body
 }
 
+// IdempotencyRetention is how long a stored answer is replayed for its key.
+const IdempotencyRetention = 24 * time.Hour
+
 // ClaimIdempotencyKey stores key for source with the request's hash. It
 // returns nil when the caller is first and must answer (then
 // SaveIdempotent or ReleaseIdempotencyKey); otherwise what is stored.
+// Answers older than IdempotencyRetention are forgotten on the way.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, source, key string, body []byte) (*Idempotent, error) {
 	h := sha256.Sum256(body)
+	if _, err := s.Pool.Exec(ctx, `delete from intake_idempotency where created_at < now() - make_interval(secs => $1)`, IdempotencyRetention.Seconds()); err != nil {
+		return nil, fmt.Errorf("purge idempotency keys: %w", err)
+	}
 	tag, err := s.Pool.Exec(ctx, `insert into intake_idempotency (source, key, request_hash) values ($1, $2, $3) on conflict do nothing`, source, key, h[:])
 	if err != nil {
 		return nil, fmt.Errorf("claim idempotency key: %w", err)

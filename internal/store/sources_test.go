@@ -56,3 +56,51 @@ func TestSourcesKeysRotateAndRemove(t *testing.T) {
 		t.Fatalf("removing twice: %v", err)
 	}
 }
+
+func TestIdempotencyKeys(t *testing.T) {
+	s, ctx := openStore(t), testCtx(t)
+	if _, err := s.AddSource(ctx, "webform", 5, 10); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"email":"a@b.example"}`)
+	if got, err := s.ClaimIdempotencyKey(ctx, "webform", "k1", body); err != nil || got != nil {
+		t.Fatalf("first claim: %+v %v", got, err)
+	}
+	if got, err := s.ClaimIdempotencyKey(ctx, "webform", "k1", body); err != nil || got == nil || got.Status != 0 || !got.Same {
+		t.Fatalf("claim while running: %+v %v", got, err)
+	}
+	// A failed first request releases the key; the retry is first again.
+	if err := s.ReleaseIdempotencyKey(ctx, "webform", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ClaimIdempotencyKey(ctx, "webform", "k1", body); err != nil || got != nil {
+		t.Fatalf("claim after release: %+v %v", got, err)
+	}
+	if err := s.SaveIdempotent(ctx, "webform", "k1", 202, []byte(`{"id":"ld_x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseIdempotencyKey(ctx, "webform", "k1"); err != nil { // a saved answer is kept
+		t.Fatal(err)
+	}
+	got, err := s.ClaimIdempotencyKey(ctx, "webform", "k1", body)
+	if err != nil || got == nil || got.Status != 202 || string(got.Body) != `{"id":"ld_x"}` || !got.Same {
+		t.Fatalf("stored answer: %+v %v", got, err)
+	}
+	if got, _ := s.ClaimIdempotencyKey(ctx, "webform", "k1", []byte(`{}`)); got == nil || got.Same {
+		t.Fatalf("another body under the same key: %+v", got)
+	}
+	// Keys are per source.
+	if _, err := s.AddSource(ctx, "crm", 5, 10); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ClaimIdempotencyKey(ctx, "crm", "k1", body); err != nil || got != nil {
+		t.Fatalf("same key, other source: %+v %v", got, err)
+	}
+	// Past the retention the key is forgotten.
+	if _, err := s.Pool.Exec(ctx, `update intake_idempotency set created_at = now() - interval '25 hours' where source = 'webform'`); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ClaimIdempotencyKey(ctx, "webform", "k1", body); err != nil || got != nil {
+		t.Fatalf("after the retention: %+v %v", got, err)
+	}
+}

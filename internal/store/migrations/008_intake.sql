@@ -34,6 +34,7 @@ create table intake_idempotency (
     created_at    timestamptz not null default now(),
     primary key (source, key)
 );
+create index intake_idempotency_created on intake_idempotency(created_at);
 
 -- Engagement events (page_view, email_click, …); event_id makes a retried
 -- event a no-op.
