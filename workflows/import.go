@@ -52,7 +52,8 @@ func ImportDrainWorkflow(ctx workflow.Context, in ImportDrainInput) (DrainBatchR
 		in.Parallel = 4
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 5 * time.Minute,
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    2 * time.Minute, // a heartbeat per row: a stuck batch is retried, a slow one is not
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
 	total := DrainBatchResult{Started: in.Started, Failed: in.Failed}

@@ -21,6 +21,7 @@ import (
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/workflows"
 	"github.com/schollz/progressbar/v3"
+	"go.temporal.io/sdk/activity"
 )
 
 // ImportColumns are the columns a lead CSV may have; campaign and email are
@@ -341,6 +342,9 @@ func (s *Service) DrainBatch(ctx context.Context, in workflows.DrainBatchInput) 
 			var fe domain.FieldErrors
 			mu.Lock()
 			defer mu.Unlock()
+			if activity.IsActivity(ctx) {
+				activity.RecordHeartbeat(ctx, r.Line)
+			}
 			switch {
 			case errors.As(err, &fe):
 				r.Error, done[i] = fe.Error(), true
