@@ -163,6 +163,23 @@ func (s *Service) Stage(ctx context.Context, path string, opt StageOptions) (Sta
 		rep.AlreadyStaged = true
 		return rep, nil
 	}
+	locked, unlock, err := s.Store.LockImport(ctx, im.ID)
+	if err != nil {
+		return rep, err
+	}
+	if !locked {
+		return rep, fmt.Errorf("%s: another run is staging this file right now (import %d); nothing was changed", path, im.ID)
+	}
+	defer unlock()
+	// Read the checkpoint again under the lock: a run that just finished moved it.
+	if im, err = s.Store.ImportByHash(ctx, sha); err != nil {
+		return rep, err
+	}
+	rep.Import = im
+	if im.StagedDone {
+		rep.AlreadyStaged = true
+		return rep, nil
+	}
 	if im.LastLine > 1 {
 		rep.ResumedAfter = im.LastLine
 	}

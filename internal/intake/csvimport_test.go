@@ -203,3 +203,33 @@ func TestStageReportsBadRowsWithLineNumbers(t *testing.T) {
 		t.Error("the file with unknown columns was recorded as an import")
 	}
 }
+
+func TestStageRefusesASecondConcurrentRun(t *testing.T) {
+	s := stagingService(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "leads.csv")
+	writeCSV(t, path, 10, goodRow)
+	sha, _, err := fileHash(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := s.Store.BeginImport(ctx, sha, "leads.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, unlock, err := s.Store.LockImport(ctx, im.ID) // another run, mid-way
+	if err != nil || !ok {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	if _, err := s.Stage(ctx, path, StageOptions{}); err == nil || !strings.Contains(err.Error(), "another run is staging this file") {
+		t.Fatalf("concurrent run: %v", err)
+	}
+	if n := count(t, s, "select count(*) from lead_import_rows"); n != 0 {
+		t.Fatalf("%d rows staged by the refused run", n)
+	}
+	unlock()
+	rep, err := s.Stage(ctx, path, StageOptions{})
+	if err != nil || rep.New != 10 {
+		t.Fatalf("after the other run: %+v %v", rep, err)
+	}
+}

@@ -202,3 +202,24 @@ func (s *Store) ImportByID(ctx context.Context, id int64) (Import, error) {
 	}
 	return im, nil
 }
+
+// LockImport takes a session lock on an import so two runs never stage the
+// same file at once. It returns false when another run holds it; unlock
+// releases it.
+func (s *Store) LockImport(ctx context.Context, importID int64) (ok bool, unlock func(), err error) {
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return false, nil, fmt.Errorf("lock import %d: %w", importID, err)
+	}
+	if err := conn.QueryRow(ctx, `select pg_try_advisory_lock(hashtext('baton-lead-import'), $1::int)`, importID).Scan(&ok); err != nil || !ok {
+		conn.Release()
+		if err != nil {
+			return false, nil, fmt.Errorf("lock import %d: %w", importID, err)
+		}
+		return false, nil, nil
+	}
+	return true, func() {
+		conn.Exec(context.Background(), `select pg_advisory_unlock(hashtext('baton-lead-import'), $1::int)`, importID) //nolint:errcheck
+		conn.Release()
+	}, nil
+}
