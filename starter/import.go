@@ -186,5 +186,21 @@ func printImports(a *app, ctx context.Context) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", im.ID, im.FileName, st, im.Staged, im.Duplicates, im.BadRows, im.Started, im.Failed, im.Pending)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, im := range ims {
+		if im.Failed == 0 {
+			continue
+		}
+		failed, err := a.st.FailedRows(ctx, im.ID, 20)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.out, "\nimport %d (%s): rows the drain could not start (first %d of %d):\n", im.ID, im.FileName, len(failed), im.Failed)
+		for _, f := range failed {
+			fmt.Fprintf(a.out, "  %s:%d: %s\n", im.FileName, f.Line, f.Error)
+		}
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/testenv"
+	"github.com/batonhq/baton/workflows"
 )
 
 // Staging needs only PostgreSQL: these tests run on a real database and no
@@ -231,5 +232,34 @@ func TestStageRefusesASecondConcurrentRun(t *testing.T) {
 	rep, err := s.Stage(ctx, path, StageOptions{})
 	if err != nil || rep.New != 10 {
 		t.Fatalf("after the other run: %+v %v", rep, err)
+	}
+}
+
+// A campaign that ends between staging and draining: its rows are failed
+// with the reason, never retried, and listed.
+func TestDrainFailsRowsOfAnEndedCampaign(t *testing.T) {
+	s := stagingService(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "leads.csv")
+	writeCSV(t, path, 5, goodRow)
+	rep, err := s.Stage(ctx, path, StageOptions{})
+	if err != nil || rep.New != 5 {
+		t.Fatalf("stage: %+v %v", rep, err)
+	}
+	if _, err := s.Store.Pool.Exec(ctx, `update campaigns set status = 'ended' where id = 'webinar-q3'`); err != nil {
+		t.Fatal(err)
+	}
+	// Submit refuses before it would reach Temporal (the service has no client).
+	out, err := s.DrainBatch(ctx, workflows.DrainBatchInput{ImportID: rep.Import.ID, Rows: 3, Parallel: 2})
+	if err != nil || out != (workflows.DrainBatchResult{Failed: 3, Remaining: 2}) {
+		t.Fatalf("first batch: %+v %v", out, err)
+	}
+	out, err = s.DrainBatch(ctx, workflows.DrainBatchInput{ImportID: rep.Import.ID, Rows: 3, Parallel: 2})
+	if err != nil || out != (workflows.DrainBatchResult{Failed: 2, Remaining: 0}) {
+		t.Fatalf("second batch: %+v %v", out, err)
+	}
+	failed, err := s.Store.FailedRows(ctx, rep.Import.ID, 10)
+	if err != nil || len(failed) != 5 || failed[0].Line != 2 || !strings.Contains(failed[0].Error, `user0@example.com: invalid input: campaign: campaign "webinar-q3" is ended, not live`) {
+		t.Fatalf("failed rows: %+v %v", failed, err)
 	}
 }

@@ -223,3 +223,17 @@ func (s *Store) LockImport(ctx context.Context, importID int64) (ok bool, unlock
 		conn.Release()
 	}, nil
 }
+
+// FailedRows lists up to n rows of an import the drain could not start, by line.
+func (s *Store) FailedRows(ctx context.Context, importID int64, n int) ([]RowError, error) {
+	rows, err := s.Pool.Query(ctx, `select line, email || ': ' || error from lead_import_rows
+		where import_id = $1 and state = 'failed' order by line limit $2`, importID, n)
+	if err != nil {
+		return nil, fmt.Errorf("failed rows: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RowError, error) {
+		var e RowError
+		err := r.Scan(&e.Line, &e.Error)
+		return e, err
+	})
+}
