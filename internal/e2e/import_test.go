@@ -103,4 +103,16 @@ func TestImportOnTheRealStack(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	check("after importing twice")
+
+	// A drain batch that crashed after starting its leads but before
+	// recording it runs again: the same touch ids make no second touch.
+	if _, err := s.Store.Pool.Exec(ctx, `update lead_import_rows set state = 'pending' where import_id = $1`, rep.Import.ID); err != nil {
+		t.Fatal(err)
+	}
+	svc := &intake.Service{Temporal: s.Temporal, Store: s.Store, TaskQueue: s.Config.TaskQueue}
+	out, err := svc.DrainBatch(ctx, workflows.DrainBatchInput{ImportID: rep.Import.ID, Rows: 30, Parallel: 4})
+	if err != nil || out.Started != 30 || out.Remaining != 0 {
+		t.Fatalf("re-drained batch: %+v %v", out, err)
+	}
+	check("after a batch ran twice")
 }
