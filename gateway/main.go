@@ -50,7 +50,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	srv := &web.Server{Store: st, Temporal: cl, Signer: signer, Outbox: cfg.Outbox(), Log: log, SendGrid: events,
+	srv := &web.Server{Store: st, Temporal: cl, Signer: signer, Outbox: cfg.Outbox(), Log: log, SendGrid: events, ReplayWindow: cfg.IntakeReplayWindow,
 		Intake: &intake.Service{Temporal: cl, Store: st, TaskQueue: cfg.TaskQueue, AckDurable: cfg.IntakeAck == "durable"}}
 	hs := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}

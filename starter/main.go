@@ -72,6 +72,7 @@ func newRoot(out io.Writer) *cobra.Command {
 	}
 	root.SetOut(out)
 	root.AddCommand(directoryCmd(a), policyCmd(a), campaignCmd(a), leadCmd(a), dbCmd(a), envCmd(a))
+	root.AddCommand(sourceCmd(a))
 	return root
 }
 
@@ -356,6 +357,7 @@ func leadCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(submit, show, clocks, actCmd(a), eraseCmd(a))
+	cmd.AddCommand(importCmd(a))
 	return cmd
 }
 

@@ -394,3 +394,20 @@ type MailBounce struct {
 // refused offer moves the lead on at once; other refused mail is recorded
 // and no longer fails the workflow.
 const versionMailUnreachable = "mail-unreachable"
+// SignalEngagement carries an engagement event (a page view, an email click,
+// a webinar attended) that adds points to the lead's score. Fire-and-forget:
+// the gateway records the event in PostgreSQL and signals; the workflow
+// ignores an event id it has seen.
+const SignalEngagement = "engagement"
+
+// versionEngagement gates the engagement signal's handling.
+const versionEngagement = "engagement-signal"
+
+// EngagementEvent is one engagement event of a lead.
+type EngagementEvent struct {
+	ID     string // unique per lead: the source's event id
+	Type   string // one of domain.EngagementTypes
+	Points int    // added to the score (may be negative), clamped to 0..domain.MaxScore
+	Source string
+	At     time.Time
+}

@@ -96,6 +96,8 @@ type leadWorkflow struct {
 	local          bool // short database steps run as local activities
 	touches        workflow.ReceiveChannel
 	touching       int // signalled touches being recorded
+	engaging       int // engagement events being recorded
+	engagements    workflow.ReceiveChannel
 }
 
 // signalledTouches takes touches sent as signals, one at a time, exactly as
@@ -119,11 +121,12 @@ func (w *leadWorkflow) signalledTouches(ctx workflow.Context) {
 	}
 }
 
-// settled is true when no handler runs and no signalled touch waits: the
-// run may end or continue as new without dropping anything.
+// settled is true when no handler runs and no signalled touch or engagement
+// event waits: the run may end or continue as new without dropping anything.
 func (w *leadWorkflow) settled(ctx workflow.Context) func() bool {
 	return func() bool {
-		return workflow.AllHandlersFinished(ctx) && w.touching == 0 && (w.touches == nil || w.touches.Len() == 0)
+		return workflow.AllHandlersFinished(ctx) && w.touching == 0 && w.engaging == 0 &&
+			(w.touches == nil || w.touches.Len() == 0) && (w.engagements == nil || w.engagements.Len() == 0)
 	}
 }
 
@@ -138,6 +141,7 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 	if w.in.First != nil {
 		w.applyTouch(ctx, *w.in.First)
 	}
+	w.listenEngagement(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryLead, func() (domain.LeadSnapshot, error) { return w.st, nil }); err != nil {
 		return err
 	}

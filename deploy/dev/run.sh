@@ -79,6 +79,16 @@ for sa in BatonCampaign=Keyword BatonLeadState=Keyword BatonOwnerRep=Keyword Bat
 done
 
 "$BIN/starter" db migrate
+
+# A local intake source "dev", made once; its API key and HMAC secret stay in
+# .data/dev-source.json (mode 0600). The gateway refuses unauthenticated leads.
+if [ ! -s "$DATA/dev-source.json" ]; then
+  (umask 077
+   "$BIN/starter" source add dev --json > "$DATA/dev-source.json.tmp" 2>/dev/null ||
+     "$BIN/starter" source rotate dev --json > "$DATA/dev-source.json.tmp"
+   mv "$DATA/dev-source.json.tmp" "$DATA/dev-source.json")
+fi
+dev_key=$(sed -E 's/.*"api_key":"([^"]+)".*/\1/' "$DATA/dev-source.json")
 start worker "$BIN/worker"
 start gateway "$BIN/gateway"
 
@@ -94,6 +104,11 @@ cat <<MSG
   Try: go run ./starter directory import examples/team.yaml
        go run ./starter campaign launch examples/campaign.yaml
        go run ./starter lead submit --campaign webinar-q3 --email dana@acme.example --name 'Dana Lee' --company Acme --score 60
+
+  The API needs a source key. Local source "dev" (key and HMAC secret in .data/dev-source.json):
+       export BATON_API_KEY=$dev_key
+       curl -H "Authorization: Bearer \$BATON_API_KEY" -H 'Content-Type: application/json' \\
+         -d '{"campaign":"webinar-q3","email":"dana@acme.example","score":60}' $BATON_PUBLIC_URL/api/v1/leads
 
 MSG
 

@@ -37,6 +37,7 @@ type Config struct {
 	WorkerStickyTimeout time.Duration `envconfig:"BATON_WORKER_STICKY_TIMEOUT" default:"5s" desc:"how long a task waits for this worker's sticky queue before any worker may take it"`
 
 	IntakeAck string `envconfig:"BATON_INTAKE_ACK" default:"processed" desc:"when intake answers: processed (the workflow took the lead; says new or duplicate) or durable (Temporal holds it; fastest)"`
+	IntakeReplayWindow time.Duration `envconfig:"BATON_INTAKE_REPLAY_WINDOW" default:"5m" desc:"how old a signed intake request may be; its signature is refused a second time within it"`
 
 	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
 
@@ -118,6 +119,9 @@ func (c Config) check() error {
 	}
 	if c.IntakeAck != "processed" && c.IntakeAck != "durable" {
 		bad("BATON_INTAKE_ACK", "%q is not processed or durable", c.IntakeAck)
+	}
+	if c.IntakeReplayWindow < 10*time.Second || c.IntakeReplayWindow > time.Hour {
+		bad("BATON_INTAKE_REPLAY_WINDOW", "%s is outside 10s..1h", c.IntakeReplayWindow)
 	}
 	if c.DefaultAcceptWindow < time.Second {
 		bad("BATON_DEFAULT_ACCEPT_WINDOW", "%s is shorter than 1s", c.DefaultAcceptWindow)

@@ -39,6 +39,7 @@ type Stack struct {
 	Store    *store.Store
 	Temporal client.Client
 	Config   config.Config
+	Source   store.SourceCredentials // the "e2e" intake source every API caller uses
 }
 
 const window = 3 * time.Second
@@ -120,7 +121,28 @@ func startStackOpts(t *testing.T, inProcessWorker bool) *Stack {
 	if err := st.UpsertCampaign(ctx, camp, "live", cfg.DefaultAcceptWindow); err != nil {
 		t.Fatal(err)
 	}
-	return &Stack{URL: hs.URL, Store: st, Temporal: cl, Config: cfg}
+	creds, err := st.AddSource(ctx, "e2e", 1000, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Stack{URL: hs.URL, Store: st, Temporal: cl, Config: cfg, Source: creds}
+}
+
+// api calls the gateway's API as the stack's intake source (Bearer key).
+func api(t *testing.T, s *Stack, method, path, body string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+s.Source.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
 }
 
 func do(t *testing.T, c *http.Client, method, u, contentType, body string) (*http.Response, string) {
@@ -173,7 +195,7 @@ func waitMail(t *testing.T, s *Stack, to, kind string, within time.Duration) out
 
 func submit(t *testing.T, s *Stack, body string) (int, map[string]any) {
 	t.Helper()
-	resp, b := do(t, http.DefaultClient, "POST", s.URL+"/api/v1/leads", "application/json", body)
+	resp, b := api(t, s, "POST", "/api/v1/leads", body)
 	var out map[string]any
 	json.Unmarshal([]byte(b), &out) //nolint:errcheck
 	return resp.StatusCode, out
@@ -181,7 +203,7 @@ func submit(t *testing.T, s *Stack, body string) (int, map[string]any) {
 
 func getLead(t *testing.T, s *Stack, id string) store.LeadView {
 	t.Helper()
-	resp, b := do(t, http.DefaultClient, "GET", s.URL+"/api/v1/leads/"+id, "", "")
+	resp, b := api(t, s, "GET", "/api/v1/leads/"+id, "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET lead %s: %d %s", id, resp.StatusCode, b)
 	}

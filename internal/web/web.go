@@ -53,6 +53,9 @@ type Server struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	SendGrid *SendGridEvents // SendGrid's Event Webhook; nil turns it off
+	// ReplayWindow bounds a signed intake request's age (DefaultReplayWindow when zero).
+	ReplayWindow time.Duration
+	limits       limiters // per-source rate limits
 }
 
 // MaxBody is the largest request body the API reads.
@@ -68,8 +71,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.HandleFunc("POST /api/v1/leads", s.postLead)
-	mux.HandleFunc("GET /api/v1/leads/{id}", s.getLead)
+	mux.HandleFunc("POST /api/v1/leads", s.postLeads)
+	mux.HandleFunc("POST /api/v1/leads/{id}/events", s.postEvent)
+	mux.HandleFunc("GET /api/v1/leads/{id}", s.getLeadAuth)
 	mux.HandleFunc("GET /a/{token}", s.confirmPage)
 	mux.HandleFunc("POST /a/{token}", s.doAction)
 	mux.HandleFunc("GET /leads/{id}", s.leadPage)
@@ -135,44 +139,6 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
 		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		writeProblem(w, problem{Title: "Internal error", Status: http.StatusInternalServerError})
 	}
-}
-
-func (s *Server) postLead(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		writeProblem(w, problem{Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType, Detail: "send application/json"})
-		return
-	}
-	var req domain.LeadRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeProblem(w, problem{Title: "Body too large", Status: http.StatusRequestEntityTooLarge, Detail: "at most 1 MiB"})
-			return
-		}
-		writeProblem(w, problem{Type: "https://baton.dev/problems/validation", Title: "The body is not a lead", Status: http.StatusBadRequest,
-			Detail: err.Error(), Errors: jsonFieldError(err)})
-		return
-	}
-	idem := r.Header.Get("Idempotency-Key")
-	if len(idem) > 200 {
-		writeProblem(w, problem{Title: "Idempotency-Key too long", Status: http.StatusBadRequest, Detail: "at most 200 characters"})
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	defer cancel()
-	if preferAsync(r) {
-		ctx = intake.WithRespondAsync(ctx)
-		w.Header().Set("Preference-Applied", "respond-async")
-	}
-	res, err := s.Intake.Submit(ctx, req, idem)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/leads/"+res.LeadID)
-	writeJSON(w, http.StatusAccepted, res)
 }
 
 // preferAsync reports whether the request says `Prefer: respond-async`

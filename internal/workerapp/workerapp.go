@@ -9,10 +9,12 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/config"
+	"github.com/batonhq/baton/internal/intake"
 	"github.com/batonhq/baton/internal/mail"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/token"
 	"github.com/batonhq/baton/workflows"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 )
@@ -64,5 +66,9 @@ func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, err
 	w.RegisterWorkflow(workflows.CampaignWorkflow)
 	w.RegisterActivity(&activities.CampaignActivities{Store: st, Mailer: Mailer(c, st), Signer: signer,
 		PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL, DefaultWindow: c.DefaultAcceptWindow})
+	// CSV imports: the drain that starts staged leads at a bounded rate.
+	w.RegisterWorkflow(workflows.ImportDrainWorkflow)
+	w.RegisterActivityWithOptions((&intake.Service{Temporal: cl, Store: st, TaskQueue: c.TaskQueue}).DrainBatch,
+		activity.RegisterOptions{Name: workflows.ActivityDrainImportBatch})
 	return w, nil
 }

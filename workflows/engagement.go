@@ -1,0 +1,53 @@
+package workflows
+
+import (
+	"fmt"
+
+	"github.com/batonhq/baton/internal/domain"
+	"go.temporal.io/sdk/workflow"
+)
+
+// listenEngagement takes engagement signals for the life of the run. It
+// issues no command until a signal arrives, so histories from before it
+// replay unchanged; the handling itself is gated by versionEngagement.
+func (w *leadWorkflow) listenEngagement(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalEngagement)
+	w.engagements = ch
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var ev EngagementEvent
+			if more := ch.Receive(ctx, &ev); !more {
+				return
+			}
+			w.engage(ctx, ev)
+		}
+	})
+}
+
+// engage adds an event's points to the score (once per event id) and records
+// it. A nurturing lead whose score reaches the campaign's bar leaves the
+// nurture wait and is qualified and routed by the main run.
+func (w *leadWorkflow) engage(ctx workflow.Context, ev EngagementEvent) {
+	if workflow.GetVersion(ctx, versionEngagement, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	if ev.ID == "" || w.st.State == domain.StateErased || w.erasing != nil {
+		return
+	}
+	key := "ev:" + ev.ID
+	for _, id := range w.seenIDs {
+		if id == key {
+			return
+		}
+	}
+	w.seenIDs = append(w.seenIDs, key)
+	w.engaging++
+	defer func() { w.engaging-- }()
+	before := w.st.Score
+	w.st.Score = min(domain.MaxScore, max(0, w.st.Score+ev.Points))
+	data := map[string]string{"type": ev.Type, "points": fmt.Sprint(ev.Points), "score": fmt.Sprint(w.st.Score), "event": ev.ID}
+	if err := w.record(ctx, "engagement", "engagement:"+ev.ID, "source:"+orDefault(ev.Source, "api"),
+		fmt.Sprintf("%s: score %d → %d", ev.Type, before, w.st.Score), data); err != nil {
+		w.log.Warn("record engagement", "event", ev.ID, "error", err)
+	}
+}

@@ -1,0 +1,35 @@
+package workflows
+
+import (
+	"testing"
+	"time"
+)
+
+// A nurturing lead's engagement events add points once per event id; the
+// event that reaches the campaign's bar makes it an MQL, and it is routed.
+func TestEngagementCrossingTheBarQualifiesAndRoutes(t *testing.T) {
+	r := newLifeRun(t, "ana")
+	r.store.campaign.MinScore = 50 // the first touch scores 40: nurturing
+	signal := func(when time.Time, ev EngagementEvent) {
+		r.at(when, func() { r.env.SignalWorkflow(SignalEngagement, ev) })
+	}
+	signal(nyAt(20, 16, 40), EngagementEvent{ID: "pv-1", Type: "page_view", Points: 1, Source: "site"})
+	signal(nyAt(20, 16, 45), EngagementEvent{ID: "pv-1", Type: "page_view", Points: 1, Source: "site"}) // a retry: ignored
+	signal(nyAt(20, 16, 50), EngagementEvent{ID: "web-1", Type: "webinar_attended", Points: 15, Source: "zoom"})
+	var acc, closed error
+	r.update(nyAt(23, 9, 0), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc)
+	r.update(nyAt(23, 9, 30), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeConverted, Reference: "OPP-7"}, &closed)
+	out := r.execute()
+	if acc != nil || closed != nil {
+		t.Fatalf("accept %v, close %v", acc, closed)
+	}
+	if out.Score != 56 {
+		t.Errorf("score %d, want 40 + 1 + 15 = 56 (the repeated event counted once)", out.Score)
+	}
+	wantKinds(t, r.store.kinds(), "captured", "nurturing", "engagement", "engagement", "mql", "offered", "accepted", "contact-due", "converted")
+	wantAt(t, "mql", r.eventAt("mql", 1), nyAt(20, 16, 50))
+	wantAt(t, "offer", r.eventAt("offered", 1), nyAt(20, 16, 50))
+	if r.store.lead.Owner.ID != "ana" {
+		t.Errorf("owner %+v, want ana", r.store.lead.Owner)
+	}
+}
