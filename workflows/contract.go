@@ -374,6 +374,7 @@ type CampaignView struct {
 	NextCheck time.Time             `json:"next_check"`
 	Weeks     []mail.PeriodResult   `json:"weeks"`
 }
+
 // SignalMailBounced tells a lead that a message could not reach its
 // recipient: a SendGrid bounce or drop reported by the Event Webhook. A
 // bounced offer to the current holder reassigns the lead at once and alerts
@@ -394,6 +395,7 @@ type MailBounce struct {
 // refused offer moves the lead on at once; other refused mail is recorded
 // and no longer fails the workflow.
 const versionMailUnreachable = "mail-unreachable"
+
 // SignalEngagement carries an engagement event (a page view, an email click,
 // a webinar attended) that adds points to the lead's score. Fire-and-forget:
 // the gateway records the event in PostgreSQL and signals; the workflow

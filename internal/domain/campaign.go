@@ -20,8 +20,8 @@ type CampaignPlan struct {
 	// at approval. EndsAt is when it ends; zero means when ended by hand.
 	StartsAt Instant  `yaml:"starts_at,omitempty"`
 	EndsAt   Instant  `yaml:"ends_at,omitempty"`
-	Channels []string  `yaml:"channels,omitempty"` // webinar, ebook, event, ads, email, social, other
-	Audience string    `yaml:"audience,omitempty"`
+	Channels []string `yaml:"channels,omitempty"` // webinar, ebook, event, ads, email, social, other
+	Audience string   `yaml:"audience,omitempty"`
 	// Commitments are marketing's side of the agreement.
 	Commitments Commitments `yaml:"commitments,omitempty"`
 	Review      Review      `yaml:"review,omitempty"`

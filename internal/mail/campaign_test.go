@@ -30,7 +30,7 @@ var weekStats = domain.CampaignStats{
 	Declines: []domain.Count{{Name: "bad-fit", N: 5}, {Name: "not-my-territory", N: 3}}, Disqualified: []domain.Count{{Name: "student", N: 2}},
 	Converted: 4, ConversionRate: 4.0 / 31, SLAMet: 30, SLAMissed: 6, SLACompliance: 30.0 / 36,
 	Contacted: 15, FirstContactMedian: 95 * time.Minute, FirstContactP90: 7*time.Hour + 10*time.Minute,
-	Sources: []domain.GroupConversion{{Name: "webinar-form", MQLs: 20, Converted: 4, Rate: 0.2}, {Name: "ads", MQLs: 11, Converted: 0}},
+	Sources:  []domain.GroupConversion{{Name: "webinar-form", MQLs: 20, Converted: 4, Rate: 0.2}, {Name: "ads", MQLs: 11, Converted: 0}},
 	Segments: []domain.GroupConversion{{Name: "DE", MQLs: 25, Converted: 4, Rate: 0.16}, {Name: "FR", MQLs: 6, Converted: 0}},
 }
 
