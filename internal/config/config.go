@@ -31,6 +31,9 @@ type Config struct {
 	SigningKey string        `envconfig:"BATON_SIGNING_KEY" desc:"secret (32+ bytes) that signs one-click links; required by worker and gateway"`
 	LinkTTL    time.Duration `envconfig:"BATON_LINK_TTL" default:"72h" desc:"how long an emailed action link stays valid after its deadline"`
 
+	SessionTTL  time.Duration `envconfig:"BATON_SESSION_TTL" default:"12h" desc:"how long a web sign-in session lasts"`
+	MetricsAddr string        `envconfig:"BATON_METRICS_ADDR" default:":9090" desc:"address the worker serves Prometheus /metrics on (the gateway serves it on BATON_HTTP_ADDR); empty turns it off"`
+
 	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
 
 	MailFrom        string `envconfig:"BATON_MAIL_FROM" default:"Baton <baton@localhost>" desc:"From address of every message"`
@@ -92,6 +95,9 @@ func (c Config) check() error {
 	}
 	if c.LinkTTL < time.Minute {
 		bad("BATON_LINK_TTL", "%s is shorter than 1m", c.LinkTTL)
+	}
+	if c.SessionTTL < time.Minute {
+		bad("BATON_SESSION_TTL", "%s is shorter than 1m", c.SessionTTL)
 	}
 	if c.DefaultAcceptWindow < time.Second {
 		bad("BATON_DEFAULT_ACCEPT_WINDOW", "%s is shorter than 1s", c.DefaultAcceptWindow)
