@@ -1,0 +1,139 @@
+package web
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/store"
+)
+
+func TestNiceMax(t *testing.T) {
+	for _, c := range []struct{ in, want float64 }{
+		{0, 1}, {-3, 1}, {0.3, 0.5}, {1, 1}, {1.2, 2}, {3, 5}, {7, 10}, {10, 10}, {11, 20}, {99, 100}, {100, 100}, {240, 500},
+	} {
+		if got := niceMax(c.in); got != c.want {
+			t.Errorf("niceMax(%g) = %g, want %g", c.in, got, c.want)
+		}
+	}
+}
+
+func TestScale(t *testing.T) {
+	for _, c := range []struct{ v, max, size, want float64 }{
+		{0, 10, 100, 0}, {5, 10, 100, 50}, {10, 10, 100, 100}, {20, 10, 100, 100}, // clamped
+		{0.01, 10, 100, 2}, // a positive value stays visible
+		{-1, 10, 100, 0}, {5, 0, 100, 0},
+	} {
+		if got := scale(c.v, c.max, c.size); got != c.want {
+			t.Errorf("scale(%g, %g, %g) = %g, want %g", c.v, c.max, c.size, got, c.want)
+		}
+	}
+}
+
+func TestPercent(t *testing.T) {
+	if _, ok := Percent(0, 0); ok {
+		t.Error("Percent(0, 0) judged nothing as a percentage")
+	}
+	if p, ok := Percent(3, 1); !ok || p != 75 {
+		t.Errorf("Percent(3, 1) = %g, %v", p, ok)
+	}
+	if p, _ := Percent(0, 4); p != 0 {
+		t.Errorf("Percent(0, 4) = %g", p)
+	}
+}
+
+var rectWidth = regexp.MustCompile(`<rect class="bar" x="[^"]+" y="[^"]+" width="([0-9.]+)"`)
+
+func TestHBars(t *testing.T) {
+	svg := string(HBars("f", "Funnel <of> leads", []Bar{{Label: "Captured", Value: 10}, {Label: "MQL & more", Value: 5}, {Label: "Converted", Value: 0}}, 0))
+	if !strings.HasPrefix(svg, `<svg id="f" class="chart" role="img" aria-labelledby="f-t"`) || !strings.Contains(svg, `<title id="f-t">Funnel &lt;of&gt; leads</title>`) {
+		t.Fatalf("not an accessible svg: %s", svg)
+	}
+	if !strings.Contains(svg, "MQL &amp; more") || strings.Contains(svg, "MQL & more") {
+		t.Fatalf("label not escaped: %s", svg)
+	}
+	m := rectWidth.FindAllStringSubmatch(svg, -1)
+	if len(m) != 3 {
+		t.Fatalf("%d bars, want 3: %s", len(m), svg)
+	}
+	w := make([]float64, 3)
+	for i := range m {
+		w[i], _ = strconv.ParseFloat(m[i][1], 64)
+	}
+	// 10 is the (nice) maximum: full width; 5 is half; 0 is nothing.
+	if w[0] <= 0 || w[1] != w[0]/2 || w[2] != 0 {
+		t.Fatalf("bar widths %v", w)
+	}
+	// A fixed maximum (percentages) is honoured.
+	svg = string(HBars("p", "pct", []Bar{{Label: "a", Value: 50}}, 100))
+	m = rectWidth.FindAllStringSubmatch(svg, -1)
+	if full := 360.0 - 120 - 48; len(m) != 1 || m[0][1] != strconv.FormatFloat(full/2, 'f', 1, 64) {
+		t.Fatalf("50 of 100: %v", m)
+	}
+}
+
+func TestColumns(t *testing.T) {
+	svg := string(Columns("c", "Over time", []string{"1 Jan", "2 Jan"}, []Series{
+		{Name: "Breaches", Values: []float64{2, 0}, Color: colorBad}, {Name: "Escalations", Values: []float64{1, 4}, Color: colorBar}}))
+	if n := strings.Count(svg, `class="col"`); n != 4 {
+		t.Fatalf("%d columns, want 4: %s", n, svg)
+	}
+	if !strings.Contains(svg, "<title>2 Jan Escalations: 4</title>") || !strings.Contains(svg, ">Breaches</text>") {
+		t.Fatalf("column titles or legend missing: %s", svg)
+	}
+	// The tallest column (4 of a nice max of 5) is 4/5 of the plot height.
+	re := regexp.MustCompile(`height="([0-9.]+)" fill="#0b5cad"><title>2 Jan Escalations`)
+	m := re.FindStringSubmatch(svg)
+	if m == nil || m[1] != "115.2" { // (200-34-22) * 4/5
+		t.Fatalf("tallest column: %v", m)
+	}
+	if empty := string(Columns("e", "none", nil, nil)); !strings.HasSuffix(empty, "</svg>") {
+		t.Fatalf("empty chart: %s", empty)
+	}
+}
+
+func TestCountdown(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{90 * time.Minute, "in 1h 30m"}, {5 * time.Minute, "in 5m"}, {-20 * time.Minute, "overdue by 20m"},
+		{26 * time.Hour, "in 1d 2h"}, {-(49*time.Hour + 10*time.Minute), "overdue by 2d 1h"}, {0, "in 0m"},
+	} {
+		if got := Countdown(now, now.Add(c.d)); got != c.want {
+			t.Errorf("Countdown(%s) = %q, want %q", c.d, got, c.want)
+		}
+	}
+}
+
+func TestTeamSLA(t *testing.T) {
+	reps := []store.RepSLA{
+		{RepID: "ana", TeamID: "emea", TeamName: "EMEA", Accepted: 3, Lapsed: 1, FirstContacts: 2},
+		{RepID: "bea", TeamID: "emea", TeamName: "EMEA", Accepted: 1, Breaches: 2, Rejected: 1},
+		{RepID: "zed", TeamID: "us", TeamName: "US", Lapsed: 2},
+	}
+	got := TeamSLA(reps)
+	if len(got) != 2 || got[0].TeamID != "emea" || got[1].TeamID != "us" {
+		t.Fatalf("teams: %+v", got)
+	}
+	if e := got[0]; e.Met() != 6 || e.Missed() != 3 || e.Rejected != 1 {
+		t.Fatalf("emea: %+v (met %d missed %d)", e, e.Met(), e.Missed())
+	}
+	if p, ok := Percent(got[1].Met(), got[1].Missed()); !ok || p != 0 {
+		t.Fatalf("us: %g %v", p, ok)
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/inbox": "/inbox", "/leads/ld_x?y=1": "/leads/ld_x?y=1",
+		"https://evil.example/": "", "//evil.example/": "", `/\evil.example`: "", "inbox": "",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
