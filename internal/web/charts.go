@@ -113,7 +113,7 @@ func HBars(id, title string, bars []Bar, max float64) template.HTML {
 			disp = fmtNum(b.Value)
 		}
 		w := scale(b.Value, max, barW)
-		fmt.Fprintf(&sb, `<text x="%g" y="%g" font-size="12" fill="%s" text-anchor="end">%s</text>`, labelW-6, y+rowH/2+4, colorText, esc(truncate(b.Label, 18)))
+		fmt.Fprintf(&sb, `<text x="%g" y="%g" font-size="11" fill="%s" text-anchor="end">%s</text>`, labelW-6, y+rowH/2+4, colorText, esc(truncate(b.Label, 16)))
 		fmt.Fprintf(&sb, `<rect class="bar" x="%g" y="%g" width="%.1f" height="%g" fill="%s"><title>%s: %s</title></rect>`,
 			labelW, y+4, w, rowH-10, color, esc(b.Label), esc(disp))
 		fmt.Fprintf(&sb, `<text x="%.1f" y="%g" font-size="12" fill="%s">%s</text>`, labelW+w+4, y+rowH/2+4, colorText, esc(disp))

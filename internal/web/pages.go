@@ -523,7 +523,7 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 			}
 			mktBars = append(mktBars, b)
 		} else if m.HasAcceptance {
-			b, _ := pctBar(c.Name+" (accepted)", c.Accepted, c.Rejected+c.Lapsed, 100*m.Commit.MinAcceptance)
+			b, _ := pctBar(truncate(c.Name, 10)+" accepted", c.Accepted, c.Rejected+c.Lapsed, 100*m.Commit.MinAcceptance)
 			mktBars = append(mktBars, b)
 		}
 	}
