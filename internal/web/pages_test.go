@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/testenv"
 	"github.com/batonhq/baton/internal/token"
+	"github.com/batonhq/baton/workflows"
 )
 
 // Handler tests: the gateway's pages over a real PostgreSQL database, with
@@ -385,3 +388,57 @@ func TestReadyzAndMetrics(t *testing.T) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// lockedBuffer is a log sink the handler goroutines write to.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestRequestLogNamesLeadAndWorkflow(t *testing.T) {
+	f := seed(t)
+	ana := f.signIn(t, "ana.schmidt@example.com")
+	var buf lockedBuffer
+	f.srv.Log = slog.New(slog.NewJSONHandler(&buf, nil))
+	id := f.leads["Priya Nair"]
+	get(t, ana, f.url+"/leads/"+id)
+	link := f.srv.link(token.Claims{Lead: id, Actor: "ana", Action: "accept", Attempt: 1})
+	get(t, ana, f.url+link)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	var timeline, action map[string]any
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not a JSON log line: %s", l)
+		}
+		switch m["route"] {
+		case "GET /leads/{id}":
+			timeline = m
+		case "GET /a/{token}":
+			action = m
+		}
+	}
+	wf := workflows.LeadWorkflowID(id)
+	if timeline == nil || timeline["lead"] != id || timeline["workflow_id"] != wf || timeline["status"] != float64(200) {
+		t.Fatalf("timeline request log: %v\n%s", timeline, buf.String())
+	}
+	if action == nil || action["lead"] != id || action["workflow_id"] != wf || action["action"] != "accept" || action["actor"] != "ana" {
+		t.Fatalf("action request log: %v", action)
+	}
+	// The token itself never reaches the log.
+	if strings.Contains(buf.String(), strings.TrimPrefix(link, "/a/")) {
+		t.Fatal("a link token was logged")
+	}
+}
