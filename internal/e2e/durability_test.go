@@ -36,7 +36,8 @@ func buildWorker(t *testing.T, s *Stack) *workerProc {
 	logs, _ := os.Create(filepath.Join(t.TempDir(), "worker.log"))
 	env := append(os.Environ(),
 		"DATABASE_URL="+s.Config.DatabaseURL, "TEMPORAL_ADDRESS="+s.Config.TemporalAddress,
-		"BATON_SIGNING_KEY="+s.Config.SigningKey, "BATON_TASK_QUEUE="+s.Config.TaskQueue, "BATON_PUBLIC_URL="+s.URL)
+		"BATON_SIGNING_KEY="+s.Config.SigningKey, "BATON_TASK_QUEUE="+s.Config.TaskQueue, "BATON_PUBLIC_URL="+s.URL,
+		"BATON_METRICS_ADDR=127.0.0.1:0") // a free port: tests may run side by side
 	p := &workerProc{t: t, bin: bin, env: env, logs: logs}
 	t.Cleanup(func() { p.kill() })
 	return p
