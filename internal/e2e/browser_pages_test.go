@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // artifacts is where browser tests keep their screenshots: $BATON_ARTIFACTS,
@@ -64,8 +65,42 @@ func signInBrowser(t *testing.T, ctx context.Context, s *Stack, email, shots, na
 		t.Fatalf("sign-in link page: %v", err)
 	}
 	screenshot(t, ctx, shots, name+"-signin.png")
+	accessible(t, ctx, "sign-in confirm page")
 	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("#signin"))); err != nil {
 		t.Fatalf("sign in: %v", err)
+	}
+}
+
+// accessible checks what a page owes a screen reader and a keyboard user:
+// a language, one h1, a label for every field, a name for every chart and
+// link, and a visible focus ring on the first Tab stop.
+func accessible(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const p = [];
+		if (document.documentElement.lang !== "en") p.push("html has no lang");
+		if (document.querySelectorAll("h1").length !== 1) p.push(document.querySelectorAll("h1").length + " h1 elements");
+		for (const f of document.querySelectorAll("input:not([type=hidden]), select, textarea"))
+			if (!f.labels || f.labels.length === 0) p.push("field without a label: " + (f.id || f.name));
+		for (const s of document.querySelectorAll("svg.chart"))
+			if (s.getAttribute("role") !== "img" || !s.querySelector("title") || !s.querySelector("title").textContent) p.push("chart without a name: " + s.id);
+		for (const a of document.querySelectorAll("a, button"))
+			if (!a.textContent.trim()) p.push("link or button without text");
+		return p;
+	})()`))
+	if err != nil {
+		t.Fatalf("%s: accessibility check: %v", page, err)
+	}
+	if len(problems) > 0 {
+		t.Errorf("%s: %s", page, strings.Join(problems, "; "))
+	}
+	// Keyboard: on a freshly loaded page, the first Tab stop shows a focus ring.
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+		t.Fatal(err)
+	}
+	outline, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const e = document.activeElement; if (!e || e === document.body) return "nothing focused"; const s = getComputedStyle(e); return s.outlineStyle + " " + s.outlineWidth; })()`))
+	if err != nil || !strings.HasPrefix(outline, "solid 3px") {
+		t.Errorf("%s: the first Tab stop has no visible focus ring (%q, %v)", page, outline, err)
 	}
 }
 
@@ -164,6 +199,7 @@ func TestPagesInBrowser(t *testing.T) {
 		t.Fatalf("inbox: %v", err)
 	}
 	screenshot(t, ctx, shots, "5-inbox.png")
+	accessible(t, ctx, "inbox")
 	inbox := text(t, ctx, "main")
 	if !strings.Contains(inbox, "Priya Nair") || !strings.Contains(inbox, "My SLA record") {
 		t.Fatalf("inbox:\n%s", inbox)
@@ -179,6 +215,7 @@ func TestPagesInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, shots, "6-timeline.png")
+	accessible(t, ctx, "timeline")
 	if tl := text(t, ctx, "#timeline"); !strings.Contains(tl, "accepted") || !strings.Contains(tl, "offered") || !strings.Contains(tl, "(rep)") {
 		t.Fatalf("timeline:\n%s", tl)
 	}
@@ -193,6 +230,7 @@ func TestPagesInBrowser(t *testing.T) {
 		t.Fatalf("scoreboard: %v", err)
 	}
 	screenshot(t, ctx, shots, "8-scoreboard.png")
+	accessible(t, ctx, "scoreboard")
 	for _, chart := range []string{"#by-team", "#by-rep", "#over-time"} {
 		sz := visibleSizes(t, ctx, chart)
 		if len(sz) != 1 || sz[0][0] < 100 || sz[0][1] < 30 {
@@ -226,6 +264,7 @@ func TestPagesInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, shots, "9-campaign.png")
+	accessible(t, ctx, "campaign page")
 	if n := nonZero("#funnel rect.bar"); n < 3 { // captured, MQL, accepted
 		t.Fatalf("funnel has %d visible bars", n)
 	}
