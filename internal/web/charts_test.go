@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -134,6 +135,49 @@ func TestSafeNext(t *testing.T) {
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// contrast is the WCAG 2 contrast ratio of two #rrggbb colours.
+func contrast(a, b string) float64 {
+	lum := func(hex string) float64 {
+		var rgb [3]float64
+		for i := range rgb {
+			v, _ := strconv.ParseUint(hex[1+2*i:3+2*i], 16, 8)
+			c := float64(v) / 255
+			if c <= 0.03928 {
+				rgb[i] = c / 12.92
+			} else {
+				rgb[i] = math.Pow((c+0.055)/1.055, 2.4)
+			}
+		}
+		return 0.2126*rgb[0] + 0.7152*rgb[1] + 0.0722*rgb[2]
+	}
+	la, lb := lum(a), lum(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// TestContrast: text meets WCAG AA (4.5:1) on the page and card backgrounds;
+// chart marks and the focus ring meet the 3:1 for graphics (1.4.11).
+func TestContrast(t *testing.T) {
+	const white, page, header = "#ffffff", "#f6f7f9", "#0b3d6e"
+	for _, c := range []struct {
+		fg, bg string
+		min    float64
+	}{
+		{colorText, white, 4.5}, {colorText, page, 4.5}, {"#4a5260", white, 4.5}, {"#4a5260", page, 4.5}, // body, muted
+		{"#0b5cad", white, 4.5}, {"#0b5cad", page, 4.5}, {white, "#0b5cad", 4.5}, {white, header, 4.5}, // links, buttons, header
+		{"#b3261e", white, 4.5},                                                                  // overdue countdown
+		{colorBar, white, 3}, {colorGood, white, 3}, {colorBad, white, 3}, {colorGrid, white, 3}, // chart marks
+		{"#767676", white, 3},                       // field borders
+		{"#b35000", white, 3}, {"#b35000", page, 3}, // the keyboard focus ring (layout.html)
+	} {
+		if got := contrast(c.fg, c.bg); got < c.min {
+			t.Errorf("%s on %s: contrast %.2f, want at least %.1f", c.fg, c.bg, got, c.min)
 		}
 	}
 }
