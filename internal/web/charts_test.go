@@ -181,3 +181,22 @@ func TestContrast(t *testing.T) {
 		}
 	}
 }
+
+// TestFocusRingContrast reads the focus rings the layout actually uses.
+func TestFocusRingContrast(t *testing.T) {
+	css, err := templateFS.ReadFile("templates/layout.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rings := regexp.MustCompile(`outline:3px solid (#[0-9a-fA-F]{6})`).FindAllStringSubmatch(string(css), -1)
+	if len(rings) == 0 {
+		t.Fatal("layout.html has no 3px focus ring")
+	}
+	for _, r := range rings {
+		for _, bg := range []string{"#ffffff", "#f6f7f9"} {
+			if c := contrast(r[1], bg); c < 3 {
+				t.Errorf("focus ring %s on %s: contrast %.2f < 3", r[1], bg, c)
+			}
+		}
+	}
+}
