@@ -442,3 +442,58 @@ func TestRequestLogNamesLeadAndWorkflow(t *testing.T) {
 		t.Fatal("a link token was logged")
 	}
 }
+
+func TestSignInLinksAreRateLimitedAndKeepWhereYouWereGoing(t *testing.T) {
+	f := seed(t)
+	priya := f.leads["Priya Nair"]
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The sign-in form remembers the page that sent you there.
+	resp, _ := get(t, c, f.url+"/leads/"+priya)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 303 || loc != "/signin?next=%2Fleads%2F"+priya {
+		t.Fatalf("redirect to sign in: %d %s", resp.StatusCode, loc)
+	}
+	if _, page := get(t, c, f.url+"/signin?next=%2Fleads%2F"+priya); !strings.Contains(page, `name="next" value="/leads/`+priya+`"`) {
+		t.Fatalf("form lost next: %s", page)
+	}
+	// An off-site next is dropped.
+	if _, page := get(t, c, f.url+"/signin?next=https%3A%2F%2Fevil.example%2F"); strings.Contains(page, "evil.example") {
+		t.Fatalf("off-site next kept: %s", page)
+	}
+	for i := 0; i < loginLinksLimit; i++ {
+		form := url.Values{"email": {"ana.schmidt@example.com"}}
+		if i == 0 {
+			form.Set("next", "/leads/"+priya)
+		}
+		if resp, page := post(t, c, f.url+"/signin", form); resp.StatusCode != 200 {
+			t.Fatalf("link %d: %d %s", i+1, resp.StatusCode, page)
+		}
+	}
+	if resp, page := post(t, c, f.url+"/signin", url.Values{"email": {"ana.schmidt@example.com"}}); resp.StatusCode != 429 || !strings.Contains(page, "Too many") {
+		t.Fatalf("link %d: %d %s", loginLinksLimit+1, resp.StatusCode, page)
+	}
+	msgs, _ := f.st.Outbox(context.Background(), "ana.schmidt@example.com", 10)
+	if len(msgs) != loginLinksLimit {
+		t.Fatalf("%d sign-in mails, want %d", len(msgs), loginLinksLimit)
+	}
+	// The first link carries next: signing in with it lands on the lead.
+	first := msgs[len(msgs)-1].Links[0].URL
+	jar, _ := cookiejar.New(nil)
+	b := &http.Client{Jar: jar, CheckRedirect: c.CheckRedirect}
+	_, page := get(t, b, first)
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, `name="next" value="/leads/`+priya+`"`) {
+		t.Fatalf("confirm page: %s", page)
+	}
+	resp, _ = post(t, b, first, url.Values{"csrf": {m[1]}, "next": {"/leads/" + priya}})
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/leads/"+priya {
+		t.Fatalf("after sign-in: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// Without the confirm page's cookie, a POST is refused and the link stays unused.
+	second := msgs[len(msgs)-2].Links[0].URL
+	if resp, _ := post(t, &http.Client{}, second, url.Values{"csrf": {"guess"}}); resp.StatusCode != 403 {
+		t.Fatalf("POST without cookie: %d", resp.StatusCode)
+	}
+	if _, err := f.st.LoginLink(context.Background(), token.ID(second[strings.LastIndex(second, "/")+1:]), time.Now()); err != nil {
+		t.Fatalf("the refused POST spent the link: %v", err)
+	}
+}
