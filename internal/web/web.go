@@ -330,7 +330,7 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 	rand.Read(b) //nolint:errcheck // crypto/rand never fails on Linux
 	csrf := hex.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/a/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 3600})
+		SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(r), MaxAge: 3600}) // Secure when BATON_PUBLIC_URL is https (auth.go)
 	s.render(w, http.StatusOK, "confirm.html", map[string]any{"Lead": lead, "Rep": who, "CSRF": csrf, "Action": r.URL.Path,
 		"Kind": c.Action, "Words": actions[c.Action], "RejectReasons": domain.RejectReasons,
 		"DisqualifyReasons": domain.DisqualifyReasons, "Channels": workflows.Channels,
