@@ -215,6 +215,9 @@ func TestPagesInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, shots, "6-timeline.png")
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > phoneWidth {
+		t.Errorf("timeline is %dpx wide on a %dpx phone (%v)", w, phoneWidth, err)
+	}
 	accessible(t, ctx, "timeline")
 	if tl := text(t, ctx, "#timeline"); !strings.Contains(tl, "accepted") || !strings.Contains(tl, "offered") || !strings.Contains(tl, "(rep)") {
 		t.Fatalf("timeline:\n%s", tl)
