@@ -139,6 +139,11 @@ func TestNothingLostWhenTheWorkerIsDownOrKilled(t *testing.T) {
 		w.start()
 	}
 	for _, id := range ids {
+		// The state is recorded before the escalation mail goes out: give a
+		// worker that was just restarted time to send it (race seen in a run).
+		for wait := time.Now().Add(15 * time.Second); countOutbox(t, s, id, "escalation") == 0 && time.Now().Before(wait); {
+			time.Sleep(200 * time.Millisecond)
+		}
 		// Escalation climbs to the sales leader one window later, so there may be one or two.
 		if o, r, e := countOutbox(t, s, id, "offer"), countOutbox(t, s, id, "reassigned"), countOutbox(t, s, id, "escalation"); o != 2 || r != 1 || e < 1 || e > 2 {
 			t.Fatalf("lead %s: %d offers, %d reassigned, %d escalations; want 2, 1, 1 or 2", id, o, r, e)
