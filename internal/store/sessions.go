@@ -135,7 +135,14 @@ func (s *Store) SignIn(ctx context.Context, linkHash, sessionHash []byte, now, s
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `insert into sessions (id_hash, email, expires_at) values ($1, $2, $3)`, sessionHash, email, sessionExpires)
+		if _, err = tx.Exec(ctx, `insert into sessions (id_hash, email, expires_at) values ($1, $2, $3)`, sessionHash, email, sessionExpires); err != nil {
+			return err
+		}
+		// Housekeeping: links and sessions dead for a day are of no use to anyone.
+		if _, err = tx.Exec(ctx, `delete from login_links where expires_at < $1::timestamptz - interval '1 day'`, now); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `delete from sessions where coalesce(revoked_at, expires_at) < $1::timestamptz - interval '1 day'`, now)
 		return err
 	})
 	return email, err

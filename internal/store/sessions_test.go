@@ -107,4 +107,18 @@ func TestSignInLinkOnceAndExpiry(t *testing.T) {
 	if _, err := s.Session(ctx, token.ID("s1"), now); !errors.Is(err, store.ErrNoSession) {
 		t.Fatalf("signed-out session: %v", err)
 	}
+	// The next sign-in, two days later, clears links and sessions dead for a day.
+	later := now.Add(48 * time.Hour)
+	if err := s.CreateLoginLink(ctx, token.ID("fresh"), "ana.schmidt@example.com", later.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignIn(ctx, token.ID("fresh"), token.ID("s3"), later, later.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, s, `select count(*) from login_links`); n != 1 {
+		t.Fatalf("%d sign-in links left, want the fresh one", n)
+	}
+	if n := queryInt(t, s, `select count(*) from sessions`); n != 1 {
+		t.Fatalf("%d sessions left, want the new one", n)
+	}
 }
