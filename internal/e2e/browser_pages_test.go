@@ -259,6 +259,20 @@ func TestPagesInBrowser(t *testing.T) {
 	if n := nonZero("#by-team rect.bar"); n < 1 {
 		t.Fatalf("team chart has %d visible bars", n)
 	}
+	// The leader's inbox: the escalated lead's deadline has passed; the
+	// countdown script (progressive enhancement) keeps the server's words.
+	if _, err := chromedp.Run(ctx, chromedp.NavigateResponse(s.URL+"/inbox")); err != nil {
+		t.Fatal(err)
+	}
+	server := text(t, ctx, ".countdown")
+	after, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.batonTick(); document.querySelector(".countdown").textContent`))
+	if err != nil || !strings.HasPrefix(server, "overdue by ") || !strings.HasPrefix(after, "overdue by ") {
+		t.Fatalf("countdown: server %q, script %q (%v)", server, after, err)
+	}
+	screenshot(t, ctx, shots, "8b-leader-inbox.png")
+	if _, err := chromedp.Run(ctx, chromedp.NavigateResponse(s.URL+"/scoreboard")); err != nil {
+		t.Fatal(err)
+	}
 	// The campaign page's funnel, from the scoreboard.
 	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`a[href="/campaigns/webinar-q3"]`))); err != nil {
 		t.Fatal(err)

@@ -103,6 +103,7 @@ func TestCountdown(t *testing.T) {
 	}{
 		{90 * time.Minute, "in 1h 30m"}, {5 * time.Minute, "in 5m"}, {-20 * time.Minute, "overdue by 20m"},
 		{26 * time.Hour, "in 1d 2h"}, {-(49*time.Hour + 10*time.Minute), "overdue by 2d 1h"}, {0, "in 0m"},
+		{-10 * time.Second, "overdue by 0m"}, {10 * time.Second, "in 0m"},
 	} {
 		if got := Countdown(now, now.Add(c.d)); got != c.want {
 			t.Errorf("Countdown(%s) = %q, want %q", c.d, got, c.want)

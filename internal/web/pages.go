@@ -212,11 +212,12 @@ func inZone(t time.Time, tz string) string { return t.In(loadZone(tz)).Format("M
 
 // Countdown says how long until a deadline, or how long since it passed.
 func Countdown(now, deadline time.Time) string {
-	d := deadline.Sub(now).Round(time.Minute)
-	over := d < 0
+	d := deadline.Sub(now)
+	over := d < 0 // decided before rounding: ten seconds late is overdue
 	if over {
 		d = -d
 	}
+	d = d.Round(time.Minute)
 	var txt string
 	switch days, h, m := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute); {
 	case days > 0:
