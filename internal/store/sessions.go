@@ -190,6 +190,9 @@ type Viewer struct {
 	TimeZone string
 }
 
+// RoleLabel is the role in words ("sales leader").
+func (v Viewer) RoleLabel() string { return strings.ReplaceAll(v.Role, "_", " ") }
+
 // Leader reports whether the viewer sees everything.
 func (v Viewer) Leader() bool { return v.Role == RoleSalesLeader || v.Role == RoleMarketingLeader }
 
