@@ -201,3 +201,23 @@ func TestFocusRingContrast(t *testing.T) {
 		}
 	}
 }
+
+func TestByMarketer(t *testing.T) {
+	views := []marketingView{
+		{CampaignStat: store.CampaignStat{ID: "a", OwnerName: "Mo", OwnerEmail: "mo@x.example", MQL: 4, Accepted: 3, Rejected: 1},
+			Commit: store.Commitments{MQLsPerWeek: 2, MinAcceptance: 0.8}, VolumeMet: true, QualityMet: false},
+		{CampaignStat: store.CampaignStat{ID: "b", OwnerName: "Mo", OwnerEmail: "MO@x.example", MQL: 1, Lapsed: 1}},
+		{CampaignStat: store.CampaignStat{ID: "c", OwnerName: "Lu", OwnerEmail: "lu@x.example"}},
+	}
+	got := ByMarketer(views)
+	if len(got) != 2 {
+		t.Fatalf("%+v", got)
+	}
+	mo, lu := got[0], got[1]
+	if mo.Campaigns != 2 || mo.MQL != 5 || mo.Accepted != 3 || mo.Declined != 2 || mo.AcceptancePct != "60%" || mo.CommitmentText != "1 of 2 met" {
+		t.Fatalf("mo: %+v", mo)
+	}
+	if lu.AcceptancePct != "no offers yet" || lu.CommitmentText != "none in the specs" {
+		t.Fatalf("lu: %+v", lu)
+	}
+}

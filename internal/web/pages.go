@@ -363,6 +363,59 @@ func TeamSLA(reps []store.RepSLA) []store.RepSLA {
 	return out
 }
 
+// MarketerSLA is the marketing side summed by campaign owner: leads handed
+// to sales, how many sales accepted, and the commitments met.
+type MarketerSLA struct {
+	Name, Email                   string
+	Campaigns, MQL                int
+	Accepted, Declined            int // declined: rejected or lapsed offers
+	Commitments, CommitmentsMet   int
+	AcceptancePct, CommitmentText string
+}
+
+// ByMarketer sums campaigns by owner email, in the order owners first appear.
+func ByMarketer(ms []marketingView) []MarketerSLA {
+	var out []MarketerSLA
+	idx := map[string]int{}
+	for _, m := range ms {
+		key := strings.ToLower(m.OwnerEmail)
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, MarketerSLA{Name: m.OwnerName, Email: m.OwnerEmail})
+		}
+		o := &out[i]
+		o.Campaigns++
+		o.MQL += m.MQL
+		o.Accepted += m.Accepted
+		o.Declined += m.Rejected + m.Lapsed
+		if m.Commit.MQLsPerWeek > 0 {
+			o.Commitments++
+			if m.VolumeMet {
+				o.CommitmentsMet++
+			}
+		}
+		if m.Commit.MinAcceptance > 0 {
+			o.Commitments++
+			if m.QualityMet {
+				o.CommitmentsMet++
+			}
+		}
+	}
+	for i := range out {
+		out[i].AcceptancePct = "no offers yet"
+		if p, ok := Percent(out[i].Accepted, out[i].Declined); ok {
+			out[i].AcceptancePct = fmt.Sprintf("%.0f%%", p)
+		}
+		out[i].CommitmentText = "none in the specs"
+		if out[i].Commitments > 0 {
+			out[i].CommitmentText = fmt.Sprintf("%d of %d met", out[i].CommitmentsMet, out[i].Commitments)
+		}
+	}
+	return out
+}
+
 // marketingView is a campaign's marketing side: commitments against actuals.
 type marketingView struct {
 	store.CampaignStat
@@ -537,7 +590,14 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 		escalations.Values = append(escalations.Values, float64(d.Escalations))
 	}
 	sort.SliceStable(mkt, func(i, j int) bool { return mkt[i].ID < mkt[j].ID })
-	data := map[string]any{"Viewer": v, "Teams": teamRows, "Reps": repRows, "Marketing": mkt, "Days": days,
+	marketers := ByMarketer(mkt)
+	var marketerBars []Bar
+	for _, m := range marketers {
+		if b, ok := pctBar(m.Name, m.Accepted, m.Declined, 0); ok {
+			marketerBars = append(marketerBars, b)
+		}
+	}
+	data := map[string]any{"Viewer": v, "Teams": teamRows, "Reps": repRows, "Marketing": mkt, "Marketers": marketers, "Days": days,
 		"Since": inZone(since, v.TimeZone),
 		"OverTime": Columns("over-time", fmt.Sprintf("Breaches and escalations per day, last %d days (UTC)", scoreboardDays),
 			labels, []Series{breaches, escalations})}
@@ -546,6 +606,9 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(repBars) > 0 {
 		data["RepChart"] = HBars("by-rep", "Sales SLA compliance by rep, last 30 days", repBars, 100)
+	}
+	if len(marketerBars) > 0 {
+		data["MarketerChart"] = HBars("by-marketer", "Share of each marketer's offered leads that sales accepted", marketerBars, 100)
 	}
 	if len(mktBars) > 0 {
 		data["MarketingChart"] = HBars("by-campaign", "Marketing commitments met by campaign (MQL volume, or acceptance)", mktBars, 0)

@@ -319,7 +319,8 @@ func TestRolesSeeOnlyTheirLeads(t *testing.T) {
 	// The leader sees everything, with charts.
 	sam := f.signIn(t, "sam.okafor@example.com")
 	_, page = get(t, sam, f.url+"/scoreboard")
-	for _, want := range []string{`<svg id="by-team"`, `<svg id="by-rep"`, `<svg id="by-campaign"`, `<svg id="over-time"`, "EMEA inbound", "Cy Walsh", "Bea Ortiz"} {
+	for _, want := range []string{`<svg id="by-team"`, `<svg id="by-rep"`, `<svg id="by-campaign"`, `<svg id="over-time"`, `<svg id="by-marketer"`, "EMEA inbound", "Cy Walsh", "Bea Ortiz",
+		"<td>Mo Fischer</td><td class=\"num\">1</td><td class=\"num\">2</td><td class=\"num\">33%</td>"} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("scoreboard lacks %q:\n%s", want, page)
 		}
