@@ -329,7 +329,10 @@ func pctBar(label string, met, missed int, target float64) (Bar, bool) {
 		return Bar{Label: label, Display: "—"}, false
 	}
 	b := Bar{Label: label, Value: p, Display: fmt.Sprintf("%.0f%%", p), Class: "good"}
-	if p < target {
+	switch {
+	case target <= 0:
+		b.Class = "" // nothing was promised: neither good nor bad
+	case p < target:
 		b.Class = "bad"
 	}
 	return b, true
