@@ -498,3 +498,23 @@ func TestSignInLinksAreRateLimitedAndKeepWhereYouWereGoing(t *testing.T) {
 		t.Fatalf("the refused POST spent the link: %v", err)
 	}
 }
+
+func TestDeactivatedPersonLosesAccess(t *testing.T) {
+	f := seed(t)
+	bea := f.signIn(t, "bea.ortiz@example.com")
+	if resp, _ := get(t, bea, f.url+"/leads/"+f.leads["Olu Bello"]); resp.StatusCode != 200 {
+		t.Fatalf("bea's own lead: %d", resp.StatusCode)
+	}
+	if _, err := f.st.Pool.Exec(context.Background(), `update people set active = false where id = 'bea'`); err != nil {
+		t.Fatal(err)
+	}
+	// Her session is worth nothing at once, and she cannot get a new link.
+	noRedirect := &http.Client{Jar: bea.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, _ := get(t, noRedirect, f.url+"/leads/"+f.leads["Olu Bello"]); resp.StatusCode != 303 {
+		t.Fatalf("deactivated session: %d", resp.StatusCode)
+	}
+	post(t, &http.Client{}, f.url+"/signin", url.Values{"email": {"bea.ortiz@example.com"}})
+	if msgs, _ := f.st.Outbox(context.Background(), "bea.ortiz@example.com", 10); len(msgs) != 1 {
+		t.Fatalf("%d sign-in mails to a deactivated person, want only the first", len(msgs))
+	}
+}
