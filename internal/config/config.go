@@ -31,8 +31,9 @@ type Config struct {
 	SigningKey string        `envconfig:"BATON_SIGNING_KEY" desc:"secret (32+ bytes) that signs one-click links; required by worker and gateway"`
 	LinkTTL    time.Duration `envconfig:"BATON_LINK_TTL" default:"72h" desc:"how long an emailed action link stays valid after its deadline"`
 
-	SessionTTL  time.Duration `envconfig:"BATON_SESSION_TTL" default:"12h" desc:"how long a web sign-in session lasts"`
-	MetricsAddr string        `envconfig:"BATON_METRICS_ADDR" default:":9091" desc:"address the worker serves Prometheus /metrics on (the gateway serves it on BATON_HTTP_ADDR); empty turns it off"`
+	SessionTTL   time.Duration `envconfig:"BATON_SESSION_TTL" default:"12h" desc:"how long a web sign-in session lasts"`
+	MetricsToken string        `envconfig:"BATON_METRICS_TOKEN" desc:"when set, the gateway's /metrics asks for Authorization: Bearer <token> (the gateway faces the internet)"`
+	MetricsAddr  string        `envconfig:"BATON_METRICS_ADDR" default:":9091" desc:"address the worker serves Prometheus /metrics on (the gateway serves it on BATON_HTTP_ADDR); empty turns it off"`
 
 	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -124,5 +125,21 @@ func (s *Server) logRequests(h http.Handler) http.Handler {
 				s.Metrics.IntakeLatency.WithLabelValues(route, code).Observe(d.Seconds())
 			}
 		}
+	})
+}
+
+// metricsAuth asks for the bearer token when one is configured.
+func (s *Server) metricsAuth(h http.Handler) http.Handler {
+	if s.MetricsToken == "" {
+		return h
+	}
+	want := []byte("Bearer " + s.MetricsToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need the bearer token (BATON_METRICS_TOKEN)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }

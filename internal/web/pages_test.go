@@ -518,3 +518,24 @@ func TestDeactivatedPersonLosesAccess(t *testing.T) {
 		t.Fatalf("%d sign-in mails to a deactivated person, want only the first", len(msgs))
 	}
 }
+
+func TestMetricsBearerToken(t *testing.T) {
+	f := seed(t)
+	f.srv.MetricsToken = "s3cret"
+	hs := httptest.NewServer(f.srv.Handler()) // routes read the token when built
+	t.Cleanup(hs.Close)
+	if resp, body := get(t, &http.Client{}, hs.URL+"/metrics"); resp.StatusCode != 401 || strings.Contains(body, "baton_leads") {
+		t.Fatalf("metrics without the token: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", hs.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "baton_leads") {
+		t.Fatalf("metrics with the token: %d", resp.StatusCode)
+	}
+}

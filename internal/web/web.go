@@ -61,8 +61,10 @@ type Server struct {
 	PublicURL  string
 	MailFrom   string
 	SessionTTL time.Duration
-	// Operations (ops.go): /metrics and request counts, when set.
-	Metrics *metrics.Metrics
+	// Operations (ops.go): /metrics and request counts, when set; with a
+	// MetricsToken, /metrics asks for it as a bearer token.
+	Metrics      *metrics.Metrics
+	MetricsToken string
 }
 
 // MaxBody is the largest request body the API reads.
