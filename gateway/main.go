@@ -16,9 +16,11 @@ import (
 
 	"github.com/batonhq/baton/internal/config"
 	"github.com/batonhq/baton/internal/intake"
+	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/token"
 	"github.com/batonhq/baton/internal/web"
+	"github.com/batonhq/baton/internal/workerapp"
 )
 
 func main() {
@@ -34,9 +36,12 @@ func main() {
 
 func run() error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	svc, err := tclient.Boot(ctx, log)
+	mx := metrics.New() // the SDK's metrics and ours, on GET /metrics
+	defer mx.Close()
+	svc, err := tclient.Boot(ctx, log, tclient.WithMetrics(mx.TemporalHandler()))
 	if err != nil {
 		return err
 	}
@@ -50,8 +55,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	mx.WatchStore(st)
 	srv := &web.Server{Store: st, Temporal: cl, Signer: signer, Outbox: cfg.Outbox(), Log: log, SendGrid: events, ReplayWindow: cfg.IntakeReplayWindow,
-		Intake: &intake.Service{Temporal: cl, Store: st, TaskQueue: cfg.TaskQueue, AckDurable: cfg.IntakeAck == "durable"}}
+		Intake: &intake.Service{Temporal: cl, Store: st, TaskQueue: cfg.TaskQueue, AckDurable: cfg.IntakeAck == "durable"},
+		Mailer: workerapp.Mailer(cfg, st), PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom, SessionTTL: cfg.SessionTTL, Metrics: mx, MetricsToken: cfg.MetricsToken}
 	hs := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)

@@ -7,9 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/batonhq/baton/internal/config"
+	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/workerapp"
 	"go.temporal.io/sdk/worker"
@@ -28,12 +32,27 @@ func main() {
 
 func run() error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	svc, err := tclient.Boot(context.Background(), log)
+	slog.SetDefault(log)
+	mx := metrics.New() // the SDK's metrics, on BATON_METRICS_ADDR
+	defer mx.Close()
+	svc, err := tclient.Boot(context.Background(), log, tclient.WithMetrics(mx.TemporalHandler()))
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
 	cfg := svc.Config
+	if cfg.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("BATON_METRICS_ADDR: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", mx.Handler())
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ln) //nolint:errcheck // ends with the process
+		defer hs.Close()
+		log.Info("worker metrics", "addr", ln.Addr().String())
+	}
 	if err := workerapp.CheckSearchAttributes(context.Background(), svc.Temporal, cfg.TemporalNamespace); err != nil {
 		return err
 	}

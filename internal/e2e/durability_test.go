@@ -36,7 +36,8 @@ func buildWorker(t *testing.T, s *Stack) *workerProc {
 	logs, _ := os.Create(filepath.Join(t.TempDir(), "worker.log"))
 	env := append(os.Environ(),
 		"DATABASE_URL="+s.Config.DatabaseURL, "TEMPORAL_ADDRESS="+s.Config.TemporalAddress,
-		"BATON_SIGNING_KEY="+s.Config.SigningKey, "BATON_TASK_QUEUE="+s.Config.TaskQueue, "BATON_PUBLIC_URL="+s.URL)
+		"BATON_SIGNING_KEY="+s.Config.SigningKey, "BATON_TASK_QUEUE="+s.Config.TaskQueue, "BATON_PUBLIC_URL="+s.URL,
+		"BATON_METRICS_ADDR=127.0.0.1:0") // a free port: tests may run side by side
 	p := &workerProc{t: t, bin: bin, env: env, logs: logs}
 	t.Cleanup(func() { p.kill() })
 	return p
@@ -138,6 +139,11 @@ func TestNothingLostWhenTheWorkerIsDownOrKilled(t *testing.T) {
 		w.start()
 	}
 	for _, id := range ids {
+		// The state is recorded before the escalation mail goes out: give a
+		// worker that was just restarted time to send it (race seen in a run).
+		for wait := time.Now().Add(15 * time.Second); countOutbox(t, s, id, "escalation") == 0 && time.Now().Before(wait); {
+			time.Sleep(200 * time.Millisecond)
+		}
 		// Escalation climbs to the sales leader one window later, so there may be one or two.
 		if o, r, e := countOutbox(t, s, id, "offer"), countOutbox(t, s, id, "reassigned"), countOutbox(t, s, id, "escalation"); o != 2 || r != 1 || e < 1 || e > 2 {
 			t.Fatalf("lead %s: %d offers, %d reassigned, %d escalations; want 2, 1, 1 or 2", id, o, r, e)

@@ -78,6 +78,7 @@ func startStackOpts(t *testing.T, inProcessWorker bool) *Stack {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	cfg.PublicURL = hs.URL // links in mail point at this gateway
+	srv.PublicURL = hs.URL // and sign-in links too
 
 	if inProcessWorker {
 		w, err := workerapp.New(cfg, cl, st)
@@ -308,8 +309,8 @@ func TestLeadHandedToRepEndToEnd(t *testing.T) {
 	if st := desc.WorkflowExecutionInfo.Status; st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		t.Fatalf("workflow status %v, want running until the lead's outcome", st)
 	}
-	// Clicking again is explained, and changes nothing.
-	if code, page := click(t, link); code != 409 || !strings.Contains(page, "You already accepted this lead") {
+	// Clicking again is refused (a link works once), explained, and changes nothing.
+	if code, page := click(t, link); code != 403 || !strings.Contains(page, "already used") || !strings.Contains(page, "held by you") {
 		t.Fatalf("second click: %d %s", code, page)
 	}
 	// The same person again is the same lead, with the touch recorded.
@@ -355,8 +356,9 @@ func TestLeadHandedToRepEndToEnd(t *testing.T) {
 	if resp, page := do(t, http.DefaultClient, "GET", esc.Links[0].URL, "", ""); resp.StatusCode != 200 || !strings.Contains(page, "escalated") {
 		t.Fatalf("manager's lead page: %d %s", resp.StatusCode, page)
 	}
-	if resp, _ := do(t, http.DefaultClient, "GET", s.URL+"/leads/"+lead2, "", ""); resp.StatusCode != 403 {
-		t.Fatalf("lead page without token: %d", resp.StatusCode)
+	// Without the token (and no session) it asks to sign in, and shows nothing of the lead.
+	if resp, page := do(t, http.DefaultClient, "GET", s.URL+"/leads/"+lead2, "", ""); resp.Request.URL.Path != "/signin" || strings.Contains(page, "Erin") {
+		t.Fatalf("lead page without token: %d %s %s", resp.StatusCode, resp.Request.URL, page)
 	}
 	// The holder may still accept after escalation.
 	if code, page := click(t, second.Links[0].URL); code != 200 {

@@ -20,7 +20,7 @@ type Service struct {
 
 // Boot loads config, applies migrations, opens the store and dials Temporal.
 // Close releases what it opened.
-func Boot(ctx context.Context, log *slog.Logger) (*Service, error) {
+func Boot(ctx context.Context, log *slog.Logger, opts ...Option) (*Service, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, err
@@ -36,7 +36,7 @@ func Boot(ctx context.Context, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := Dial(cfg, log)
+	cl, err := Dial(cfg, log, opts...)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -36,10 +36,13 @@ func Options(c config.Config, logger *slog.Logger) (client.Options, error) {
 }
 
 // Dial connects and checks the server answers.
-func Dial(c config.Config, logger *slog.Logger) (client.Client, error) {
+func Dial(c config.Config, logger *slog.Logger, opts ...Option) (client.Client, error) {
 	o, err := Options(c, logger)
 	if err != nil {
 		return nil, err
+	}
+	for _, opt := range opts {
+		opt(&o)
 	}
 	cl, err := client.Dial(o)
 	if err != nil {

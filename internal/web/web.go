@@ -20,6 +20,8 @@ import (
 
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/intake"
+	"github.com/batonhq/baton/internal/mail"
+	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/token"
 	"github.com/batonhq/baton/workflows"
@@ -56,6 +58,17 @@ type Server struct {
 	// ReplayWindow bounds a signed intake request's age (DefaultReplayWindow when zero).
 	ReplayWindow time.Duration
 	limits       limiters // per-source rate limits
+	// Sign-in and pages (auth.go, pages.go): the mailer of sign-in links
+	// (nil with Outbox: the local outbox), the base URL of those links, the
+	// From address, and how long a session lasts (default 12h).
+	Mailer     mail.Mailer
+	PublicURL  string
+	MailFrom   string
+	SessionTTL time.Duration
+	// Operations (ops.go): /metrics and request counts, when set; with a
+	// MetricsToken, /metrics asks for it as a bearer token.
+	Metrics      *metrics.Metrics
+	MetricsToken string
 }
 
 // MaxBody is the largest request body the API reads.
@@ -76,9 +89,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/leads/{id}", s.getLeadAuth)
 	mux.HandleFunc("GET /a/{token}", s.confirmPage)
 	mux.HandleFunc("POST /a/{token}", s.doAction)
-	mux.HandleFunc("GET /leads/{id}", s.leadPage)
-	s.campaignRoutes(mux) // GET/POST /c/{token}: a reviewer's sign-off
+	mux.HandleFunc("GET /leads/{id}", s.leadOrTimeline) // pages.go: the emailed link's token, or a session
+	s.campaignRoutes(mux)                               // GET/POST /c/{token}: a reviewer's sign-off
 	mux.HandleFunc("POST /api/v1/sendgrid/events", s.sendgridEvents)
+	s.routes(mux)                                       // pages.go: sign-in, inbox, campaign, scoreboard, readyz, metrics
 	if s.Outbox {
 		mux.HandleFunc("GET /api/v1/outbox", s.getOutbox)
 		mux.HandleFunc("GET /outbox", s.outboxPage)
@@ -86,7 +100,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusOK, "home.html", map[string]any{"Outbox": s.Outbox})
 	})
-	return securityHeaders(mux)
+	return s.logRequests(securityHeaders(mux)) // ops.go
 }
 
 func securityHeaders(h http.Handler) http.Handler {
@@ -280,6 +294,7 @@ func (s *Server) verifyAction(w http.ResponseWriter, r *http.Request) (token.Cla
 			s.message(w, http.StatusForbidden, "This link cannot be used", "This link is not a Baton action. Nothing was changed.")
 			return c, false
 		}
+		ok = s.notUsed(w, r, c) // pages.go: a link is usable once
 	}
 	return c, ok
 }
@@ -303,9 +318,10 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 	rand.Read(b) //nolint:errcheck // crypto/rand never fails on Linux
 	csrf := hex.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/a/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 3600})
+		SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(r), MaxAge: 3600}) // Secure when BATON_PUBLIC_URL is https (auth.go)
 	s.render(w, http.StatusOK, "confirm.html", map[string]any{"Lead": lead, "Rep": who, "CSRF": csrf, "Action": r.URL.Path,
 		"Kind": c.Action, "Words": actions[c.Action], "RejectReasons": domain.RejectReasons,
+		"DisqualifyReasons": domain.DisqualifyReasons, "Channels": workflows.Channels,
 		"Extensions": []string{"30m", "1h", "2h", "4h"}})
 }
 
@@ -329,7 +345,7 @@ func update(c token.Claims, r *http.Request) (string, any, error) {
 		}
 		return workflows.UpdateExtend, workflows.ExtendInput{ManagerID: c.Actor, By: by, Reason: reason}, nil
 	}
-	return "", nil, errors.New("unknown action")
+	return moreUpdates(c, r) // pages.go: disqualify and contact, from the inbox
 }
 
 func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
@@ -350,6 +366,10 @@ func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
+	if !s.claim(w, r, c) { // pages.go: one use per link, recorded with the outcome
+		return
+	}
+	defer func() { s.settle(r, c, err) }()
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflows.LeadWorkflowID(c.Lead), UpdateName: name, Args: []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,

@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The queries behind the pages: a viewer's open leads, the SLA record of reps
+// and campaigns, and breaches over time. Every one takes the viewer and limits
+// its rows to what the viewer may see.
+
+// InboxLead is an open lead as listed in an inbox.
+type InboxLead struct {
+	ID, Name, Email, Company string
+	CampaignID, CampaignName string
+	State                    string
+	OwnerID, OwnerName       string
+	Attempt                  int
+	OfferedAt, AcceptBy      *time.Time
+	AcceptedAt, ContactBy    *time.Time
+	ContactedAt              *time.Time
+}
+
+// Deadline is the clock the lead waits on now: acceptance while offered,
+// first contact once accepted; nil when none runs.
+func (l InboxLead) Deadline() *time.Time {
+	switch l.State {
+	case "Offered", "Escalated":
+		return l.AcceptBy
+	case "Accepted":
+		if l.ContactedAt == nil {
+			return l.ContactBy
+		}
+	}
+	return nil
+}
+
+// OpenLeads lists the open leads a viewer may see, the most urgent first.
+func (s *Store) OpenLeads(ctx context.Context, v Viewer, limit int) ([]InboxLead, error) {
+	cond, args := leadScope(v, 2)
+	rows, _ := s.Pool.Query(ctx, `
+		select l.id, l.name, l.email, l.company, c.id, c.name, l.state, coalesce(o.id, ''), coalesce(o.name, ''), l.attempt,
+			l.offered_at, l.accept_by, l.accepted_at, l.contact_by, l.contacted_at
+		from leads l join campaigns c on c.id = l.campaign_id left join people o on o.id = l.owner_id
+		where l.state in ('Offered', 'Escalated', 'Accepted', 'Contacted', 'Unroutable') and `+cond+`
+		order by case when l.state in ('Offered', 'Escalated') then l.accept_by
+			when l.state = 'Accepted' and l.contacted_at is null then l.contact_by end nulls last, l.id
+		limit $1`, append([]any{limit}, args...)...)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (InboxLead, error) {
+		var l InboxLead
+		err := r.Scan(&l.ID, &l.Name, &l.Email, &l.Company, &l.CampaignID, &l.CampaignName, &l.State, &l.OwnerID, &l.OwnerName,
+			&l.Attempt, &l.OfferedAt, &l.AcceptBy, &l.AcceptedAt, &l.ContactBy, &l.ContactedAt)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open leads: %w", err)
+	}
+	return out, nil
+}
+
+// RepSLA is one rep's record: deadlines met and missed.
+type RepSLA struct {
+	RepID, Name, TeamID, TeamName string
+	Accepted, Lapsed, Rejected    int
+	FirstContacts, Breaches       int
+}
+
+// Met counts the deadlines kept: offers accepted and first contacts logged.
+func (r RepSLA) Met() int { return r.Accepted + r.FirstContacts }
+
+// Missed counts the deadlines missed: offers that lapsed, contacts breached.
+func (r RepSLA) Missed() int { return r.Lapsed + r.Breaches }
+
+// repScope limits people p to what a viewer may see on the scoreboard.
+func repScope(v Viewer, n int) (string, []any) {
+	switch {
+	case v.Leader():
+		return "true", nil
+	case v.Role == RoleManager && v.TeamID != "":
+		return fmt.Sprintf("p.team_id = $%d", n), []any{v.TeamID}
+	case v.Role == RoleRep && v.PersonID != "":
+		return fmt.Sprintf("p.id = $%d", n), []any{v.PersonID}
+	}
+	return "false", nil
+}
+
+// RepRecords returns the sales side of the SLA per rep since a time, for the
+// reps a viewer may see, by team then rep.
+func (s *Store) RepRecords(ctx context.Context, v Viewer, since time.Time) ([]RepSLA, error) {
+	cond, args := repScope(v, 2)
+	rows, _ := s.Pool.Query(ctx, `
+		with ev as (
+			select case when kind in ('lapsed', 'breached') then data->>'rep'
+				when actor like 'rep:%' then substr(actor, 5) end as rep, kind, event_key
+			from lead_events where occurred_at >= $1 and kind in ('accepted', 'lapsed', 'rejected', 'contacted', 'breached'))
+		select p.id, p.name, coalesce(t.id, ''), coalesce(t.name, ''),
+			count(ev.kind) filter (where ev.kind = 'accepted'),
+			count(ev.kind) filter (where ev.kind = 'lapsed'),
+			count(ev.kind) filter (where ev.kind = 'rejected'),
+			count(ev.kind) filter (where ev.kind = 'contacted' and ev.event_key ~ ':contact:1$'),
+			count(ev.kind) filter (where ev.kind = 'breached')
+		from people p left join teams t on t.id = p.team_id left join ev on ev.rep = p.id
+		where p.role = 'rep' and `+cond+`
+		group by p.id, p.name, t.id, t.name order by t.id nulls last, p.id`, append([]any{since}, args...)...)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[RepSLA])
+	if err != nil {
+		return nil, fmt.Errorf("rep records: %w", err)
+	}
+	return out, nil
+}
+
+// CampaignStat is a campaign's funnel and both sides of its SLA.
+type CampaignStat struct {
+	ID, Name, OwnerName, OwnerEmail, TeamID, Status string
+	CreatedAt                                       time.Time
+	Spec                                            []byte
+	Captured, MQL, Accepted, Contacted, Converted   int
+	Disqualified, Recycled, Rejected                int
+	Lapsed, Breaches, Escalations                   int
+}
+
+// CampaignFunnels lists the campaigns a viewer may see (or one, when id is set)
+// with their funnel counts: distinct leads that reached each step.
+func (s *Store) CampaignFunnels(ctx context.Context, v Viewer, id string) ([]CampaignStat, error) {
+	cond, args := campaignScope(v, 2)
+	rows, _ := s.Pool.Query(ctx, `
+		select c.id, c.name, c.owner_name, c.owner_email, c.team_id, c.status, c.created_at, c.spec,
+			count(distinct l.id),
+			count(distinct e.lead_id) filter (where e.kind = 'mql'),
+			count(distinct e.lead_id) filter (where e.kind = 'accepted'),
+			count(distinct e.lead_id) filter (where e.kind = 'contacted'),
+			count(distinct e.lead_id) filter (where e.kind = 'converted'),
+			count(distinct e.lead_id) filter (where e.kind = 'disqualified'),
+			count(distinct e.lead_id) filter (where e.kind = 'recycled'),
+			count(e.id) filter (where e.kind = 'rejected'),
+			count(e.id) filter (where e.kind = 'lapsed'),
+			count(e.id) filter (where e.kind = 'breached'),
+			count(e.id) filter (where e.kind = 'escalated')
+		from campaigns c left join leads l on l.campaign_id = c.id left join lead_events e on e.lead_id = l.id
+		where ($1 = '' or c.id = $1) and `+cond+`
+		group by c.id order by c.id`, append([]any{id}, args...)...)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[CampaignStat])
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	return out, nil
+}
+
+// ReasonCount is how often a reason was given.
+type ReasonCount struct {
+	Reason string
+	Count  int
+}
+
+// Reasons counts the reasons of one kind of event (rejected, disqualified,
+// recycled) on a campaign's leads, most frequent first.
+func (s *Store) Reasons(ctx context.Context, campaignID, kind string) ([]ReasonCount, error) {
+	rows, _ := s.Pool.Query(ctx, `select coalesce(nullif(e.reason, ''), '(none given)'), count(*)::int
+		from lead_events e join leads l on l.id = e.lead_id
+		where l.campaign_id = $1 and e.kind = $2 group by 1 order by 2 desc, 1`, campaignID, kind)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ReasonCount])
+	if err != nil {
+		return nil, fmt.Errorf("%s reasons of %s: %w", kind, campaignID, err)
+	}
+	return out, nil
+}
+
+// DayCount is one UTC day's misses.
+type DayCount struct {
+	Day         time.Time
+	Breaches    int // offers lapsed and contacts breached
+	Escalations int
+}
+
+// Daily counts breaches and escalations per UTC day over [from, to], on the
+// leads a viewer may see; every day has a row.
+func (s *Store) Daily(ctx context.Context, v Viewer, from, to time.Time) ([]DayCount, error) {
+	cond, args := leadScope(v, 3)
+	rows, _ := s.Pool.Query(ctx, `
+		with ev as (
+			select (e.occurred_at at time zone 'UTC')::date as day, e.kind
+			from lead_events e join leads l on l.id = e.lead_id join campaigns c on c.id = l.campaign_id
+			where e.kind in ('lapsed', 'breached', 'escalated')
+				and e.occurred_at >= $1::date and e.occurred_at < $2::date + 1 and `+cond+`)
+		select d::date::timestamp at time zone 'UTC',
+			count(ev.kind) filter (where ev.kind in ('lapsed', 'breached'))::int,
+			count(ev.kind) filter (where ev.kind = 'escalated')::int
+		from generate_series($1::date, $2::date, interval '1 day') d left join ev on ev.day = d::date
+		group by d order by d`, append([]any{from.UTC().Format("2006-01-02"), to.UTC().Format("2006-01-02")}, args...)...)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DayCount])
+	if err != nil {
+		return nil, fmt.Errorf("daily misses: %w", err)
+	}
+	return out, nil
+}
+
+// Commitments are marketing's side of the SLA for a campaign, read from the
+// campaign spec when it has them (zero when it does not).
+type Commitments struct {
+	MQLsPerWeek   float64 // volume
+	MinAcceptance float64 // quality: the share of offers sales accepts, 0..1
+}
+
+// Any reports whether the spec commits to anything.
+func (c Commitments) Any() bool { return c.MQLsPerWeek > 0 || c.MinAcceptance > 0 }
+
+// ParseCommitments finds marketing's commitments in a stored campaign spec.
+// The spec's shape is owned by the campaign engine; this reads any object
+// whose key mentions "commit" and, inside it, a number whose key mentions MQLs
+// per week and one whose key mentions acceptance (a fraction, or a percent
+// when above 1). Keys are matched without case, dashes or underscores.
+func ParseCommitments(spec []byte) Commitments {
+	var c Commitments
+	var root map[string]any
+	if json.Unmarshal(spec, &root) != nil {
+		return c
+	}
+	for k, v := range root {
+		obj, ok := v.(map[string]any)
+		if !ok || !strings.Contains(normKey(k), "commit") {
+			continue
+		}
+		for ik, iv := range obj {
+			n, ok := number(iv)
+			if !ok {
+				continue
+			}
+			switch key := normKey(ik); {
+			case strings.Contains(key, "mql") && (strings.Contains(key, "week") || strings.Contains(key, "weekly")):
+				c.MQLsPerWeek = n
+			case strings.Contains(key, "accept"):
+				if n > 1 {
+					n /= 100
+				}
+				c.MinAcceptance = n
+			}
+		}
+	}
+	return c
+}
+
+func normKey(k string) string {
+	return strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(k))
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case string:
+		var f float64
+		_, err := fmt.Sscanf(strings.TrimSuffix(strings.TrimSpace(n), "%"), "%g", &f)
+		if err == nil && strings.HasSuffix(strings.TrimSpace(n), "%") {
+			f /= 100
+		}
+		return f, err == nil
+	}
+	return 0, false
+}

@@ -1,0 +1,223 @@
+package web
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/store"
+)
+
+func TestNiceMax(t *testing.T) {
+	for _, c := range []struct{ in, want float64 }{
+		{0, 1}, {-3, 1}, {0.3, 0.5}, {1, 1}, {1.2, 2}, {3, 5}, {7, 10}, {10, 10}, {11, 20}, {99, 100}, {100, 100}, {240, 500},
+	} {
+		if got := niceMax(c.in); got != c.want {
+			t.Errorf("niceMax(%g) = %g, want %g", c.in, got, c.want)
+		}
+	}
+}
+
+func TestScale(t *testing.T) {
+	for _, c := range []struct{ v, max, size, want float64 }{
+		{0, 10, 100, 0}, {5, 10, 100, 50}, {10, 10, 100, 100}, {20, 10, 100, 100}, // clamped
+		{0.01, 10, 100, 2}, // a positive value stays visible
+		{-1, 10, 100, 0}, {5, 0, 100, 0},
+	} {
+		if got := scale(c.v, c.max, c.size); got != c.want {
+			t.Errorf("scale(%g, %g, %g) = %g, want %g", c.v, c.max, c.size, got, c.want)
+		}
+	}
+}
+
+func TestPercent(t *testing.T) {
+	if _, ok := Percent(0, 0); ok {
+		t.Error("Percent(0, 0) judged nothing as a percentage")
+	}
+	if p, ok := Percent(3, 1); !ok || p != 75 {
+		t.Errorf("Percent(3, 1) = %g, %v", p, ok)
+	}
+	if p, _ := Percent(0, 4); p != 0 {
+		t.Errorf("Percent(0, 4) = %g", p)
+	}
+}
+
+var rectWidth = regexp.MustCompile(`<rect class="bar" x="[^"]+" y="[^"]+" width="([0-9.]+)"`)
+
+func TestHBars(t *testing.T) {
+	svg := string(HBars("f", "Funnel <of> leads", []Bar{{Label: "Captured", Value: 10}, {Label: "MQL & more", Value: 5}, {Label: "Converted", Value: 0}}, 0))
+	if !strings.HasPrefix(svg, `<svg id="f" class="chart" role="img" aria-labelledby="f-t"`) || !strings.Contains(svg, `<title id="f-t">Funnel &lt;of&gt; leads</title>`) {
+		t.Fatalf("not an accessible svg: %s", svg)
+	}
+	if !strings.Contains(svg, "MQL &amp; more") || strings.Contains(svg, "MQL & more") {
+		t.Fatalf("label not escaped: %s", svg)
+	}
+	m := rectWidth.FindAllStringSubmatch(svg, -1)
+	if len(m) != 3 {
+		t.Fatalf("%d bars, want 3: %s", len(m), svg)
+	}
+	w := make([]float64, 3)
+	for i := range m {
+		w[i], _ = strconv.ParseFloat(m[i][1], 64)
+	}
+	// 10 is the (nice) maximum: full width; 5 is half; 0 is nothing.
+	if w[0] <= 0 || w[1] != w[0]/2 || w[2] != 0 {
+		t.Fatalf("bar widths %v", w)
+	}
+	// A fixed maximum (percentages) is honoured.
+	svg = string(HBars("p", "pct", []Bar{{Label: "a", Value: 50}}, 100))
+	m = rectWidth.FindAllStringSubmatch(svg, -1)
+	if full := 360.0 - 120 - 48; len(m) != 1 || m[0][1] != strconv.FormatFloat(full/2, 'f', 1, 64) {
+		t.Fatalf("50 of 100: %v", m)
+	}
+}
+
+func TestColumns(t *testing.T) {
+	svg := string(Columns("c", "Over time", []string{"1 Jan", "2 Jan"}, []Series{
+		{Name: "Breaches", Values: []float64{2, 0}, Color: colorBad}, {Name: "Escalations", Values: []float64{1, 4}, Color: colorBar}}))
+	if n := strings.Count(svg, `class="col"`); n != 4 {
+		t.Fatalf("%d columns, want 4: %s", n, svg)
+	}
+	if !strings.Contains(svg, "<title>2 Jan Escalations: 4</title>") || !strings.Contains(svg, ">Breaches</text>") {
+		t.Fatalf("column titles or legend missing: %s", svg)
+	}
+	// The tallest column (4 of a nice max of 5) is 4/5 of the plot height.
+	re := regexp.MustCompile(`height="([0-9.]+)" fill="#0b5cad"><title>2 Jan Escalations`)
+	m := re.FindStringSubmatch(svg)
+	if m == nil || m[1] != "115.2" { // (200-34-22) * 4/5
+		t.Fatalf("tallest column: %v", m)
+	}
+	if empty := string(Columns("e", "none", nil, nil)); !strings.HasSuffix(empty, "</svg>") {
+		t.Fatalf("empty chart: %s", empty)
+	}
+}
+
+func TestCountdown(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{90 * time.Minute, "in 1h 30m"}, {5 * time.Minute, "in 5m"}, {-20 * time.Minute, "overdue by 20m"},
+		{26 * time.Hour, "in 1d 2h"}, {-(49*time.Hour + 10*time.Minute), "overdue by 2d 1h"}, {0, "in 0m"},
+		{-10 * time.Second, "overdue by 0m"}, {10 * time.Second, "in 0m"},
+	} {
+		if got := Countdown(now, now.Add(c.d)); got != c.want {
+			t.Errorf("Countdown(%s) = %q, want %q", c.d, got, c.want)
+		}
+	}
+}
+
+func TestTeamSLA(t *testing.T) {
+	reps := []store.RepSLA{
+		{RepID: "ana", TeamID: "emea", TeamName: "EMEA", Accepted: 3, Lapsed: 1, FirstContacts: 2},
+		{RepID: "bea", TeamID: "emea", TeamName: "EMEA", Accepted: 1, Breaches: 2, Rejected: 1},
+		{RepID: "zed", TeamID: "us", TeamName: "US", Lapsed: 2},
+	}
+	got := TeamSLA(reps)
+	if len(got) != 2 || got[0].TeamID != "emea" || got[1].TeamID != "us" {
+		t.Fatalf("teams: %+v", got)
+	}
+	if e := got[0]; e.Met() != 6 || e.Missed() != 3 || e.Rejected != 1 {
+		t.Fatalf("emea: %+v (met %d missed %d)", e, e.Met(), e.Missed())
+	}
+	if p, ok := Percent(got[1].Met(), got[1].Missed()); !ok || p != 0 {
+		t.Fatalf("us: %g %v", p, ok)
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/inbox": "/inbox", "/leads/ld_x?y=1": "/leads/ld_x?y=1",
+		"https://evil.example/": "", "//evil.example/": "", `/\evil.example`: "", "inbox": "",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// contrast is the WCAG 2 contrast ratio of two #rrggbb colours.
+func contrast(a, b string) float64 {
+	lum := func(hex string) float64 {
+		var rgb [3]float64
+		for i := range rgb {
+			v, _ := strconv.ParseUint(hex[1+2*i:3+2*i], 16, 8)
+			c := float64(v) / 255
+			if c <= 0.03928 {
+				rgb[i] = c / 12.92
+			} else {
+				rgb[i] = math.Pow((c+0.055)/1.055, 2.4)
+			}
+		}
+		return 0.2126*rgb[0] + 0.7152*rgb[1] + 0.0722*rgb[2]
+	}
+	la, lb := lum(a), lum(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// TestContrast: text meets WCAG AA (4.5:1) on the page and card backgrounds;
+// chart marks and the focus ring meet the 3:1 for graphics (1.4.11).
+func TestContrast(t *testing.T) {
+	const white, page, header = "#ffffff", "#f6f7f9", "#0b3d6e"
+	for _, c := range []struct {
+		fg, bg string
+		min    float64
+	}{
+		{colorText, white, 4.5}, {colorText, page, 4.5}, {"#4a5260", white, 4.5}, {"#4a5260", page, 4.5}, // body, muted
+		{"#0b5cad", white, 4.5}, {"#0b5cad", page, 4.5}, {white, "#0b5cad", 4.5}, {white, header, 4.5}, // links, buttons, header
+		{"#b3261e", white, 4.5},                                                                  // overdue countdown
+		{colorBar, white, 3}, {colorGood, white, 3}, {colorBad, white, 3}, {colorGrid, white, 3}, // chart marks
+		{"#767676", white, 3},                       // field borders
+		{"#b35000", white, 3}, {"#b35000", page, 3}, // the keyboard focus ring (layout.html)
+	} {
+		if got := contrast(c.fg, c.bg); got < c.min {
+			t.Errorf("%s on %s: contrast %.2f, want at least %.1f", c.fg, c.bg, got, c.min)
+		}
+	}
+}
+
+// TestFocusRingContrast reads the focus rings the layout actually uses.
+func TestFocusRingContrast(t *testing.T) {
+	css, err := templateFS.ReadFile("templates/layout.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rings := regexp.MustCompile(`outline:3px solid (#[0-9a-fA-F]{6})`).FindAllStringSubmatch(string(css), -1)
+	if len(rings) == 0 {
+		t.Fatal("layout.html has no 3px focus ring")
+	}
+	for _, r := range rings {
+		for _, bg := range []string{"#ffffff", "#f6f7f9"} {
+			if c := contrast(r[1], bg); c < 3 {
+				t.Errorf("focus ring %s on %s: contrast %.2f < 3", r[1], bg, c)
+			}
+		}
+	}
+}
+
+func TestByMarketer(t *testing.T) {
+	views := []marketingView{
+		{CampaignStat: store.CampaignStat{ID: "a", OwnerName: "Mo", OwnerEmail: "mo@x.example", MQL: 4, Accepted: 3, Rejected: 1},
+			Commit: store.Commitments{MQLsPerWeek: 2, MinAcceptance: 0.8}, VolumeMet: true, QualityMet: false},
+		{CampaignStat: store.CampaignStat{ID: "b", OwnerName: "Mo", OwnerEmail: "MO@x.example", MQL: 1, Lapsed: 1}},
+		{CampaignStat: store.CampaignStat{ID: "c", OwnerName: "Lu", OwnerEmail: "lu@x.example"}},
+	}
+	got := ByMarketer(views)
+	if len(got) != 2 {
+		t.Fatalf("%+v", got)
+	}
+	mo, lu := got[0], got[1]
+	if mo.Campaigns != 2 || mo.MQL != 5 || mo.Accepted != 3 || mo.Declined != 2 || mo.AcceptancePct != "60%" || mo.CommitmentText != "1 of 2 met" {
+		t.Fatalf("mo: %+v", mo)
+	}
+	if lu.AcceptancePct != "no offers yet" || lu.CommitmentText != "none in the specs" {
+		t.Fatalf("lu: %+v", lu)
+	}
+}
