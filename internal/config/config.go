@@ -38,9 +38,9 @@ type Config struct {
 
 	IntakeAck          string        `envconfig:"BATON_INTAKE_ACK" default:"processed" desc:"when intake answers: processed (the workflow took the lead; says new or duplicate) or durable (Temporal holds it; fastest)"`
 	IntakeReplayWindow time.Duration `envconfig:"BATON_INTAKE_REPLAY_WINDOW" default:"5m" desc:"how old a signed intake request may be; its signature is refused a second time within it"`
-	SessionTTL   time.Duration `envconfig:"BATON_SESSION_TTL" default:"12h" desc:"how long a web sign-in session lasts"`
-	MetricsToken string        `envconfig:"BATON_METRICS_TOKEN" desc:"when set, the gateway's /metrics asks for Authorization: Bearer <token> (the gateway faces the internet)"`
-	MetricsAddr  string        `envconfig:"BATON_METRICS_ADDR" default:":9091" desc:"address the worker serves Prometheus /metrics on (the gateway serves it on BATON_HTTP_ADDR); empty turns it off"`
+	SessionTTL         time.Duration `envconfig:"BATON_SESSION_TTL" default:"12h" desc:"how long a web sign-in session lasts"`
+	MetricsToken       string        `envconfig:"BATON_METRICS_TOKEN" desc:"when set, the gateway's /metrics asks for Authorization: Bearer <token> (the gateway faces the internet)"`
+	MetricsAddr        string        `envconfig:"BATON_METRICS_ADDR" default:":9091" desc:"address the worker serves Prometheus /metrics on (the gateway serves it on BATON_HTTP_ADDR); empty turns it off"`
 
 	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
 
