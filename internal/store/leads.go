@@ -52,6 +52,9 @@ func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Eve
 		if err != nil {
 			return fmt.Errorf("record lead %s: %w", l.ID, err)
 		}
+		if err := releaseFinished(ctx, tx, l.ID); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `
 			insert into lead_events (lead_id, event_key, seq, kind, actor, reason, data, occurred_at)
 			values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (event_key) do nothing`,

@@ -1,0 +1,344 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/jackc/pgx/v5"
+)
+
+// querier is what a pool and a transaction share.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// heldStates are the lead states in which an assignment holds a rep's capacity.
+var heldStates = []string{string(domain.StateOffered), string(domain.StateEscalated), string(domain.StateAccepted), string(domain.StateContacted)}
+
+// Why is a routing decision as stored with its assignment.
+type Why struct {
+	Rule     string           `json:"rule"`
+	Team     string           `json:"team"`
+	Eligible []string         `json:"eligible"`
+	Skipped  []domain.Skipped `json:"skipped,omitempty"`
+	At       time.Time        `json:"at"`
+}
+
+// Territories loads the territory rules and the default team.
+func (s *Store) Territories(ctx context.Context) (domain.Territories, error) {
+	return loadTerritories(ctx, s.Pool)
+}
+
+func loadTerritories(ctx context.Context, q querier) (domain.Territories, error) {
+	var t domain.Territories
+	err := q.QueryRow(ctx, `select coalesce((select default_team from routing_settings), '')`).Scan(&t.DefaultTeam)
+	if err != nil {
+		return t, fmt.Errorf("load territories: %w", err)
+	}
+	rows, _ := q.Query(ctx, `select name, team_id, match from territory_rules order by position`)
+	t.Rules, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.TerritoryRule, error) {
+		var tr domain.TerritoryRule
+		var m map[string][]string
+		err := r.Scan(&tr.Name, &tr.Team, &m)
+		tr.Country, tr.Region, tr.Industry, tr.CompanySize, tr.Campaign = m["country"], m["region"], m["industry"], m["company_size"], m["campaign"]
+		return tr, err
+	})
+	if err != nil {
+		return t, fmt.Errorf("load territories: %w", err)
+	}
+	return t, nil
+}
+
+func ruleMatch(r domain.TerritoryRule) map[string][]string {
+	m := map[string][]string{}
+	for k, v := range map[string][]string{"country": r.Country, "region": r.Region, "industry": r.Industry,
+		"company_size": r.CompanySize, "campaign": r.Campaign} {
+		if len(v) > 0 {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// saveTerritories replaces the rules; it reports whether anything changed.
+func saveTerritories(ctx context.Context, tx pgx.Tx, t domain.Territories) (bool, error) {
+	prev, err := loadTerritories(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	a, _ := json.Marshal(prev)
+	b, _ := json.Marshal(t)
+	if string(a) == string(b) {
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx, `delete from territory_rules`); err != nil {
+		return false, err
+	}
+	for i, r := range t.Rules {
+		if _, err := tx.Exec(ctx, `insert into territory_rules (position, name, team_id, match) values ($1, $2, $3, $4)`,
+			i+1, r.Name, r.Team, ruleMatch(r)); err != nil {
+			return false, fmt.Errorf("territory rule %s: %w", r.Name, err)
+		}
+	}
+	_, err = tx.Exec(ctx, `insert into routing_settings (id, default_team) values (true, $1)
+		on conflict (id) do update set default_team = excluded.default_team`, nullStr(t.DefaultTeam))
+	return true, err
+}
+
+// leadFields reads a lead's routing fields and its campaign's team.
+func leadFields(ctx context.Context, q querier, leadID string) (domain.LeadFields, string, error) {
+	var f domain.LeadFields
+	var team string
+	err := q.QueryRow(ctx, `select l.country, l.region, l.industry, l.company_size, l.campaign_id, c.team_id
+		from leads l join campaigns c on c.id = l.campaign_id where l.id = $1`, leadID).
+		Scan(&f.Country, &f.Region, &f.Industry, &f.CompanySize, &f.Campaign, &team)
+	return f, team, notFound(err, "lead "+leadID)
+}
+
+// teamReps reads every rep of a team with what routing looks at.
+func teamReps(ctx context.Context, q querier, teamID string, now time.Time) ([]domain.RepState, error) {
+	rows, _ := q.Query(ctx, `
+		select p.id, p.weight, p.cap, p.active, p.time_zone, p.working_hours, coalesce(r.pass, 0),
+			(select count(*) from assignments a where a.rep_id = p.id and a.released_at is null),
+			coalesce((select jsonb_agg(jsonb_build_object('from', o.starts_at, 'until', o.ends_at, 'reason', o.reason) order by o.starts_at)
+				from out_of_office o where o.person_id = p.id and o.ends_at > $2), '[]')
+		from people p left join rep_rotation r on r.rep_id = p.id
+		where p.team_id = $1 and p.role = 'rep' order by p.id`, teamID, now)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.RepState, error) {
+		var rs domain.RepState
+		var tz string
+		var hours map[string][]string
+		err := r.Scan(&rs.ID, &rs.Weight, &rs.Cap, &rs.Active, &tz, &hours, &rs.Pass, &rs.Open, &rs.Away)
+		if err != nil {
+			return rs, err
+		}
+		if len(hours) > 0 {
+			// Validated on import; a bad stored calendar means always on shift.
+			rs.Hours, _ = domain.Person{TimeZone: tz, WorkingHours: hours}.Hours()
+		}
+		return rs, nil
+	})
+}
+
+// Assign picks the rep for one attempt at a lead: the territory rules pick
+// the team (teamID, the campaign's, when no rule matches and there is no
+// default team), then weighted round robin within it. It is atomic: the
+// team's rotation row is locked, the assignment written and every pass moved
+// in one transaction. A retry with the same (lead, attempt) returns the same
+// rep and counts once. Earlier attempts of the lead release their capacity.
+// It returns domain.ErrNotFound wrapped when nobody is eligible.
+func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID string, exclude []string) (domain.Assignment, error) {
+	a := domain.Assignment{LeadID: leadID, Attempt: attempt}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var repID, team string
+		existing := func() error {
+			return tx.QueryRow(ctx, `select rep_id, team_id from assignments where lead_id = $1 and attempt = $2`, leadID, attempt).Scan(&repID, &team)
+		}
+		err := existing()
+		if errors.Is(err, pgx.ErrNoRows) {
+			match, err := s.routeTeam(ctx, tx, leadID, teamID)
+			if err != nil {
+				return err
+			}
+			team = match.Team
+			var vtime int64
+			if err := tx.QueryRow(ctx, `select vtime from team_rotation where team_id = $1 for update`, team).Scan(&vtime); err != nil {
+				return notFound(err, "team "+team)
+			}
+			// A concurrent call for the same (lead, attempt) may have
+			// committed while this one waited for the rotation lock. This
+			// new statement sees its row (read committed), so the retry
+			// returns that rep instead of failing on the primary key.
+			if err = existing(); !errors.Is(err, pgx.ErrNoRows) {
+				if err != nil {
+					return err
+				}
+				return loadAssignee(ctx, tx, repID, team, &a)
+			}
+			if _, err := tx.Exec(ctx, `update assignments set released_at = now() where lead_id = $1 and attempt < $2 and released_at is null`,
+				leadID, attempt); err != nil {
+				return err
+			}
+			now := time.Now()
+			reps, err := teamReps(ctx, tx, team, now)
+			if err != nil {
+				return err
+			}
+			had := map[string]bool{}
+			for _, id := range exclude {
+				had[id] = true
+			}
+			c := domain.ChooseRep(now, reps, vtime, had)
+			if c.Rep == "" {
+				return fmt.Errorf("no eligible rep in team %s (%s): %w", team, skippedSummary(c.Skipped, len(reps)), errNotFound)
+			}
+			repID = c.Rep
+			why := Why{Rule: match.Rule, Team: team, Skipped: c.Skipped, At: now.UTC()}
+			for _, e := range c.Eligible {
+				why.Eligible = append(why.Eligible, e.ID)
+			}
+			if _, err := tx.Exec(ctx, `insert into assignments (lead_id, attempt, rep_id, team_id, why) values ($1, $2, $3, $4, $5)`,
+				leadID, attempt, repID, team, why); err != nil {
+				return err
+			}
+			ids, passes := make([]string, 0, len(c.Passes)), make([]int64, 0, len(c.Passes))
+			for id, p := range c.Passes {
+				ids, passes = append(ids, id), append(passes, p)
+			}
+			if _, err := tx.Exec(ctx, `insert into rep_rotation (rep_id, pass) select * from unnest($1::text[], $2::bigint[])
+				on conflict (rep_id) do update set pass = excluded.pass, updated_at = now()`, ids, passes); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `update team_rotation set last_rep_id = $2, vtime = $3, updated_at = now() where team_id = $1`,
+				team, repID, c.VTime); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		return loadAssignee(ctx, tx, repID, team, &a)
+	})
+	return a, err
+}
+
+// routeTeam applies the territory rules to a lead. Without a recorded lead
+// (or rules) the campaign's team stands.
+func (s *Store) routeTeam(ctx context.Context, q querier, leadID, campaignTeam string) (domain.TerritoryMatch, error) {
+	t, err := loadTerritories(ctx, q)
+	if err != nil {
+		return domain.TerritoryMatch{}, err
+	}
+	if len(t.Rules) == 0 && t.DefaultTeam == "" {
+		return domain.TerritoryMatch{Team: campaignTeam, Rule: "campaign team"}, nil
+	}
+	f, _, err := leadFields(ctx, q, leadID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return domain.TerritoryMatch{Team: campaignTeam, Rule: "campaign team (lead not recorded)"}, nil
+	} else if err != nil {
+		return domain.TerritoryMatch{}, err
+	}
+	return t.Route(f, campaignTeam), nil
+}
+
+func skippedSummary(sk []domain.Skipped, total int) string {
+	if total == 0 {
+		return "the team has no reps"
+	}
+	parts := make([]string, len(sk))
+	for i, s := range sk {
+		parts[i] = s.ID + ": " + s.Reason
+	}
+	return strings.Join(parts, ", ")
+}
+
+// releaseFinished frees the capacity a lead's assignments hold once the lead
+// has moved to a later attempt or left the held states (closed, recycled,
+// erased). It reads the stored row, so a stale snapshot changes nothing, and
+// it is idempotent.
+func releaseFinished(ctx context.Context, tx pgx.Tx, leadID string) error {
+	_, err := tx.Exec(ctx, `update assignments a set released_at = now()
+		from leads l where l.id = $1 and a.lead_id = l.id and a.released_at is null
+		and (a.attempt < l.attempt or l.state <> all($2))`, leadID, heldStates)
+	if err != nil {
+		return fmt.Errorf("release capacity of lead %s: %w", leadID, err)
+	}
+	return nil
+}
+
+// OpenLeads counts each rep's open (capacity-holding) assignments.
+func (s *Store) OpenLeads(ctx context.Context) (map[string]int, error) {
+	rows, _ := s.Pool.Query(ctx, `select rep_id, count(*) from assignments where released_at is null group by rep_id`)
+	m := map[string]int{}
+	var id string
+	var n int
+	_, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error { m[id] = n; return nil })
+	return m, err
+}
+
+// Explanation is what `starter route explain` prints: the lead's fields, the
+// territory match, and the choice routing would make now, with the choices
+// it made before.
+type Explanation struct {
+	LeadID   string
+	Fields   domain.LeadFields
+	Match    domain.TerritoryMatch
+	Reps     []domain.RepState
+	Choice   domain.Choice
+	Now      time.Time
+	History  []AssignmentRow
+	Excluded []string // reps who already had the lead
+}
+
+// AssignmentRow is one past assignment of a lead.
+type AssignmentRow struct {
+	Attempt  int
+	RepID    string
+	TeamID   string
+	At       time.Time
+	Released bool
+	Why      *Why
+}
+
+// ExplainRoute computes, without writing, where a lead would go now. With a
+// lead id or email it reads the lead's fields and history; otherwise it uses
+// the fields given (Campaign picks the campaign's team as the fallback).
+func (s *Store) ExplainRoute(ctx context.Context, lead string, f domain.LeadFields, now time.Time) (Explanation, error) {
+	e := Explanation{Fields: f, Now: now}
+	campaignTeam := ""
+	if lead != "" {
+		id := lead
+		if strings.Contains(lead, "@") {
+			if em, err := domain.NormalizeEmail(lead); err == nil {
+				lead = em
+			}
+			if err := s.Pool.QueryRow(ctx, `select id from leads where email = $1`, lead).Scan(&id); err != nil {
+				return e, notFound(err, "lead "+lead)
+			}
+		}
+		e.LeadID = id
+		var err error
+		if e.Fields, campaignTeam, err = leadFields(ctx, s.Pool, id); err != nil {
+			return e, err
+		}
+		rows, _ := s.Pool.Query(ctx, `select attempt, rep_id, team_id, assigned_at, released_at is not null, why
+			from assignments where lead_id = $1 order by attempt`, id)
+		e.History, err = pgx.CollectRows(rows, pgx.RowToStructByPos[AssignmentRow])
+		if err != nil {
+			return e, fmt.Errorf("assignments of %s: %w", id, err)
+		}
+		for _, h := range e.History {
+			e.Excluded = append(e.Excluded, h.RepID)
+		}
+	} else if f.Campaign != "" {
+		if err := s.Pool.QueryRow(ctx, `select team_id from campaigns where id = $1`, f.Campaign).Scan(&campaignTeam); err != nil {
+			return e, notFound(err, "campaign "+f.Campaign)
+		}
+	}
+	t, err := s.Territories(ctx)
+	if err != nil {
+		return e, err
+	}
+	e.Match = t.Route(e.Fields, campaignTeam)
+	if e.Match.Team == "" {
+		return e, fmt.Errorf("no territory rule matches and there is no default team; give --campaign: %w", errNotFound)
+	}
+	var vtime int64
+	if err := s.Pool.QueryRow(ctx, `select vtime from team_rotation where team_id = $1`, e.Match.Team).Scan(&vtime); err != nil {
+		return e, notFound(err, "team "+e.Match.Team)
+	}
+	if e.Reps, err = teamReps(ctx, s.Pool, e.Match.Team, now); err != nil {
+		return e, err
+	}
+	had := map[string]bool{}
+	for _, id := range e.Excluded {
+		had[id] = true
+	}
+	e.Choice = domain.ChooseRep(now, e.Reps, vtime, had)
+	return e, nil
+}
