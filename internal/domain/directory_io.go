@@ -32,6 +32,7 @@ func ParseDirectoryFile(name string, data []byte) (Directory, error) {
 				}
 			}
 		}
+		sortByLine(fe)
 		return d, fe
 	}
 	return d, err
@@ -266,7 +267,26 @@ func ParseDirectoryCSV(data []byte) (Directory, error) {
 			fe = append(fe, e)
 		}
 	}
-	return d, fe.Err()
+	if len(fe) == 0 {
+		return d, nil
+	}
+	sortByLine(fe)
+	return d, fe
+}
+
+// sortByLine orders "line N: field" errors by N, then field.
+func sortByLine(fe FieldErrors) {
+	num := func(s string) int {
+		var n int
+		fmt.Sscanf(s, "line %d:", &n)
+		return n
+	}
+	slices.SortStableFunc(fe, func(a, b FieldError) int {
+		if d := num(a.Field) - num(b.Field); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Field, b.Field)
+	})
 }
 
 // parseKV parses "mon=09:00-12:00,13:00-17:00;tue=09:00-17:00".

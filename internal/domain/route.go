@@ -10,21 +10,8 @@ import (
 	"github.com/batonhq/baton/internal/bizclock"
 )
 
-// PassScale is one whole turn of the weighted rotation in pass units. A rep of
-// weight w advances by PassScale/w per lead; PassScale is divisible by every
-// weight from 1 to 16, so common weights never round.
-const PassScale int64 = 720720 * 1000
-
 // MaxWeight bounds a rep's weight; a larger one is a typo.
 const MaxWeight = 100
-
-// Stride is how far a rep of weight w moves per lead.
-func Stride(w int) int64 {
-	if w < 1 {
-		w = 1
-	}
-	return PassScale / int64(w)
-}
 
 // Period is an out-of-office period, [From, Until).
 type Period struct {
@@ -47,9 +34,10 @@ type RepState struct {
 	Away   []Period
 	// Hours is the rep's working time; nil means always on shift.
 	Hours *bizclock.Calendar
-	// Pass is the rep's position in the weighted rotation: the smallest
-	// goes next.
-	Pass int64
+	// Credit is the rep's standing in the weighted rotation (smooth
+	// weighted round robin): each pick adds every available rep's weight,
+	// the largest credit goes next and pays the available weights back.
+	Credit int64
 }
 
 // Skip reasons, in the order they are checked.
@@ -72,7 +60,7 @@ type Skipped struct {
 type Ranked struct {
 	ID     string
 	Weight int
-	Pass   int64
+	Credit int64 // after this pick's increment
 	Open   int
 	Cap    int
 }
@@ -83,11 +71,9 @@ type Choice struct {
 	Rep      string // "" when nobody is eligible
 	Eligible []Ranked
 	Skipped  []Skipped
-	// VTime is the team's new virtual time: the smallest pass among reps
-	// available now. A rep who comes back is lifted to it.
-	VTime int64
-	// Passes holds every pass that changed (lifted, or advanced for Rep).
-	Passes map[string]int64
+	// Credits holds the new credit of every available rep; empty when
+	// nobody was picked (the rotation does not move).
+	Credits map[string]int64
 }
 
 // availability says why a rep cannot take any lead now, or "".
@@ -113,58 +99,51 @@ func availability(r RepState, now time.Time) (string, string) {
 	return "", ""
 }
 
-// ChooseRep is weighted round robin by virtual passes (stride scheduling).
-// Reps available now (active, not away, on shift, under their cap) whose pass
-// is behind vtime are first lifted to it, so a rep returning from leave, or
-// who joined, gets their share from now on and no catch-up burst. Then the
-// available rep with the smallest pass (ties: id) who has not had the lead
-// gets it, and their pass moves on by Stride(weight). Over any run of picks
-// each rep's count stays within one of its weighted share.
-func ChooseRep(now time.Time, reps []RepState, vtime int64, had map[string]bool) Choice {
-	c := Choice{VTime: vtime, Passes: map[string]int64{}}
-	type cand struct {
-		r    RepState
-		pass int64
-	}
-	var avail []cand
+// ChooseRep is smooth weighted round robin. Every rep available now
+// (active, not away, on shift, under their cap) gains their weight in credit;
+// the available rep with the most credit (ties: id) who has not had the lead
+// gets it and pays back the sum of the available weights. Over any run of
+// picks each rep's count stays within one of its weighted share. A rep who is
+// unavailable gains nothing, so one coming back from leave, or who joins,
+// gets their share from now on and no catch-up burst.
+func ChooseRep(now time.Time, reps []RepState, had map[string]bool) Choice {
+	c := Choice{Credits: map[string]int64{}}
+	var avail []Ranked
+	var total int64
 	for _, r := range reps {
 		if why, detail := availability(r, now); why != "" {
 			c.Skipped = append(c.Skipped, Skipped{ID: r.ID, Reason: why, Detail: detail})
 			continue
 		}
-		p := r.Pass
-		if p < vtime {
-			p = vtime
-			c.Passes[r.ID] = p
-		}
-		avail = append(avail, cand{r, p})
-	}
-	sort.Slice(avail, func(i, j int) bool {
-		if avail[i].pass != avail[j].pass {
-			return avail[i].pass < avail[j].pass
-		}
-		return avail[i].r.ID < avail[j].r.ID
-	})
-	if len(avail) > 0 {
-		c.VTime = avail[0].pass
-	}
-	for _, a := range avail {
-		if had[a.r.ID] {
-			c.Skipped = append(c.Skipped, Skipped{ID: a.r.ID, Reason: SkipHad})
-			continue
-		}
-		w := a.r.Weight
+		w := r.Weight
 		if w < 1 {
 			w = 1
 		}
-		c.Eligible = append(c.Eligible, Ranked{ID: a.r.ID, Weight: w, Pass: a.pass, Open: a.r.Open, Cap: a.r.Cap})
+		total += int64(w)
+		avail = append(avail, Ranked{ID: r.ID, Weight: w, Credit: r.Credit + int64(w), Open: r.Open, Cap: r.Cap})
 	}
-	if len(c.Eligible) > 0 {
-		first := c.Eligible[0]
-		c.Rep = first.ID
-		c.Passes[first.ID] = first.Pass + Stride(first.Weight)
+	sort.Slice(avail, func(i, j int) bool {
+		if avail[i].Credit != avail[j].Credit {
+			return avail[i].Credit > avail[j].Credit
+		}
+		return avail[i].ID < avail[j].ID
+	})
+	for _, a := range avail {
+		if had[a.ID] {
+			c.Skipped = append(c.Skipped, Skipped{ID: a.ID, Reason: SkipHad})
+			continue
+		}
+		c.Eligible = append(c.Eligible, a)
 	}
 	sort.SliceStable(c.Skipped, func(i, j int) bool { return c.Skipped[i].ID < c.Skipped[j].ID })
+	if len(c.Eligible) == 0 {
+		return c
+	}
+	c.Rep = c.Eligible[0].ID
+	for _, a := range avail {
+		c.Credits[a.ID] = a.Credit
+	}
+	c.Credits[c.Rep] -= total
 	return c
 }
 

@@ -104,7 +104,7 @@ func leadFields(ctx context.Context, q querier, leadID string) (domain.LeadField
 // teamReps reads every rep of a team with what routing looks at.
 func teamReps(ctx context.Context, q querier, teamID string, now time.Time) ([]domain.RepState, error) {
 	rows, _ := q.Query(ctx, `
-		select p.id, p.weight, p.cap, p.active, p.time_zone, p.working_hours, coalesce(r.pass, 0),
+		select p.id, p.weight, p.cap, p.active, p.time_zone, p.working_hours, coalesce(r.credit, 0),
 			(select count(*) from assignments a where a.rep_id = p.id and a.released_at is null),
 			coalesce((select jsonb_agg(jsonb_build_object('from', o.starts_at, 'until', o.ends_at, 'reason', o.reason) order by o.starts_at)
 				from out_of_office o where o.person_id = p.id and o.ends_at > $2), '[]')
@@ -114,7 +114,7 @@ func teamReps(ctx context.Context, q querier, teamID string, now time.Time) ([]d
 		var rs domain.RepState
 		var tz string
 		var hours map[string][]string
-		err := r.Scan(&rs.ID, &rs.Weight, &rs.Cap, &rs.Active, &tz, &hours, &rs.Pass, &rs.Open, &rs.Away)
+		err := r.Scan(&rs.ID, &rs.Weight, &rs.Cap, &rs.Active, &tz, &hours, &rs.Credit, &rs.Open, &rs.Away)
 		if err != nil {
 			return rs, err
 		}
@@ -147,8 +147,8 @@ func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID s
 				return err
 			}
 			team = match.Team
-			var vtime int64
-			if err := tx.QueryRow(ctx, `select vtime from team_rotation where team_id = $1 for update`, team).Scan(&vtime); err != nil {
+			var locked bool
+			if err := tx.QueryRow(ctx, `select true from team_rotation where team_id = $1 for update`, team).Scan(&locked); err != nil {
 				return notFound(err, "team "+team)
 			}
 			// A concurrent call for the same (lead, attempt) may have
@@ -174,7 +174,7 @@ func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID s
 			for _, id := range exclude {
 				had[id] = true
 			}
-			c := domain.ChooseRep(now, reps, vtime, had)
+			c := domain.ChooseRep(now, reps, had)
 			if c.Rep == "" {
 				return fmt.Errorf("no eligible rep in team %s (%s): %w", team, skippedSummary(c.Skipped, len(reps)), errNotFound)
 			}
@@ -187,16 +187,16 @@ func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID s
 				leadID, attempt, repID, team, why); err != nil {
 				return err
 			}
-			ids, passes := make([]string, 0, len(c.Passes)), make([]int64, 0, len(c.Passes))
-			for id, p := range c.Passes {
-				ids, passes = append(ids, id), append(passes, p)
+			ids, credits := make([]string, 0, len(c.Credits)), make([]int64, 0, len(c.Credits))
+			for id, v := range c.Credits {
+				ids, credits = append(ids, id), append(credits, v)
 			}
-			if _, err := tx.Exec(ctx, `insert into rep_rotation (rep_id, pass) select * from unnest($1::text[], $2::bigint[])
-				on conflict (rep_id) do update set pass = excluded.pass, updated_at = now()`, ids, passes); err != nil {
+			if _, err := tx.Exec(ctx, `insert into rep_rotation (rep_id, credit) select * from unnest($1::text[], $2::bigint[])
+				on conflict (rep_id) do update set credit = excluded.credit, updated_at = now()`, ids, credits); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `update team_rotation set last_rep_id = $2, vtime = $3, updated_at = now() where team_id = $1`,
-				team, repID, c.VTime); err != nil {
+			if _, err := tx.Exec(ctx, `update team_rotation set last_rep_id = $2, updated_at = now() where team_id = $1`,
+				team, repID); err != nil {
 				return err
 			}
 		} else if err != nil {
@@ -328,8 +328,8 @@ func (s *Store) ExplainRoute(ctx context.Context, lead string, f domain.LeadFiel
 	if e.Match.Team == "" {
 		return e, fmt.Errorf("no territory rule matches and there is no default team; give --campaign: %w", errNotFound)
 	}
-	var vtime int64
-	if err := s.Pool.QueryRow(ctx, `select vtime from team_rotation where team_id = $1`, e.Match.Team).Scan(&vtime); err != nil {
+	var ok bool
+	if err := s.Pool.QueryRow(ctx, `select true from team_rotation where team_id = $1`, e.Match.Team).Scan(&ok); err != nil {
 		return e, notFound(err, "team "+e.Match.Team)
 	}
 	if e.Reps, err = teamReps(ctx, s.Pool, e.Match.Team, now); err != nil {
@@ -339,6 +339,6 @@ func (s *Store) ExplainRoute(ctx context.Context, lead string, f domain.LeadFiel
 	for _, id := range e.Excluded {
 		had[id] = true
 	}
-	e.Choice = domain.ChooseRep(now, e.Reps, vtime, had)
+	e.Choice = domain.ChooseRep(now, e.Reps, had)
 	return e, nil
 }

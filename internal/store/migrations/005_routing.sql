@@ -6,19 +6,16 @@ alter table people
     add column cap            int not null default 0 check (cap >= 0),
     add column working_hours  jsonb; -- {"mon": ["09:00-17:00"], ...} in time_zone; null: always on shift
 
--- Each rep's place in the weighted rotation (stride scheduling): the
--- smallest pass goes next, and a pick adds 720720000/weight. Kept apart from
--- people so a directory import never moves the rotation.
+-- Each rep's standing in the weighted rotation (smooth weighted round robin):
+-- every pick adds each available rep's weight, the largest credit gets the
+-- lead and pays back the sum of the available weights. A rep who is away, off
+-- shift, at cap or inactive gains nothing, so they come back without a
+-- catch-up burst. Kept apart from people so an import never moves it.
 create table rep_rotation (
     rep_id      text primary key references people(id),
-    pass        bigint not null default 0,
+    credit      bigint not null default 0,
     updated_at  timestamptz not null default now()
 );
-
--- The team's virtual time: the smallest pass among reps available at the last
--- pick. A rep who comes back (from leave, off shift, at cap, reactivated or
--- new) starts there: their share from now on, no catch-up burst.
-alter table team_rotation add column vtime bigint not null default 0;
 
 -- An assignment holds capacity until released: a later attempt of the lead
 -- (reject, lapse, reassignment) or the lead leaving the held states (close).
@@ -57,6 +54,5 @@ drop table routing_settings, territory_rules;
 drop index assignments_lead;
 drop index assignments_open;
 alter table assignments drop column released_at, drop column why;
-alter table team_rotation drop column vtime;
 drop table rep_rotation;
 alter table people drop column weight, drop column cap, drop column working_hours;
