@@ -342,3 +342,28 @@ func (s *Store) ExplainRoute(ctx context.Context, lead string, f domain.LeadFiel
 	e.Choice = domain.ChooseRep(now, e.Reps, had)
 	return e, nil
 }
+
+// MayActFor reports whether actor may set rep's out-of-office: the rep, the
+// manager of the rep's team, or the sales leader.
+func (s *Store) MayActFor(ctx context.Context, actor, rep string) (bool, error) {
+	var ok bool
+	err := s.Pool.QueryRow(ctx, `select exists(select 1 from people r where r.id = $2 and r.role = 'rep' and (
+		r.id = $1
+		or exists (select 1 from teams t join people m on m.id = t.manager_id where t.id = r.team_id and m.id = $1 and m.active)
+		or exists (select 1 from people l where l.id = $1 and l.role = 'sales_leader' and l.active)))`, actor, rep).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("may %s act for %s: %w", actor, rep, err)
+	}
+	return ok, nil
+}
+
+// AwayPeriods lists a person's out-of-office periods that have not ended.
+func (s *Store) AwayPeriods(ctx context.Context, personID string, now time.Time) ([]domain.Period, error) {
+	rows, _ := s.Pool.Query(ctx, `select starts_at, ends_at, reason from out_of_office
+		where person_id = $1 and ends_at > $2 order by starts_at`, personID, now)
+	ps, err := pgx.CollectRows(rows, pgx.RowToStructByPos[domain.Period])
+	if err != nil {
+		return nil, fmt.Errorf("away periods of %s: %w", personID, err)
+	}
+	return ps, nil
+}

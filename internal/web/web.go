@@ -72,6 +72,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /a/{token}", s.confirmPage)
 	mux.HandleFunc("POST /a/{token}", s.doAction)
 	mux.HandleFunc("GET /leads/{id}", s.leadPage)
+	mux.HandleFunc("GET /away/{token}", s.awayPage)
+	mux.HandleFunc("POST /away/{token}", s.setAway)
 	if s.Outbox {
 		mux.HandleFunc("GET /api/v1/outbox", s.getOutbox)
 		mux.HandleFunc("GET /outbox", s.outboxPage)
