@@ -231,6 +231,8 @@ func (w *leadWorkflow) applyTouch(ctx workflow.Context, t Touch) bool {
 	if t.Country != "" {
 		w.st.Country = t.Country
 	}
+	// Routing fields: state only, no new commands, so no version gate.
+	w.st.Region, w.st.Industry, w.st.CompanySize = orDefault(t.Region, w.st.Region), orDefault(t.Industry, w.st.Industry), orDefault(t.CompanySize, w.st.CompanySize)
 	if t.Score > w.st.Score {
 		w.st.Score = t.Score
 	}

@@ -77,7 +77,8 @@ func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey st
 		touchID = "t-" + hex.EncodeToString(b)
 	}
 	touch := workflows.Touch{ID: touchID, Campaign: req.Campaign, Email: req.Email, Name: req.Name, Company: req.Company,
-		Country: req.Country, Score: score, Source: req.Source, At: time.Now().UTC()}
+		Country: req.Country, Score: score, Source: req.Source, At: time.Now().UTC(),
+		Region: req.Region, Industry: req.Industry, CompanySize: req.CompanySize}
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.LeadWorkflowID(id),
 		TaskQueue:                s.TaskQueue,

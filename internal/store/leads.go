@@ -52,7 +52,7 @@ func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Eve
 		if err != nil {
 			return fmt.Errorf("record lead %s: %w", l.ID, err)
 		}
-		if err := releaseFinished(ctx, tx, l.ID); err != nil {
+		if err := recordRouting(ctx, tx, l); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `

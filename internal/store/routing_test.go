@@ -412,3 +412,34 @@ func TestImportDirectoryChangesAndExport(t *testing.T) {
 		t.Fatalf("importing the export: %v %+v %v", res, changes, err)
 	}
 }
+
+// Region, industry and company size come in on the snapshot, are stored, and
+// territory rules route on them.
+func TestRoutingOnOptionalLeadFields(t *testing.T) {
+	t.Parallel()
+	s := withCampaign(t)
+	ctx := testCtx(t)
+	importDir(t, s, emeaYAML+`  - id: tech
+    manager: {id: tina, name: Tina, email: tina@example.com}
+    reps:
+      - {id: theo, name: Theo, email: theo@example.com}
+territories:
+  rules:
+    - {name: big-software, team: tech, industry: [Software], company_size: ["1000+"], region: [BY, BW]}
+`)
+	l := snapshot(1, domain.StateMQL)
+	l.Region, l.Industry, l.CompanySize = "BY", "software", "250"
+	record(t, s, l, event(l, "mql", "mql", t0))
+	if a, err := s.Assign(ctx, l.ID, 1, "emea", nil); err != nil || a.TeamID != "emea" {
+		t.Fatalf("250 employees: %+v, %v; want the campaign's team", a, err)
+	}
+	l = snapshot(2, domain.StateMQL)
+	l.Region, l.Industry, l.CompanySize = "BY", "software", "5000"
+	record(t, s, l, event(l, "touch:2", "touch", t0))
+	if got := queryString(t, s, `select region || '/' || industry || '/' || company_size from leads where id = $1`, l.ID); got != "BY/software/5000" {
+		t.Fatalf("stored fields = %q", got)
+	}
+	if a, err := s.Assign(ctx, l.ID, 2, "emea", nil); err != nil || a.TeamID != "tech" || a.Rep.ID != "theo" {
+		t.Fatalf("5000 employees: %+v, %v; want theo of tech", a, err)
+	}
+}
