@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -295,5 +296,19 @@ func TestDirectoryErrorsNameLineAndField(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("csv fields = %q\nwant %q\n(%v)", got, want, err)
+	}
+}
+
+func TestExampleRoutingDirectory(t *testing.T) {
+	data, err := os.ReadFile("../../examples/team-routing.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := domain.ParseDirectoryFile("team-routing.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := d.Territories.Route(domain.LeadFields{Country: "AT"}, "emea"); m.Team != "dach" {
+		t.Errorf("AT lead goes to %+v", m)
 	}
 }
