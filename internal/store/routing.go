@@ -101,29 +101,34 @@ func leadFields(ctx context.Context, q querier, leadID string) (domain.LeadField
 	return f, team, notFound(err, "lead "+leadID)
 }
 
+// teamRepsSQL reads every rep of a team ($1) with what routing looks at, as of $2.
+const teamRepsSQL = `
+	select p.id, p.weight, p.cap, p.active, p.time_zone, p.working_hours, coalesce(r.credit, 0),
+		(select count(*) from assignments a where a.rep_id = p.id and a.released_at is null),
+		coalesce((select jsonb_agg(jsonb_build_object('from', o.starts_at, 'until', o.ends_at, 'reason', o.reason) order by o.starts_at)
+			from out_of_office o where o.person_id = p.id and o.ends_at > $2), '[]')
+	from people p left join rep_rotation r on r.rep_id = p.id
+	where p.team_id = $1 and p.role = 'rep' order by p.id`
+
+func scanRep(r pgx.CollectableRow) (domain.RepState, error) {
+	var rs domain.RepState
+	var tz string
+	var hours map[string][]string
+	err := r.Scan(&rs.ID, &rs.Weight, &rs.Cap, &rs.Active, &tz, &hours, &rs.Credit, &rs.Open, &rs.Away)
+	if err != nil {
+		return rs, err
+	}
+	if len(hours) > 0 {
+		// Validated on import; a bad stored calendar means always on shift.
+		rs.Hours, _ = domain.Person{TimeZone: tz, WorkingHours: hours}.Hours()
+	}
+	return rs, nil
+}
+
 // teamReps reads every rep of a team with what routing looks at.
 func teamReps(ctx context.Context, q querier, teamID string, now time.Time) ([]domain.RepState, error) {
-	rows, _ := q.Query(ctx, `
-		select p.id, p.weight, p.cap, p.active, p.time_zone, p.working_hours, coalesce(r.credit, 0),
-			(select count(*) from assignments a where a.rep_id = p.id and a.released_at is null),
-			coalesce((select jsonb_agg(jsonb_build_object('from', o.starts_at, 'until', o.ends_at, 'reason', o.reason) order by o.starts_at)
-				from out_of_office o where o.person_id = p.id and o.ends_at > $2), '[]')
-		from people p left join rep_rotation r on r.rep_id = p.id
-		where p.team_id = $1 and p.role = 'rep' order by p.id`, teamID, now)
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.RepState, error) {
-		var rs domain.RepState
-		var tz string
-		var hours map[string][]string
-		err := r.Scan(&rs.ID, &rs.Weight, &rs.Cap, &rs.Active, &tz, &hours, &rs.Credit, &rs.Open, &rs.Away)
-		if err != nil {
-			return rs, err
-		}
-		if len(hours) > 0 {
-			// Validated on import; a bad stored calendar means always on shift.
-			rs.Hours, _ = domain.Person{TimeZone: tz, WorkingHours: hours}.Hours()
-		}
-		return rs, nil
-	})
+	rows, _ := q.Query(ctx, teamRepsSQL, teamID, now)
+	return pgx.CollectRows(rows, scanRep)
 }
 
 // Assign picks the rep for one attempt at a lead: the territory rules pick
@@ -155,19 +160,28 @@ func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID s
 			// committed while this one waited for the rotation lock. This
 			// new statement sees its row (read committed), so the retry
 			// returns that rep instead of failing on the primary key.
-			if err = existing(); !errors.Is(err, pgx.ErrNoRows) {
-				if err != nil {
-					return err
-				}
+			// Under the lock, statements go in batches: one round trip each.
+			now := time.Now()
+			b := &pgx.Batch{}
+			b.Queue(`select rep_id, team_id from assignments where lead_id = $1 and attempt = $2`, leadID, attempt)
+			b.Queue(`update assignments set released_at = now() where lead_id = $1 and attempt < $2 and released_at is null`, leadID, attempt)
+			b.Queue(teamRepsSQL, team, now)
+			br := tx.SendBatch(ctx, b)
+			err = br.QueryRow().Scan(&repID, &team)
+			if err == nil {
+				br.Close()
 				return loadAssignee(ctx, tx, repID, team, &a)
-			}
-			if _, err := tx.Exec(ctx, `update assignments set released_at = now() where lead_id = $1 and attempt < $2 and released_at is null`,
-				leadID, attempt); err != nil {
+			} else if !errors.Is(err, pgx.ErrNoRows) {
+				br.Close()
 				return err
 			}
-			now := time.Now()
-			reps, err := teamReps(ctx, tx, team, now)
-			if err != nil {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return err
+			}
+			rows, _ := br.Query()
+			reps, err := pgx.CollectRows(rows, scanRep)
+			if err := errors.Join(err, br.Close()); err != nil {
 				return err
 			}
 			had := map[string]bool{}
@@ -183,20 +197,17 @@ func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID s
 			for _, e := range c.Eligible {
 				why.Eligible = append(why.Eligible, e.ID)
 			}
-			if _, err := tx.Exec(ctx, `insert into assignments (lead_id, attempt, rep_id, team_id, why) values ($1, $2, $3, $4, $5)`,
-				leadID, attempt, repID, team, why); err != nil {
-				return err
-			}
 			ids, credits := make([]string, 0, len(c.Credits)), make([]int64, 0, len(c.Credits))
 			for id, v := range c.Credits {
 				ids, credits = append(ids, id), append(credits, v)
 			}
-			if _, err := tx.Exec(ctx, `insert into rep_rotation (rep_id, credit) select * from unnest($1::text[], $2::bigint[])
-				on conflict (rep_id) do update set credit = excluded.credit, updated_at = now()`, ids, credits); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `update team_rotation set last_rep_id = $2, updated_at = now() where team_id = $1`,
-				team, repID); err != nil {
+			b = &pgx.Batch{}
+			b.Queue(`insert into assignments (lead_id, attempt, rep_id, team_id, why) values ($1, $2, $3, $4, $5)`,
+				leadID, attempt, repID, team, why)
+			b.Queue(`insert into rep_rotation (rep_id, credit) select * from unnest($1::text[], $2::bigint[])
+				on conflict (rep_id) do update set credit = excluded.credit, updated_at = now()`, ids, credits)
+			b.Queue(`update team_rotation set last_rep_id = $2, updated_at = now() where team_id = $1`, team, repID)
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return err
 			}
 		} else if err != nil {
