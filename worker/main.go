@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/batonhq/baton/internal/config"
+	"github.com/batonhq/baton/internal/intake"
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/workerapp"
 	"go.temporal.io/sdk/worker"
@@ -47,5 +48,6 @@ func run() error {
 	}
 	log.Info("worker starting", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
 		"task_queue", cfg.TaskQueue, "schema_version", svc.SchemaVersion, "mail", mailTo)
+	go intake.RunAwaySweeper(context.Background(), svc.Temporal, svc.Store, intake.AwaySweepEvery, log) // out-of-office periods recorded ahead
 	return w.Run(worker.InterruptCh())
 }

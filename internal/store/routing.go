@@ -391,3 +391,39 @@ func (s *Store) AwayPeriods(ctx context.Context, personID string, now time.Time)
 	}
 	return ps, nil
 }
+
+// AwayStart is an out-of-office period whose rep's held leads are to be told.
+type AwayStart struct {
+	PersonID    string
+	From, Until time.Time
+	Reason      string
+}
+
+// ClaimBegunAway claims up to limit periods that have begun, have not ended
+// and whose held leads were not told yet. A claim is atomic (two workers never
+// claim the same period); UnclaimAway gives one back after a failure.
+func (s *Store) ClaimBegunAway(ctx context.Context, now time.Time, limit int) ([]AwayStart, error) {
+	rows, _ := s.Pool.Query(ctx, `update out_of_office o set announced_at = now()
+		from (select person_id, starts_at from out_of_office
+			where announced_at is null and starts_at <= $1 and ends_at > $1
+			order by starts_at limit $2 for update skip locked) c
+		where o.person_id = c.person_id and o.starts_at = c.starts_at
+		returning o.person_id, o.starts_at, o.ends_at, o.reason`, now, limit)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[AwayStart])
+	if err != nil {
+		return nil, fmt.Errorf("claim begun away periods: %w", err)
+	}
+	return out, nil
+}
+
+// UnclaimAway marks a period as not told, so the next sweep tries again.
+func (s *Store) UnclaimAway(ctx context.Context, personID string, from time.Time) error {
+	_, err := s.Pool.Exec(ctx, `update out_of_office set announced_at = null where person_id = $1 and starts_at = $2`, personID, from)
+	return err
+}
+
+// MarkAwayAnnounced records that a period's held leads were told.
+func (s *Store) MarkAwayAnnounced(ctx context.Context, personID string, from time.Time) error {
+	_, err := s.Pool.Exec(ctx, `update out_of_office set announced_at = now() where person_id = $1 and starts_at = $2 and announced_at is null`, personID, from)
+	return err
+}

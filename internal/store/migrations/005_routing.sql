@@ -42,6 +42,12 @@ create table routing_settings (
     default_team  text references teams(id)
 );
 
+-- When the held leads of a rep were told of an out-of-office period that has
+-- begun. A period recorded ahead of time is told by the worker's sweep when
+-- it starts (intake.SweepAway); rows from before this migration count as told.
+alter table out_of_office add column announced_at timestamptz;
+update out_of_office set announced_at = now();
+
 -- Lead fields territory rules may look at, besides country and campaign.
 alter table leads
     add column region        text not null default '',
@@ -50,6 +56,7 @@ alter table leads
 
 ---- create above / drop below ----
 alter table leads drop column region, drop column industry, drop column company_size;
+alter table out_of_office drop column announced_at;
 drop table routing_settings, territory_rules;
 drop index assignments_lead;
 drop index assignments_open;
