@@ -167,6 +167,9 @@ func directoryCmd(a *app) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(a.out, "%s is away %s – %s; %d held leads told\n", args[0], start.Format(time.RFC3339), end.Format(time.RFC3339), res.Released)
+			if time.Now().Before(start) {
+				fmt.Fprintln(a.out, "  routing skips them from the start; the worker tells the leads they hold then")
+			}
 			for _, sk := range res.Skipped {
 				fmt.Fprintln(a.out, "  not changed:", sk)
 			}
