@@ -30,8 +30,9 @@ func directoryImportCmd(a *app) *cobra.Command {
 			"active, and away periods. A `territories:` section (ordered rules on country,\n" +
 			"region, industry, company_size, campaign, and a default_team) replaces the stored\n" +
 			"rules; without one they stay as they are.\n\n" +
-			"A rep marked `active: false`, or no longer in the file, is deactivated: they get no\n" +
-			"new leads, and leads offered to them but not yet accepted go back to routing.\n" +
+			"A rep marked `active: false`, or no longer listed in their team, is deactivated: they\n" +
+			"get no new leads, and leads offered to them but not yet accepted go back to routing.\n" +
+			"Teams the file leaves out are not touched, so a file may carry some teams only.\n" +
 			"--dry-run prints what would change for every person and writes nothing.",
 		Example: "  starter directory import examples/team.yaml\n" +
 			"  starter directory import --dry-run team.csv",

@@ -38,7 +38,8 @@ type personRow struct {
 }
 
 // ImportDirectoryChanges is ImportDirectory with the change of every entry.
-// Reps in the database but not in the file are deactivated; out-of-office
+// Reps of a team in the file who are no longer listed are deactivated (teams
+// the file leaves out are untouched); out-of-office
 // periods in the file are upserted (others, e.g. set through a rep's link,
 // stay); a territories section replaces the rules, its absence keeps them.
 func (s *Store) ImportDirectoryChanges(ctx context.Context, d domain.Directory, dryRun bool) (ImportResult, []Change, error) {
@@ -182,10 +183,15 @@ func (s *Store) ImportDirectoryChanges(ctx context.Context, d domain.Directory, 
 			return res, nil, err
 		}
 	}
-	// A rep no longer in the file gets no new leads.
+	// A rep no longer in their team in the file gets no new leads. Teams the
+	// file does not list are left alone, so a file may carry some teams only.
+	inFile := map[string]bool{}
+	for _, t := range d.Teams {
+		inFile[t.ID] = true
+	}
 	for _, id := range slices.Sorted(maps.Keys(prev)) {
 		old := prev[id]
-		if seen[id] || old.role != "rep" || !old.active {
+		if seen[id] || old.role != "rep" || !old.active || old.team == nil || !inFile[*old.team] {
 			continue
 		}
 		team := ""

@@ -443,3 +443,29 @@ territories:
 		t.Fatalf("5000 employees: %+v, %v; want theo of tech", a, err)
 	}
 }
+
+// A file with some teams only leaves the other teams' reps alone.
+func TestImportDirectoryPartialFileKeepsOtherTeams(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := testCtx(t)
+	importDir(t, s, weighted())
+	onlyDach := `
+sales_leader: {id: sam-leader, name: Sam Okafor, email: sam.okafor@example.com}
+teams:
+  - id: dach
+    manager: {id: dach-mgr, name: Dora Manager, email: dora@example.com}
+    reps:
+      - {id: dagmar, name: Dagmar, email: dagmar@example.com}
+`
+	res, changes, err := s.ImportDirectoryChanges(ctx, parseDir(t, onlyDach), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deactivated != 1 || queryInt(t, s, `select count(*) from people where role = 'rep' and active`) != 4 {
+		t.Fatalf("result %v, changes %+v: want only dieter (dach, left out) deactivated", res, changes)
+	}
+	if active := queryString(t, s, `select string_agg(id, ',' order by id) from people where role = 'rep' and not active`); active != "dieter" {
+		t.Fatalf("inactive = %s", active)
+	}
+}
