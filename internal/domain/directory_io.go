@@ -128,10 +128,10 @@ func ParseDirectoryCSV(data []byte) (Directory, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
-			return d, fmt.Errorf("parse: %w", err)
+			return d, fmt.Errorf("parse: %w", err) // a csv.ParseError names the line
 		}
+		line, _ := r.FieldPos(0)
 		get := func(c string) string {
 			if i, ok := col[c]; ok && i < len(rec) {
 				return strings.TrimSpace(rec[i])
@@ -301,11 +301,15 @@ func parseKV(s string) (map[string][]string, error) {
 		if !ok {
 			return m, fmt.Errorf("%q is not KEY=VALUE[,VALUE]", part)
 		}
+		m[strings.TrimSpace(k)] = m[strings.TrimSpace(k)] // a key with no values still counts (and is validated)
 		for _, x := range strings.Split(v, ",") {
 			if x = strings.TrimSpace(x); x != "" {
 				m[strings.TrimSpace(k)] = append(m[strings.TrimSpace(k)], x)
 			}
 		}
+	}
+	if len(m) == 0 {
+		return nil, nil
 	}
 	return m, nil
 }
@@ -324,9 +328,7 @@ func formatKV(m map[string][]string, order []string) string {
 		return ia - ib
 	})
 	for _, k := range keys {
-		if len(m[k]) > 0 {
-			parts = append(parts, k+"="+strings.Join(m[k], ","))
-		}
+		parts = append(parts, k+"="+strings.Join(m[k], ","))
 	}
 	return strings.Join(parts, ";")
 }
@@ -372,8 +374,13 @@ func WriteDirectoryCSV(w io.Writer, d Directory) error {
 	}
 	if t := d.Territories; t != nil {
 		for _, r := range t.Rules {
-			m := map[string][]string{"country": r.Country, "region": r.Region, "industry": r.Industry,
-				"company_size": r.CompanySize, "campaign": r.Campaign}
+			m := map[string][]string{}
+			for k, v := range map[string][]string{"country": r.Country, "region": r.Region, "industry": r.Industry,
+				"company_size": r.CompanySize, "campaign": r.Campaign} {
+				if len(v) > 0 {
+					m[k] = v
+				}
+			}
 			row("territory", r.Team, Person{ID: r.Name}, formatKV(m, []string{"country", "region", "industry", "company_size", "campaign"}))
 		}
 		if t.DefaultTeam != "" {

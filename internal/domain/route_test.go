@@ -312,3 +312,35 @@ func TestExampleRoutingDirectory(t *testing.T) {
 		t.Errorf("AT lead goes to %+v", m)
 	}
 }
+
+// Any CSV either fails with FieldErrors or parse errors, or round-trips
+// through WriteDirectoryCSV unchanged.
+func FuzzParseDirectoryCSV(f *testing.F) {
+	d, err := domain.ParseDirectoryFile("team.yaml", []byte(routingYAML))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := domain.WriteDirectoryCSV(&buf, d); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte("kind,team,id,name,email\nsales_leader,,sam,Sam,sam@example.com\nmanager,t,m,M,m@example.com\nrep,t,r,R,r@example.com\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := domain.ParseDirectoryCSV(data)
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		if err := domain.WriteDirectoryCSV(&out, d); err != nil {
+			t.Fatal(err)
+		}
+		back, err := domain.ParseDirectoryCSV(out.Bytes())
+		if err != nil {
+			t.Fatalf("re-parse of a written directory: %v\n%s", err, out.String())
+		}
+		if !reflect.DeepEqual(back, d) {
+			t.Fatalf("round trip differs:\n%+v\n%+v", back, d)
+		}
+	})
+}
