@@ -344,3 +344,15 @@ func FuzzParseDirectoryCSV(f *testing.F) {
 		}
 	})
 }
+
+// Any YAML either fails or parses; errors never panic on the line lookup.
+func FuzzParseDirectoryYAML(f *testing.F) {
+	f.Add([]byte(routingYAML))
+	f.Add([]byte(strings.NewReplacer("weight: 3", "weight: 300", "team: emea, country", "team: x, country").Replace(routingYAML)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := domain.ParseDirectoryFile("team.yaml", data)
+		if err != nil && err.Error() == "" {
+			t.Fatal("empty error")
+		}
+	})
+}
