@@ -11,7 +11,8 @@ import (
 // One small run: every caller count gives both rates, and the weighted
 // shares come out 1:2:3.
 func TestBenchRouting(t *testing.T) {
-	res, err := benchRouting(context.Background(), testenv.AdminURL(), []int{1, 8, 32}, 30)
+	// BENCH_ROUTING_N sets the assignments per caller (default 30: a quick check).
+	res, err := benchRouting(context.Background(), testenv.AdminURL(), []int{1, 8, 32}, envInt("BENCH_ROUTING_N", 30))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,9 +180,15 @@ func (s *Store) SetAway(ctx context.Context, personID string, from, until time.T
 // loadAssignee fills in the rep of an assignment and the team's manager.
 func loadAssignee(ctx context.Context, tx pgx.Tx, repID, teamID string, a *domain.Assignment) error {
 	a.TeamID = teamID
-	return tx.QueryRow(ctx, `
-		select r.id, r.name, r.email, r.time_zone, coalesce(m.id, ''), coalesce(m.name, ''), coalesce(m.email, ''), coalesce(m.time_zone, '')
-		from people r join teams t on t.id = $2 left join people m on m.id = t.manager_id
-		where r.id = $1`, repID, teamID).
-		Scan(&a.Rep.ID, &a.Rep.Name, &a.Rep.Email, &a.Rep.TimeZone, &a.Manager.ID, &a.Manager.Name, &a.Manager.Email, &a.Manager.TimeZone)
+	return scanAssignee(tx.QueryRow(ctx, assigneeSQL, repID, teamID), a)
+}
+
+// assigneeSQL reads a rep ($1) and the manager of a team ($2).
+const assigneeSQL = `
+	select r.id, r.name, r.email, r.time_zone, coalesce(m.id, ''), coalesce(m.name, ''), coalesce(m.email, ''), coalesce(m.time_zone, '')
+	from people r join teams t on t.id = $2 left join people m on m.id = t.manager_id
+	where r.id = $1`
+
+func scanAssignee(row pgx.Row, a *domain.Assignment) error {
+	return row.Scan(&a.Rep.ID, &a.Rep.Name, &a.Rep.Email, &a.Rep.TimeZone, &a.Manager.ID, &a.Manager.Name, &a.Manager.Email, &a.Manager.TimeZone)
 }

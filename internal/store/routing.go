@@ -207,9 +207,17 @@ func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID s
 			b.Queue(`insert into rep_rotation (rep_id, credit) select * from unnest($1::text[], $2::bigint[])
 				on conflict (rep_id) do update set credit = excluded.credit, updated_at = now()`, ids, credits)
 			b.Queue(`update team_rotation set last_rep_id = $2, updated_at = now() where team_id = $1`, team, repID)
-			if err := tx.SendBatch(ctx, b).Close(); err != nil {
-				return err
+			b.Queue(assigneeSQL, repID, team)
+			br = tx.SendBatch(ctx, b)
+			for range 3 {
+				if _, err := br.Exec(); err != nil {
+					br.Close()
+					return err
+				}
 			}
+			a.TeamID = team
+			err = scanAssignee(br.QueryRow(), &a)
+			return errors.Join(err, br.Close())
 		} else if err != nil {
 			return err
 		}
