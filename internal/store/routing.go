@@ -141,108 +141,102 @@ func teamReps(ctx context.Context, q querier, teamID string, now time.Time) ([]d
 func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID string, exclude []string) (domain.Assignment, error) {
 	a := domain.Assignment{LeadID: leadID, Attempt: attempt}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var repID, team string
-		existing := func() error {
-			return tx.QueryRow(ctx, `select rep_id, team_id from assignments where lead_id = $1 and attempt = $2`, leadID, attempt).Scan(&repID, &team)
+		// One round trip: a recorded assignment, the territory rules and
+		// the lead's fields.
+		var prevRep, prevTeam *string
+		var t domain.Territories
+		var f *domain.LeadFields
+		err := tx.QueryRow(ctx, `select a.rep_id, a.team_id,
+				coalesce((select default_team from routing_settings), ''),
+				coalesce((select jsonb_agg(jsonb_build_object('name', name, 'team', team_id) || match order by position) from territory_rules), '[]'),
+				(select jsonb_build_object('country', country, 'region', region, 'industry', industry,
+					'company_size', company_size, 'campaign', campaign_id) from leads where id = $1)
+			from (select 1) one left join assignments a on a.lead_id = $1 and a.attempt = $2`, leadID, attempt).
+			Scan(&prevRep, &prevTeam, &t.DefaultTeam, &t.Rules, &f)
+		if err != nil {
+			return fmt.Errorf("assign %s attempt %d: %w", leadID, attempt, err)
 		}
-		err := existing()
-		if errors.Is(err, pgx.ErrNoRows) {
-			match, err := s.routeTeam(ctx, tx, leadID, teamID)
-			if err != nil {
-				return err
-			}
-			team = match.Team
-			var locked bool
-			if err := tx.QueryRow(ctx, `select true from team_rotation where team_id = $1 for update`, team).Scan(&locked); err != nil {
-				return notFound(err, "team "+team)
-			}
-			// A concurrent call for the same (lead, attempt) may have
-			// committed while this one waited for the rotation lock. This
-			// new statement sees its row (read committed), so the retry
-			// returns that rep instead of failing on the primary key.
-			// Under the lock, statements go in batches: one round trip each.
-			now := time.Now()
-			b := &pgx.Batch{}
-			b.Queue(`select rep_id, team_id from assignments where lead_id = $1 and attempt = $2`, leadID, attempt)
-			b.Queue(`update assignments set released_at = now() where lead_id = $1 and attempt < $2 and released_at is null`, leadID, attempt)
-			b.Queue(teamRepsSQL, team, now)
-			br := tx.SendBatch(ctx, b)
-			err = br.QueryRow().Scan(&repID, &team)
-			if err == nil {
-				br.Close()
-				return loadAssignee(ctx, tx, repID, team, &a)
-			} else if !errors.Is(err, pgx.ErrNoRows) {
-				br.Close()
-				return err
-			}
+		if prevRep != nil { // a retry: the recorded rep
+			return loadAssignee(ctx, tx, *prevRep, *prevTeam, &a)
+		}
+		match := domain.TerritoryMatch{Team: teamID, Rule: "campaign team"}
+		switch {
+		case len(t.Rules) == 0 && t.DefaultTeam == "":
+		case f == nil:
+			match.Rule = "campaign team (lead not recorded)"
+		default:
+			match = t.Route(*f, teamID)
+		}
+		team := match.Team
+		var locked bool
+		if err := tx.QueryRow(ctx, `select true from team_rotation where team_id = $1 for update`, team).Scan(&locked); err != nil {
+			return notFound(err, "team "+team)
+		}
+		// A concurrent call for the same (lead, attempt) may have
+		// committed while this one waited for the rotation lock. This
+		// new statement sees its row (read committed), so the retry
+		// returns that rep instead of failing on the primary key.
+		// Under the lock, statements go in batches: one round trip each.
+		now := time.Now()
+		b := &pgx.Batch{}
+		b.Queue(`select rep_id, team_id from assignments where lead_id = $1 and attempt = $2`, leadID, attempt)
+		b.Queue(`update assignments set released_at = now() where lead_id = $1 and attempt < $2 and released_at is null`, leadID, attempt)
+		b.Queue(teamRepsSQL, team, now)
+		br := tx.SendBatch(ctx, b)
+		var repID string
+		err = br.QueryRow().Scan(&repID, &team)
+		if err == nil {
+			br.Close()
+			return loadAssignee(ctx, tx, repID, team, &a)
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			br.Close()
+			return err
+		}
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+		rows, _ := br.Query()
+		reps, err := pgx.CollectRows(rows, scanRep)
+		if err := errors.Join(err, br.Close()); err != nil {
+			return err
+		}
+		had := map[string]bool{}
+		for _, id := range exclude {
+			had[id] = true
+		}
+		c := domain.ChooseRep(now, reps, had)
+		if c.Rep == "" {
+			return fmt.Errorf("no eligible rep in team %s (%s): %w", team, skippedSummary(c.Skipped, len(reps)), errNotFound)
+		}
+		repID = c.Rep
+		why := Why{Rule: match.Rule, Team: team, Skipped: c.Skipped, At: now.UTC()}
+		for _, e := range c.Eligible {
+			why.Eligible = append(why.Eligible, e.ID)
+		}
+		ids, credits := make([]string, 0, len(c.Credits)), make([]int64, 0, len(c.Credits))
+		for id, v := range c.Credits {
+			ids, credits = append(ids, id), append(credits, v)
+		}
+		b = &pgx.Batch{}
+		b.Queue(`insert into assignments (lead_id, attempt, rep_id, team_id, why) values ($1, $2, $3, $4, $5)`,
+			leadID, attempt, repID, team, why)
+		b.Queue(`insert into rep_rotation (rep_id, credit) select * from unnest($1::text[], $2::bigint[])
+			on conflict (rep_id) do update set credit = excluded.credit, updated_at = now()`, ids, credits)
+		b.Queue(`update team_rotation set last_rep_id = $2, updated_at = now() where team_id = $1`, team, repID)
+		b.Queue(assigneeSQL, repID, team)
+		br = tx.SendBatch(ctx, b)
+		for range 3 {
 			if _, err := br.Exec(); err != nil {
 				br.Close()
 				return err
 			}
-			rows, _ := br.Query()
-			reps, err := pgx.CollectRows(rows, scanRep)
-			if err := errors.Join(err, br.Close()); err != nil {
-				return err
-			}
-			had := map[string]bool{}
-			for _, id := range exclude {
-				had[id] = true
-			}
-			c := domain.ChooseRep(now, reps, had)
-			if c.Rep == "" {
-				return fmt.Errorf("no eligible rep in team %s (%s): %w", team, skippedSummary(c.Skipped, len(reps)), errNotFound)
-			}
-			repID = c.Rep
-			why := Why{Rule: match.Rule, Team: team, Skipped: c.Skipped, At: now.UTC()}
-			for _, e := range c.Eligible {
-				why.Eligible = append(why.Eligible, e.ID)
-			}
-			ids, credits := make([]string, 0, len(c.Credits)), make([]int64, 0, len(c.Credits))
-			for id, v := range c.Credits {
-				ids, credits = append(ids, id), append(credits, v)
-			}
-			b = &pgx.Batch{}
-			b.Queue(`insert into assignments (lead_id, attempt, rep_id, team_id, why) values ($1, $2, $3, $4, $5)`,
-				leadID, attempt, repID, team, why)
-			b.Queue(`insert into rep_rotation (rep_id, credit) select * from unnest($1::text[], $2::bigint[])
-				on conflict (rep_id) do update set credit = excluded.credit, updated_at = now()`, ids, credits)
-			b.Queue(`update team_rotation set last_rep_id = $2, updated_at = now() where team_id = $1`, team, repID)
-			b.Queue(assigneeSQL, repID, team)
-			br = tx.SendBatch(ctx, b)
-			for range 3 {
-				if _, err := br.Exec(); err != nil {
-					br.Close()
-					return err
-				}
-			}
-			a.TeamID = team
-			err = scanAssignee(br.QueryRow(), &a)
-			return errors.Join(err, br.Close())
-		} else if err != nil {
-			return err
 		}
-		return loadAssignee(ctx, tx, repID, team, &a)
+		a.TeamID = team
+		err = scanAssignee(br.QueryRow(), &a)
+		return errors.Join(err, br.Close())
 	})
 	return a, err
-}
-
-// routeTeam applies the territory rules to a lead. Without a recorded lead
-// (or rules) the campaign's team stands.
-func (s *Store) routeTeam(ctx context.Context, q querier, leadID, campaignTeam string) (domain.TerritoryMatch, error) {
-	t, err := loadTerritories(ctx, q)
-	if err != nil {
-		return domain.TerritoryMatch{}, err
-	}
-	if len(t.Rules) == 0 && t.DefaultTeam == "" {
-		return domain.TerritoryMatch{Team: campaignTeam, Rule: "campaign team"}, nil
-	}
-	f, _, err := leadFields(ctx, q, leadID)
-	if errors.Is(err, domain.ErrNotFound) {
-		return domain.TerritoryMatch{Team: campaignTeam, Rule: "campaign team (lead not recorded)"}, nil
-	} else if err != nil {
-		return domain.TerritoryMatch{}, err
-	}
-	return t.Route(f, campaignTeam), nil
 }
 
 func skippedSummary(sk []domain.Skipped, total int) string {
