@@ -211,6 +211,11 @@ func directoryAwayLinkCmd(a *app) *cobra.Command {
 				}
 				actor = m.ID
 			}
+			if ok, err := a.st.MayActFor(cmd.Context(), actor, rep.ID); err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("%s may not set %s's out-of-office: only the rep (an active rep), their team's manager or the sales leader", actor, rep.ID)
+			}
 			tok := signer.Sign(token.Claims{Lead: rep.ID, Actor: actor, Action: "away", Expires: time.Now().Add(valid).Unix()})
 			fmt.Fprintf(a.out, "%s/away/%s\n", strings.TrimRight(a.cfg.PublicURL, "/"), tok)
 			return nil

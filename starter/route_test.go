@@ -13,6 +13,7 @@ import (
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/testenv"
+	"github.com/batonhq/baton/internal/token"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -138,6 +139,20 @@ func TestDirectoryImportExportCLI(t *testing.T) {
 	}
 	if _, err := run(t, "directory", "import", "testdata/route-team.yaml"); err != nil {
 		t.Fatal(err)
+	}
+	t.Setenv("BATON_SIGNING_KEY", strings.Repeat("s", 32))
+	t.Setenv("BATON_PUBLIC_URL", "https://baton.example/")
+	out, err = run(t, "directory", "away-link", "ana", "--as", "max", "--valid", "1h")
+	if err != nil || !strings.HasPrefix(out, "https://baton.example/away/") {
+		t.Fatalf("away-link: %q, %v", out, err)
+	}
+	signer, _ := token.NewSigner([]byte(strings.Repeat("s", 32)))
+	c, err := signer.Verify(strings.TrimSpace(strings.TrimPrefix(out, "https://baton.example/away/")), time.Now())
+	if err != nil || c.Lead != "ana" || c.Actor != "max" || c.Action != "away" || c.ExpiresAt().After(time.Now().Add(time.Hour+time.Minute)) {
+		t.Fatalf("away-link token: %+v, %v", c, err)
+	}
+	if _, err := run(t, "directory", "away-link", "ana", "--as", "dora"); err == nil || !strings.Contains(err.Error(), "may not") {
+		t.Fatalf("another team's manager: %v", err)
 	}
 	for _, format := range []string{"yaml", "csv"} {
 		file := filepath.Join(dir, "team."+format)
