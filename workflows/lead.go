@@ -58,6 +58,7 @@ func (w *leadWorkflow) finishErase(ctx workflow.Context) error {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	w.pending = nil // a reassignment waiting on the cancelled run ends with it
 	w.st.Email, w.st.Name, w.st.Company, w.st.Country, w.st.Reason = "", "", "", "", ""
+	w.st.Region, w.st.Industry, w.st.CompanySize = "", "", ""
 	w.setState(ctx, domain.StateErased)
 	if err := workflow.ExecuteActivity(actx(ctx), a.Erase, w.st.ID).Get(ctx, nil); err != nil {
 		return err

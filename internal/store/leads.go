@@ -193,7 +193,7 @@ var errDuplicateEvent = errors.New("duplicate event")
 // so the numbers both teams see do not change.
 func (s *Store) Erase(ctx context.Context, leadID string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', updated_at = now()
+		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', region = '', industry = '', company_size = '', updated_at = now()
 			where id = $1`, leadID, domain.ErasedEmail(leadID))
 		if err != nil {
 			return fmt.Errorf("erase lead %s: %w", leadID, err)

@@ -253,7 +253,7 @@ func skippedSummary(sk []domain.Skipped, total int) string {
 // recordRouting stores the snapshot's routing fields (only from a snapshot at
 // least as new as the stored one) and releases finished assignments.
 func recordRouting(ctx context.Context, tx pgx.Tx, l domain.LeadSnapshot) error {
-	if l.Region != "" || l.Industry != "" || l.CompanySize != "" {
+	if l.State != domain.StateErased && (l.Region != "" || l.Industry != "" || l.CompanySize != "") {
 		if _, err := tx.Exec(ctx, `update leads set region = $2, industry = $3, company_size = $4
 			where id = $1 and version <= $5 and (region, industry, company_size) is distinct from ($2, $3, $4)`,
 			l.ID, l.Region, l.Industry, l.CompanySize, l.Version); err != nil {

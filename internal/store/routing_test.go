@@ -442,6 +442,16 @@ territories:
 	if a, err := s.Assign(ctx, l.ID, 2, "emea", nil); err != nil || a.TeamID != "tech" || a.Rep.ID != "theo" {
 		t.Fatalf("5000 employees: %+v, %v; want theo of tech", a, err)
 	}
+	// Erasure purges them with the rest; the erased snapshot does not bring them back.
+	if err := s.Erase(ctx, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	l = snapshot(3, domain.StateErased)
+	l.Region, l.Industry, l.CompanySize = "BY", "software", "5000"
+	record(t, s, l, event(l, "erased", "erased", t0))
+	if got := queryString(t, s, `select region || industry || company_size from leads where id = $1`, l.ID); got != "" {
+		t.Fatalf("after erasure: %q", got)
+	}
 }
 
 // A file with some teams only leaves the other teams' reps alone.
