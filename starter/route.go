@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 func routeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "route", Short: "Explain where routing sends a lead, and why"}
 	var lead, at string
+	var asJSON bool
 	var f domain.LeadFields
 	explain := &cobra.Command{
 		Use:   "explain (--lead ID|EMAIL | --country CC [--region R] [--industry I] [--company-size N] [--campaign ID]) [--at INSTANT]",
@@ -52,6 +54,9 @@ func routeCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				return writeExplanationJSON(a.out, e)
+			}
 			writeExplanation(a.out, e)
 			return nil
 		},
@@ -64,6 +69,7 @@ func routeCmd(a *app) *cobra.Command {
 	fl.StringVar(&f.CompanySize, "company-size", "", "lead's company size (employees, or a band)")
 	fl.StringVar(&f.Campaign, "campaign", "", "campaign id")
 	fl.StringVar(&at, "at", "", "explain as of this instant (RFC 3339; default now)")
+	fl.BoolVar(&asJSON, "json", false, "print the explanation as JSON")
 	cmd.AddCommand(explain)
 	return cmd
 }
@@ -142,4 +148,34 @@ func writeExplanation(w io.Writer, e store.Explanation) {
 		}
 		tw.Flush()
 	}
+}
+
+// explanationJSON is the --json form of an explanation.
+type explanationJSON struct {
+	Lead     string                `json:"lead,omitempty"`
+	Fields   domain.LeadFields     `json:"fields"`
+	Rule     string                `json:"rule"`
+	Team     string                `json:"team"`
+	AsOf     time.Time             `json:"as_of"`
+	Next     string                `json:"next,omitempty"`
+	Eligible []domain.Ranked       `json:"eligible"`
+	Skipped  []domain.Skipped      `json:"skipped"`
+	History  []store.AssignmentRow `json:"history,omitempty"`
+}
+
+func writeExplanationJSON(w io.Writer, e store.Explanation) error {
+	v := explanationJSON{Lead: e.LeadID, Fields: e.Fields, Rule: e.Match.Rule, Team: e.Match.Team, AsOf: e.Now.UTC(),
+		Next: e.Choice.Rep, Eligible: e.Choice.Eligible, Skipped: e.Choice.Skipped, History: e.History}
+	for i := range v.History {
+		v.History[i].At = v.History[i].At.UTC()
+	}
+	if v.Eligible == nil {
+		v.Eligible = []domain.Ranked{}
+	}
+	if v.Skipped == nil {
+		v.Skipped = []domain.Skipped{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

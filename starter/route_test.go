@@ -76,11 +76,11 @@ func TestRouteExplainGolden(t *testing.T) {
 	// (one is lea's second attempt), lea's first attempt by eve, released.
 	for _, q := range []string{
 		`insert into rep_rotation (rep_id, credit) values ('ana', -2), ('cy', 3), ('eve', 1)`,
-		`insert into assignments (lead_id, attempt, rep_id, team_id, why, released_at) values
-			('` + lea.ID + `', 1, 'eve', 'emea', '{"rule": "default team", "team": "emea", "eligible": ["eve", "ana"], "skipped": [{"ID": "bea", "Reason": "away"}]}', now())`,
-		`insert into assignments (lead_id, attempt, rep_id, team_id, why) values
-			('` + lea.ID + `', 2, 'ana', 'emea', '{"rule": "default team", "team": "emea", "eligible": ["ana"], "skipped": [{"ID": "eve", "Reason": "already had this lead"}]}'),
-			('other', 1, 'ana', 'emea', null)`,
+		`insert into assignments (lead_id, attempt, rep_id, team_id, why, released_at, assigned_at) values
+			('` + lea.ID + `', 1, 'eve', 'emea', '{"rule": "default team", "team": "emea", "eligible": ["eve", "ana"], "skipped": [{"id": "bea", "reason": "away"}], "at": "2026-11-20T10:00:00Z"}', now(), '2026-11-20T10:00:00Z')`,
+		`insert into assignments (lead_id, attempt, rep_id, team_id, why, assigned_at) values
+			('` + lea.ID + `', 2, 'ana', 'emea', '{"rule": "default team", "team": "emea", "eligible": ["ana"], "skipped": [{"ID": "eve", "Reason": "already had this lead"}], "at": "2026-11-20T11:00:00Z"}', '2026-11-20T11:00:00Z'),
+			('other', 1, 'ana', 'emea', null, '2026-11-20T12:00:00Z')`,
 	} {
 		if _, err := st.Pool.Exec(ctx, q); err != nil {
 			t.Fatal(err)
@@ -95,6 +95,7 @@ func TestRouteExplainGolden(t *testing.T) {
 		{"route-explain-territory-rule", []string{"--country", "de", "--at", "2026-11-23T10:00:00Z"}},
 		{"route-explain-company-size", []string{"--country", "US", "--company-size", "5000", "--campaign", "webinar-q3", "--at", "2026-12-01T10:00:00Z"}},
 		{"route-explain-lead", []string{"--lead", "Lea@Example.com", "--at", "2026-11-24T10:00:00Z"}},
+		{"route-explain-lead-json", []string{"--lead", "lea@example.com", "--at", "2026-11-24T10:00:00Z", "--json"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

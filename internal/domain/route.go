@@ -51,18 +51,18 @@ const (
 
 // Skipped is a rep routing passed over, and why.
 type Skipped struct {
-	ID     string
-	Reason string
-	Detail string // e.g. "until 2026-11-27T18:00:00Z", "3/3 open"
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"` // e.g. "until 2026-11-27T18:00:00Z", "3/3 open"
 }
 
 // Ranked is an eligible rep in the order routing would pick them.
 type Ranked struct {
-	ID     string
-	Weight int
-	Credit int64 // after this pick's increment
-	Open   int
-	Cap    int
+	ID     string `json:"id"`
+	Weight int    `json:"weight"`
+	Credit int64  `json:"credit"` // after this pick's increment
+	Open   int    `json:"open"`
+	Cap    int    `json:"cap"`
 }
 
 // Choice is the outcome of ChooseRep: who, in what order, who was skipped,

@@ -303,12 +303,12 @@ type Explanation struct {
 
 // AssignmentRow is one past assignment of a lead.
 type AssignmentRow struct {
-	Attempt  int
-	RepID    string
-	TeamID   string
-	At       time.Time
-	Released bool
-	Why      *Why
+	Attempt  int       `json:"attempt"`
+	RepID    string    `json:"rep"`
+	TeamID   string    `json:"team"`
+	At       time.Time `json:"at"`
+	Released bool      `json:"released"`
+	Why      *Why      `json:"why,omitempty"` // nil: a manager's pick
 }
 
 // ExplainRoute computes, without writing, where a lead would go now. With a
