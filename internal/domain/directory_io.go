@@ -301,10 +301,13 @@ func parseKV(s string) (map[string][]string, error) {
 		if !ok {
 			return m, fmt.Errorf("%q is not KEY=VALUE[,VALUE]", part)
 		}
-		m[strings.TrimSpace(k)] = m[strings.TrimSpace(k)] // a key with no values still counts (and is validated)
+		key := strings.TrimSpace(k)
+		if _, seen := m[key]; !seen {
+			m[key] = nil // a key with no values still counts (and is validated)
+		}
 		for _, x := range strings.Split(v, ",") {
 			if x = strings.TrimSpace(x); x != "" {
-				m[strings.TrimSpace(k)] = append(m[strings.TrimSpace(k)], x)
+				m[key] = append(m[key], x)
 			}
 		}
 	}

@@ -18,7 +18,7 @@ type ImportResult struct {
 	Updated   int
 	Unchanged int
 	// Deactivated counts reps (of Updated) who were active and are not
-	// any more: marked inactive, or no longer in the file.
+	// any more: marked inactive, or no longer listed in their team.
 	Deactivated int
 }
 
