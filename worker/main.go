@@ -48,6 +48,6 @@ func run() error {
 	}
 	log.Info("worker starting", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
 		"task_queue", cfg.TaskQueue, "schema_version", svc.SchemaVersion, "mail", mailTo)
-	go intake.RunAwaySweeper(context.Background(), svc.Temporal, svc.Store, intake.AwaySweepEvery, log) // out-of-office periods recorded ahead
+	go intake.RunAwaySweeper(context.Background(), svc.Temporal, svc.Store, cfg.AwaySweep, log) // out-of-office periods recorded ahead
 	return w.Run(worker.InterruptCh())
 }

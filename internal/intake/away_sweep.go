@@ -11,12 +11,6 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-// AwaySweepEvery is how often the worker looks for out-of-office periods that
-// have begun: the most a recorded-ahead period's start is late for the leads
-// the rep holds. (Routing checks periods at every assignment, so new leads
-// skip the rep from the period's first second.)
-const AwaySweepEvery = 15 * time.Second
-
 // SweepAway tells the held leads of every rep whose out-of-office period has
 // begun and was recorded ahead of time (or imported), once per period; each
 // lead's SLA policy decides (reassign or pause). The state is in PostgreSQL,
@@ -46,7 +40,10 @@ func SweepAway(ctx context.Context, tc client.Client, st *store.Store, now time.
 	return res, nil
 }
 
-// RunAwaySweeper sweeps every interval until ctx ends.
+// RunAwaySweeper sweeps every interval (BATON_AWAY_SWEEP) until ctx ends:
+// the most a recorded-ahead period's start is late for the leads the rep
+// holds. (Routing checks periods at every assignment, so new leads skip the
+// rep from the period's first second.)
 func RunAwaySweeper(ctx context.Context, tc client.Client, st *store.Store, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
