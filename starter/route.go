@@ -27,7 +27,9 @@ func routeCmd(a *app) *cobra.Command {
 			"recorded with each past assignment. With fields it answers for a lead not yet seen;\n" +
 			"--campaign names the campaign whose team is the fallback when no rule matches.\n" +
 			"Skipped reps are away, off shift, at cap, inactive, or already had this lead.\n" +
-			"The first eligible rep is who gets the lead next.",
+			"The first eligible rep is who gets the lead next: reps are ordered by credit, their\n" +
+			"standing in the weighted rotation (each pick adds every available rep's weight; the\n" +
+			"rep picked pays back the sum), then by id.",
 		Example: "  starter route explain --lead lea@example.com\n" +
 			"  starter route explain --country DE --company-size 500 --campaign webinar-q3\n" +
 			"  starter route explain --country US --region CA --at 2026-11-23T03:00:00Z",
