@@ -479,3 +479,37 @@ teams:
 		t.Fatalf("inactive = %s", active)
 	}
 }
+
+// Working hours stored with the rep are applied at assignment: a rep whose
+// only working day is not today (in their zone) is off shift now.
+func TestRoutingSkipsRepsOffShift(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := testCtx(t)
+	days := []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+	now := time.Now().In(time.UTC)
+	otherDay := days[(int(now.Weekday())+3)%7] // neither yesterday, today nor tomorrow in any zone
+	y := strings.Replace(emeaYAML, "        time_zone: Europe/Dublin\n",
+		"        time_zone: UTC\n        working_hours: {"+otherDay+": [\"00:00-24:00\"]}\n", 1)
+	importDir(t, s, y)
+	var got []string
+	for i := range 4 {
+		a, err := s.Assign(ctx, fmt.Sprintf("shift-%d", i), 1, "emea", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, a.Rep.ID)
+	}
+	if strings.Join(got, ",") != "ana,bea,ana,bea" {
+		t.Fatalf("got %v; cy is off shift", got)
+	}
+	e, err := s.ExplainRoute(ctx, "", domain.LeadFields{Country: "FR"}, now)
+	if err == nil {
+		t.Fatalf("explain without rules or campaign should name what is missing: %+v", e.Match)
+	}
+	var why string
+	if err := s.Pool.QueryRow(ctx, `select concat_ws(' ', why->'skipped'->0->>'id', why->'skipped'->0->>'reason', why->>'rule')
+		from assignments where lead_id = 'shift-0'`).Scan(&why); err != nil || why != "cy off shift campaign team" {
+		t.Fatalf("recorded why = %s, %v", why, err)
+	}
+}
