@@ -73,6 +73,7 @@ func newRoot(out io.Writer) *cobra.Command {
 	root.SetOut(out)
 	root.AddCommand(directoryCmd(a), policyCmd(a), campaignCmd(a), leadCmd(a), dbCmd(a), envCmd(a))
 	root.AddCommand(sourceCmd(a))
+	root.AddCommand(routeCmd(a))
 	return root
 }
 
@@ -132,57 +133,6 @@ func importVerb(dry bool) string {
 
 func directoryCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "directory", Short: "Manage the sales directory: teams, reps, managers and leaders"}
-	var dry bool
-	imp := &cobra.Command{
-		Use:   "import <team.yaml>",
-		Short: "Create or update teams, reps, managers and leaders from a YAML file",
-		Long: "Upserts every team and person in the file in one transaction. A file with any\n" +
-			"error changes nothing. Running it twice changes nothing the second time.\n" +
-			"A rep marked `active: false` gets no new leads, and leads offered to them but not\n" +
-			"yet accepted go back to routing.",
-		Example: "  starter directory import examples/team.yaml\n  starter directory import --dry-run examples/team.yaml",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			d, res, err := importFile(a, cmd, args[0], domain.ParseDirectory, func(ctx context.Context, d domain.Directory) (store.ImportResult, error) {
-				return a.st.ImportDirectory(ctx, d, dry)
-			})
-			if err != nil {
-				return err
-			}
-			reps := 0
-			for _, t := range d.Teams {
-				reps += len(t.Reps)
-			}
-			fmt.Fprintf(a.out, "%s: %s %d teams, %d reps: %s\n", args[0], importVerb(dry), len(d.Teams), reps, res)
-			var inactive []string
-			for _, t := range d.Teams {
-				for _, r := range t.Reps {
-					if !r.IsActive() {
-						inactive = append(inactive, r.ID)
-					}
-				}
-			}
-			if dry || len(inactive) == 0 {
-				return nil
-			}
-			// Deactivated reps keep no lead they have not accepted.
-			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			rel, err := intake.ReleaseOffers(cmd.Context(), cl, a.st, inactive, "the rep was deactivated in the directory",
-				func(done, total int) {
-					fmt.Fprintf(a.out, "\rreleasing open offers of inactive reps: %d/%d", done, total)
-				})
-			fmt.Fprintf(a.out, "\n%d open offers sent back to routing\n", rel.Released)
-			for _, sk := range rel.Skipped {
-				fmt.Fprintln(a.out, "  not moved:", sk)
-			}
-			return err
-		},
-	}
-	imp.Flags().BoolVar(&dry, "dry-run", false, "show what would change without writing")
 	var from, until, why string
 	away := &cobra.Command{
 		Use:   "away <rep> --until INSTANT [--from INSTANT] [--reason TEXT]",
@@ -218,6 +168,9 @@ func directoryCmd(a *app) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(a.out, "%s is away %s – %s; %d held leads told\n", args[0], start.Format(time.RFC3339), end.Format(time.RFC3339), res.Released)
+			if time.Now().Before(start) {
+				fmt.Fprintln(a.out, "  routing skips them from the start; the worker tells the leads they hold then")
+			}
 			for _, sk := range res.Skipped {
 				fmt.Fprintln(a.out, "  not changed:", sk)
 			}
@@ -227,7 +180,7 @@ func directoryCmd(a *app) *cobra.Command {
 	away.Flags().StringVar(&from, "from", "", "start (RFC 3339; default now)")
 	away.Flags().StringVar(&until, "until", "", "end (RFC 3339; required)")
 	away.Flags().StringVar(&why, "reason", "", "why, for the record")
-	cmd.AddCommand(imp, away)
+	cmd.AddCommand(directoryImportCmd(a), away, directoryExportCmd(a), directoryAwayLinkCmd(a))
 	return cmd
 }
 

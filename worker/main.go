@@ -14,6 +14,7 @@ import (
 
 	"github.com/batonhq/baton/internal/config"
 	"github.com/batonhq/baton/internal/metrics"
+	"github.com/batonhq/baton/internal/intake"
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/workerapp"
 	"go.temporal.io/sdk/worker"
@@ -66,5 +67,6 @@ func run() error {
 	}
 	log.Info("worker starting", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
 		"task_queue", cfg.TaskQueue, "schema_version", svc.SchemaVersion, "mail", mailTo)
+	go intake.RunAwaySweeper(context.Background(), svc.Temporal, svc.Store, cfg.AwaySweep, log) // out-of-office periods recorded ahead
 	return w.Run(worker.InterruptCh())
 }

@@ -118,6 +118,9 @@ type Touch struct {
 	Score    int
 	Source   string
 	At       time.Time
+
+	// Optional routing fields (territory rules); empty on older touches.
+	Region, Industry, CompanySize string
 }
 
 // IntakeResult answers UpdateIntake.

@@ -58,6 +58,7 @@ func (w *leadWorkflow) finishErase(ctx workflow.Context) error {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	w.pending = nil // a reassignment waiting on the cancelled run ends with it
 	w.st.Email, w.st.Name, w.st.Company, w.st.Country, w.st.Reason = "", "", "", "", ""
+	w.st.Region, w.st.Industry, w.st.CompanySize = "", "", ""
 	w.setState(ctx, domain.StateErased)
 	if err := workflow.ExecuteActivity(actx(ctx), a.Erase, w.st.ID).Get(ctx, nil); err != nil {
 		return err
@@ -287,6 +288,8 @@ func (w *leadWorkflow) applyTouch(ctx workflow.Context, t Touch) bool {
 	if t.Country != "" {
 		w.st.Country = t.Country
 	}
+	// Routing fields: state only, no new commands, so no version gate.
+	w.st.Region, w.st.Industry, w.st.CompanySize = orDefault(t.Region, w.st.Region), orDefault(t.Industry, w.st.Industry), orDefault(t.CompanySize, w.st.CompanySize)
 	if t.Score > w.st.Score {
 		w.st.Score = t.Score
 	}

@@ -59,7 +59,7 @@ func (w *leadWorkflow) recycle(ctx workflow.Context) error {
 	next := domain.LeadSnapshot{ID: w.st.ID, WorkflowID: w.st.WorkflowID, Email: w.st.Email, Name: w.st.Name,
 		Company: w.st.Company, Country: w.st.Country, Score: w.st.Score, CampaignID: w.st.CampaignID,
 		State: domain.StateCaptured, Attempt: w.st.Attempt, Touches: w.st.Touches, Version: w.st.Version,
-		Policy: w.st.Policy, Cycle: w.st.Cycle + 1}
+		Policy: w.st.Policy, Cycle: w.st.Cycle + 1, Region: w.st.Region, Industry: w.st.Industry, CompanySize: w.st.CompanySize}
 	return workflow.NewContinueAsNewError(ctx, LeadWorkflow, LeadInput{LeadID: w.st.ID, Resume: &Resume{Lead: next, SeenIDs: w.seenIDs}})
 }
 

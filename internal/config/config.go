@@ -43,6 +43,7 @@ type Config struct {
 	MetricsAddr        string        `envconfig:"BATON_METRICS_ADDR" default:":9091" desc:"address the worker serves Prometheus /metrics on (the gateway serves it on BATON_HTTP_ADDR); empty turns it off"`
 
 	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
+	AwaySweep           time.Duration `envconfig:"BATON_AWAY_SWEEP" default:"15s" desc:"how often the worker tells a rep's held leads of an out-of-office period that has begun"`
 
 	MailFrom        string `envconfig:"BATON_MAIL_FROM" default:"Baton <baton@localhost>" desc:"From address of every message"`
 	SendGridAPIKey  string `envconfig:"SENDGRID_API_KEY" desc:"SendGrid API key; when empty, mail goes to the local outbox"`
@@ -131,6 +132,9 @@ func (c Config) check() error {
 	}
 	if c.DefaultAcceptWindow < time.Second {
 		bad("BATON_DEFAULT_ACCEPT_WINDOW", "%s is shorter than 1s", c.DefaultAcceptWindow)
+	}
+	if c.AwaySweep < time.Second {
+		bad("BATON_AWAY_SWEEP", "%s is shorter than 1s", c.AwaySweep)
 	}
 	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 		bad("BATON_MAIL_FROM", "%q is not an address such as \"Baton <baton@example.com>\"", c.MailFrom)

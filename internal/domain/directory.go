@@ -11,6 +11,7 @@ import (
 	"time"
 	_ "time/tzdata" // every worker computes the same deadline, whatever the host has
 
+	"github.com/batonhq/baton/internal/bizclock"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -21,6 +22,29 @@ type Person struct {
 	Email    string `yaml:"email" json:"email"`
 	TimeZone string `yaml:"time_zone" json:"time_zone"`
 	Active   *bool  `yaml:"active,omitempty" json:"active,omitempty"`
+	// Routing, for reps: share of the rotation (default 1), open leads at
+	// most (0: no cap), working hours by weekday in TimeZone (none: always
+	// on shift) and out-of-office periods.
+	Weight       int                 `yaml:"weight,omitempty" json:"weight,omitempty"`
+	Cap          int                 `yaml:"cap,omitempty" json:"cap,omitempty"`
+	WorkingHours map[string][]string `yaml:"working_hours,omitempty" json:"working_hours,omitempty"`
+	Away         []Period            `yaml:"away,omitempty" json:"away,omitempty"`
+}
+
+// EffectiveWeight defaults to 1.
+func (p Person) EffectiveWeight() int {
+	if p.Weight < 1 {
+		return 1
+	}
+	return p.Weight
+}
+
+// Hours is the person's working-hours calendar, or nil when always on shift.
+func (p Person) Hours() (*bizclock.Calendar, error) {
+	if len(p.WorkingHours) == 0 {
+		return nil, nil
+	}
+	return bizclock.New(bizclock.Spec{TimeZone: p.TimeZone, Hours: p.WorkingHours})
 }
 
 // IsActive defaults to true when not given.
@@ -36,9 +60,10 @@ type Team struct {
 
 // Directory is the sales organisation as imported from YAML.
 type Directory struct {
-	SalesLeader     Person `yaml:"sales_leader"`
-	MarketingLeader Person `yaml:"marketing_leader"`
-	Teams           []Team `yaml:"teams"`
+	SalesLeader     Person       `yaml:"sales_leader"`
+	MarketingLeader Person       `yaml:"marketing_leader"`
+	Teams           []Team       `yaml:"teams"`
+	Territories     *Territories `yaml:"territories,omitempty"`
 }
 
 // ParseDirectory decodes and validates a directory file. Unknown fields are
@@ -87,6 +112,31 @@ func (d *Directory) Validate() error {
 		// "Local" loads, but means each host's own zone: workers would disagree.
 		if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "Local" {
 			fe.Add(path+".time_zone", "%q is not an IANA time zone such as Europe/Berlin", p.TimeZone)
+		} else if _, err := p.Hours(); err != nil {
+			var ce bizclock.FieldErrors
+			if errors.As(err, &ce) {
+				for _, e := range ce {
+					if e.Field == "time_zone" {
+						continue
+					}
+					fe.Add(path+".working_"+e.Field, "%s", e.Detail)
+				}
+			} else {
+				fe.Add(path+".working_hours", "%s", err.Error())
+			}
+		}
+		if p.Weight < 0 || p.Weight > MaxWeight {
+			fe.Add(path+".weight", "%d is outside 1..%d", p.Weight, MaxWeight)
+		}
+		if p.Cap < 0 {
+			fe.Add(path+".cap", "must not be negative (0 means no cap)")
+		}
+		for i, a := range p.Away {
+			if a.From.IsZero() || a.Until.IsZero() {
+				fe.Add(fmt.Sprintf("%s.away[%d]", path, i), "from and until are required (RFC 3339 instants)")
+			} else if !a.Until.After(a.From) {
+				fe.Add(fmt.Sprintf("%s.away[%d].until", path, i), "must be after from")
+			}
 		}
 	}
 	check("sales_leader", &d.SalesLeader, true)
@@ -114,6 +164,9 @@ func (d *Directory) Validate() error {
 		for j := range t.Reps {
 			check(fmt.Sprintf("%s.reps[%d]", path, j), &t.Reps[j], true)
 		}
+	}
+	if d.Territories != nil {
+		d.Territories.Validate(&fe, teamIDs)
 	}
 	return fe.Err()
 }

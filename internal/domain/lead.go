@@ -131,6 +131,11 @@ type LeadRequest struct {
 	Country  string `json:"country,omitempty"`
 	Score    *int   `json:"score,omitempty"`
 	Source   string `json:"source,omitempty"`
+
+	// Optional fields territory rules may route on.
+	Region      string `json:"region,omitempty"`
+	Industry    string `json:"industry,omitempty"`
+	CompanySize string `json:"company_size,omitempty"`
 }
 
 var countryRe = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -166,6 +171,12 @@ func (r LeadRequest) Normalize() (LeadRequest, error) {
 	}
 	if len(out.Source) > 100 {
 		fe.Add("source", "is longer than 100 characters")
+	}
+	out.Region, out.Industry, out.CompanySize = strings.TrimSpace(r.Region), strings.TrimSpace(r.Industry), strings.TrimSpace(r.CompanySize)
+	for field, v := range map[string]string{"region": out.Region, "industry": out.Industry, "company_size": out.CompanySize} {
+		if len(v) > 100 {
+			fe.Add(field, "is longer than 100 characters")
+		}
 	}
 	out.Country = strings.ToUpper(strings.TrimSpace(r.Country))
 	if out.Country != "" && !countryRe.MatchString(out.Country) {

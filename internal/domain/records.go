@@ -73,6 +73,10 @@ type LeadSnapshot struct {
 	ClosedAt        time.Time `json:"closed_at"`
 	Reason          string    `json:"reason,omitempty"` // of a disqualification or recycle; the reference of a conversion
 	Cycle           int       `json:"cycle,omitempty"`  // how many times the lead came back from recycle
+	// Optional fields territory rules route on, besides country and campaign.
+	Region      string `json:"region,omitempty"`
+	Industry    string `json:"industry,omitempty"`
+	CompanySize string `json:"company_size,omitempty"`
 }
 
 // Event is one step in a lead's life, with actor, time and reason.

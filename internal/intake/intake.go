@@ -80,7 +80,8 @@ func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey st
 		touchID = "t-" + hex.EncodeToString(b)
 	}
 	touch := workflows.Touch{ID: touchID, Campaign: req.Campaign, Email: req.Email, Name: req.Name, Company: req.Company,
-		Country: req.Country, Score: score, Source: req.Source, At: time.Now().UTC()}
+		Country: req.Country, Score: score, Source: req.Source, At: time.Now().UTC(),
+		Region: req.Region, Industry: req.Industry, CompanySize: req.CompanySize}
 	if s.AckDurable || RespondAsync(ctx) {
 		return s.signalTouch(ctx, id, req, touch, idemKey)
 	}

@@ -51,7 +51,11 @@ func MarkAway(ctx context.Context, tc client.Client, st *store.Store, repID stri
 		return res, err
 	}
 	if time.Now().Before(from) {
-		return res, nil // routing skips the rep once the period begins; clocks are told then by running this again
+		return res, nil // routing skips the rep once the period begins; the worker's away sweep tells held leads then
+	}
+	// Told here, so the worker's away sweep does not tell them again.
+	if err := st.MarkAwayAnnounced(ctx, repID, from); err != nil {
+		return res, err
 	}
 	held, err := st.LeadsHeldBy(ctx, []string{repID}, "Offered", "Escalated", "Accepted", "Contacted")
 	if err != nil {
@@ -59,6 +63,7 @@ func MarkAway(ctx context.Context, tc client.Client, st *store.Store, repID stri
 	}
 	for _, o := range held {
 		if err := res.tell(ctx, tc, o, workflows.UpdateAway, workflows.AwayInput{RepID: repID, Until: until}); err != nil {
+			st.UnclaimAway(context.WithoutCancel(ctx), repID, from) //nolint:errcheck // the sweep retries if this worked
 			return res, err
 		}
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -18,6 +17,9 @@ type ImportResult struct {
 	Created   int
 	Updated   int
 	Unchanged int
+	// Deactivated counts reps (of Updated) who were active and are not
+	// any more: marked inactive, or no longer listed in their team.
+	Deactivated int
 }
 
 // count adds one upsert's outcome: "created", "updated" or "unchanged".
@@ -33,85 +35,10 @@ func (r *ImportResult) count(tag string) {
 }
 
 func (r ImportResult) String() string {
+	if r.Deactivated > 0 {
+		return fmt.Sprintf("%d created, %d updated (%d deactivated), %d unchanged", r.Created, r.Updated, r.Deactivated, r.Unchanged)
+	}
 	return fmt.Sprintf("%d created, %d updated, %d unchanged", r.Created, r.Updated, r.Unchanged)
-}
-
-// ImportDirectory upserts teams and people in one transaction. On a dry run
-// the transaction is rolled back, so the result says what would change.
-func (s *Store) ImportDirectory(ctx context.Context, d domain.Directory, dryRun bool) (ImportResult, error) {
-	var res ImportResult
-	tx, err := s.Pool.Begin(ctx)
-	if err != nil {
-		return res, err
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck
-	count := res.count
-	upsertPerson := func(p domain.Person, role, team string) error {
-		var teamID *string
-		if team != "" {
-			teamID = &team
-		}
-		var tag string
-		err := tx.QueryRow(ctx, `
-			with prev as (select email, name, time_zone, role, team_id, active from people where id = $1),
-			up as (
-				insert into people (id, email, name, time_zone, role, team_id, active)
-				values ($1, $2, $3, $4, $5, $6, $7)
-				on conflict (id) do update set email = excluded.email, name = excluded.name,
-					time_zone = excluded.time_zone, role = excluded.role, team_id = excluded.team_id,
-					active = excluded.active, updated_at = now()
-				where (people.email, people.name, people.time_zone, people.role, people.team_id, people.active)
-				   is distinct from (excluded.email, excluded.name, excluded.time_zone, excluded.role, excluded.team_id, excluded.active)
-				returning 1)
-			select case when not exists (select 1 from prev) then 'created'
-			            when exists (select 1 from up) then 'updated' else 'unchanged' end`,
-			p.ID, p.Email, p.Name, p.TimeZone, role, teamID, p.IsActive()).Scan(&tag)
-		if err != nil {
-			return fmt.Errorf("person %s: %w", p.ID, err)
-		}
-		count(tag)
-		return nil
-	}
-	for _, t := range d.Teams {
-		var tag string
-		err := tx.QueryRow(ctx, `
-			with prev as (select 1 from teams where id = $1),
-			up as (
-				insert into teams (id, name, manager_id) values ($1, $2, $3)
-				on conflict (id) do update set name = excluded.name, manager_id = excluded.manager_id, updated_at = now()
-				where (teams.name, teams.manager_id) is distinct from (excluded.name, excluded.manager_id)
-				returning 1)
-			select case when not exists (select 1 from prev) then 'created'
-			            when exists (select 1 from up) then 'updated' else 'unchanged' end`,
-			t.ID, t.Name, t.Manager.ID).Scan(&tag)
-		if err != nil {
-			return res, fmt.Errorf("team %s: %w", t.ID, err)
-		}
-		count(tag)
-		if _, err := tx.Exec(ctx, `insert into team_rotation (team_id) values ($1) on conflict do nothing`, t.ID); err != nil {
-			return res, err
-		}
-		if err := upsertPerson(t.Manager, "manager", t.ID); err != nil {
-			return res, err
-		}
-		for _, r := range t.Reps {
-			if err := upsertPerson(r, "rep", t.ID); err != nil {
-				return res, err
-			}
-		}
-	}
-	if err := upsertPerson(d.SalesLeader, "sales_leader", ""); err != nil {
-		return res, err
-	}
-	if d.MarketingLeader.ID != "" {
-		if err := upsertPerson(d.MarketingLeader, "marketing_leader", ""); err != nil {
-			return res, err
-		}
-	}
-	if dryRun {
-		return res, nil
-	}
-	return res, tx.Commit(ctx)
 }
 
 // UpsertCampaign stores a campaign spec with the given status.
@@ -191,61 +118,6 @@ func (s *Store) Campaigns(ctx context.Context) ([]CampaignRow, error) {
 	})
 }
 
-// Assign picks the rep for one attempt at a lead, atomically: the rotation row
-// is locked, the choice written to assignments and the rotation advanced in one
-// transaction. A retry with the same (lead, attempt) returns the same rep and
-// does not advance the rotation again. It returns domain.ErrNotFound wrapped
-// when nobody in the team is eligible.
-func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID string, exclude []string) (domain.Assignment, error) {
-	a := domain.Assignment{LeadID: leadID, Attempt: attempt, TeamID: teamID}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var repID, last string
-		existing := func() error {
-			return tx.QueryRow(ctx, `select rep_id from assignments where lead_id = $1 and attempt = $2`, leadID, attempt).Scan(&repID)
-		}
-		err := existing()
-		if errors.Is(err, pgx.ErrNoRows) {
-			if err := tx.QueryRow(ctx, `select last_rep_id from team_rotation where team_id = $1 for update`, teamID).Scan(&last); err != nil {
-				return notFound(err, "team "+teamID)
-			}
-			// A concurrent call for the same (lead, attempt) may have
-			// committed while this one waited for the rotation lock. This
-			// new statement sees its row (read committed), so the retry
-			// returns that rep instead of failing on the primary key.
-			err = existing()
-		}
-		if errors.Is(err, pgx.ErrNoRows) {
-			// A rep inside an out-of-office period counts as inactive.
-			rows, _ := tx.Query(ctx, `select id, active and not exists (select 1 from out_of_office o
-				where o.person_id = people.id and now() >= o.starts_at and now() < o.ends_at)
-				from people where team_id = $1 and role = 'rep'`, teamID)
-			cands, err := pgx.CollectRows(rows, pgx.RowToStructByPos[domain.Candidate])
-			if err != nil {
-				return err
-			}
-			ex := map[string]bool{}
-			for _, id := range exclude {
-				ex[id] = true
-			}
-			repID = domain.NextInRotation(cands, last, ex)
-			if repID == "" {
-				return fmt.Errorf("no eligible rep in team %s: %w", teamID, errNotFound)
-			}
-			if _, err := tx.Exec(ctx, `insert into assignments (lead_id, attempt, rep_id, team_id) values ($1, $2, $3, $4)`,
-				leadID, attempt, repID, teamID); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `update team_rotation set last_rep_id = $2, updated_at = now() where team_id = $1`, teamID, repID); err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		}
-		return loadAssignee(ctx, tx, repID, teamID, &a)
-	})
-	return a, err
-}
-
 // Person looks one person up by id.
 func (s *Store) Person(ctx context.Context, id string) (domain.PersonRef, error) {
 	var p domain.PersonRef
@@ -307,9 +179,16 @@ func (s *Store) SetAway(ctx context.Context, personID string, from, until time.T
 
 // loadAssignee fills in the rep of an assignment and the team's manager.
 func loadAssignee(ctx context.Context, tx pgx.Tx, repID, teamID string, a *domain.Assignment) error {
-	return tx.QueryRow(ctx, `
-		select r.id, r.name, r.email, r.time_zone, coalesce(m.id, ''), coalesce(m.name, ''), coalesce(m.email, ''), coalesce(m.time_zone, '')
-		from people r join teams t on t.id = $2 left join people m on m.id = t.manager_id
-		where r.id = $1`, repID, teamID).
-		Scan(&a.Rep.ID, &a.Rep.Name, &a.Rep.Email, &a.Rep.TimeZone, &a.Manager.ID, &a.Manager.Name, &a.Manager.Email, &a.Manager.TimeZone)
+	a.TeamID = teamID
+	return scanAssignee(tx.QueryRow(ctx, assigneeSQL, repID, teamID), a)
+}
+
+// assigneeSQL reads a rep ($1) and the manager of a team ($2).
+const assigneeSQL = `
+	select r.id, r.name, r.email, r.time_zone, coalesce(m.id, ''), coalesce(m.name, ''), coalesce(m.email, ''), coalesce(m.time_zone, '')
+	from people r join teams t on t.id = $2 left join people m on m.id = t.manager_id
+	where r.id = $1`
+
+func scanAssignee(row pgx.Row, a *domain.Assignment) error {
+	return row.Scan(&a.Rep.ID, &a.Rep.Name, &a.Rep.Email, &a.Rep.TimeZone, &a.Manager.ID, &a.Manager.Name, &a.Manager.Email, &a.Manager.TimeZone)
 }

@@ -52,6 +52,9 @@ func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Eve
 		if err != nil {
 			return fmt.Errorf("record lead %s: %w", l.ID, err)
 		}
+		if err := recordRouting(ctx, tx, l); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `
 			insert into lead_events (lead_id, event_key, seq, kind, actor, reason, data, occurred_at)
 			values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (event_key) do nothing`,
@@ -190,7 +193,7 @@ var errDuplicateEvent = errors.New("duplicate event")
 // so the numbers both teams see do not change.
 func (s *Store) Erase(ctx context.Context, leadID string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', updated_at = now()
+		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', region = '', industry = '', company_size = '', updated_at = now()
 			where id = $1`, leadID, domain.ErasedEmail(leadID))
 		if err != nil {
 			return fmt.Errorf("erase lead %s: %w", leadID, err)

@@ -57,7 +57,6 @@ func Migrate(ctx context.Context, url string) (int32, error) {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
-	sub = fillGaps(sub)
 	if err := m.LoadMigrations(sub); err != nil {
 		return 0, fmt.Errorf("migrate: load: %w", err)
 	}
