@@ -85,7 +85,7 @@ func main() {
 	flag.DurationVar(&o.intakeFor, "intake-for", envDur("BENCH_INTAKE_FOR", 20*time.Second), "figure 4: how long each repetition posts at -intake-rate")
 	flag.StringVar(&o.intakeRates, "intake-rates", envStr("BENCH_INTAKE_RATES", "10,20,35,50,75,100"), "figure 4: rates tried in turn for the highest with p99 <= 100 ms")
 	flag.DurationVar(&o.intakeStep, "intake-step", envDur("BENCH_INTAKE_STEP", 10*time.Second), "figure 4: how long each rate of the search runs")
-	flag.IntVar(&o.routingN, "routing", envInt("BENCH_ROUTING_N", 600), "figure 6: assignments (and inserts) per caller count per repetition")
+	flag.IntVar(&o.routingN, "routing", envInt("BENCH_ROUTING_N", 100), "figure 6: assignments (and inserts) per caller, for 1, 8 and 32 callers, per repetition")
 	flag.IntVar(&o.concurrent, "concurrency", envInt("BENCH_CONCURRENCY", 50), "concurrent starters / HTTP clients for figures 1-3")
 	flag.BoolVar(&o.partitions1, "one-partition", envBool("BENCH_ONE_PARTITION", true), "give the dev server one task-queue partition, as make run does")
 	flag.StringVar(&o.pragmas, "sqlite-pragmas", envStr("BENCH_SQLITE_PRAGMAS", strings.Join(sqlitePragmas, ",")), "the dev server's SQLite pragmas, as make run gives them (\"none\" for SQLite's defaults)")
@@ -236,6 +236,7 @@ type Bench struct {
 	server   *proc
 	worker   *proc
 	dir      string
+	dbURL    string
 	gateway  *proc
 	baseline worker.Worker
 	res      *Results
@@ -275,7 +276,7 @@ func run(o opts) error {
 	if err != nil {
 		return err
 	}
-	b := &Bench{o: o, st: st, dir: dir, addr: addr, server: server, queue: "baton-bench", url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	b := &Bench{o: o, st: st, dir: dir, dbURL: dbURL, addr: addr, server: server, queue: "baton-bench", url: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	env := []string{"DATABASE_URL=" + dbURL, "TEMPORAL_ADDRESS=" + addr, "BATON_SIGNING_KEY=" + strings.Repeat("bench-key-", 4),
 		"BATON_TASK_QUEUE=" + b.queue, "BATON_HTTP_ADDR=" + fmt.Sprintf("127.0.0.1:%d", port), "BATON_PUBLIC_URL=" + b.url,
 		"SENDGRID_API_KEY="}
@@ -452,6 +453,15 @@ var figureNames = []struct{ key, label string }{
 	{"4_intake_p99_ms", "4. intake latency p99, answered when processed (ms; target ≤ 100)"},
 	{"4_intake_async_p50_ms", "4. intake latency p50, Prefer: respond-async (ms)"},
 	{"4_intake_async_p99_ms", "4. intake latency p99, Prefer: respond-async (ms; target ≤ 100)"},
+	{"6_assign_per_s_01c", "6. routing: assignments/s, 1 caller"},
+	{"6_insert_per_s_01c", "6. PostgreSQL single-row INSERT/s, 1 caller"},
+	{"6_assign_to_insert_01c", "6. assignments ÷ inserts, 1 caller"},
+	{"6_assign_per_s_08c", "6. routing: assignments/s, 8 callers"},
+	{"6_insert_per_s_08c", "6. PostgreSQL single-row INSERT/s, 8 callers"},
+	{"6_assign_to_insert_08c", "6. assignments ÷ inserts, 8 callers"},
+	{"6_assign_per_s_32c", "6. routing: assignments/s, 32 callers"},
+	{"6_insert_per_s_32c", "6. PostgreSQL single-row INSERT/s, 32 callers"},
+	{"6_assign_to_insert_32c", "6. assignments ÷ inserts, 32 callers"},
 }
 
 func write(dir string, res Results) error {
