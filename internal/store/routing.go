@@ -101,10 +101,12 @@ func leadFields(ctx context.Context, q querier, leadID string) (domain.LeadField
 	return f, team, notFound(err, "lead "+leadID)
 }
 
-// teamRepsSQL reads every rep of a team ($1) with what routing looks at, as of $2.
+// teamRepsSQL reads every rep of a team ($1) with what routing looks at, as of
+// $2. Open leads are counted only for reps with a cap (at most cap rows each):
+// nothing else needs them, and an uncapped rep may hold thousands.
 const teamRepsSQL = `
 	select p.id, p.weight, p.cap, p.active, p.time_zone, p.working_hours, coalesce(r.credit, 0),
-		(select count(*) from assignments a where a.rep_id = p.id and a.released_at is null),
+		case when p.cap > 0 then (select count(*) from assignments a where a.rep_id = p.id and a.released_at is null) else 0 end,
 		coalesce((select jsonb_agg(jsonb_build_object('from', o.starts_at, 'until', o.ends_at, 'reason', o.reason) order by o.starts_at)
 			from out_of_office o where o.person_id = p.id and o.ends_at > $2), '[]')
 	from people p left join rep_rotation r on r.rep_id = p.id
@@ -360,6 +362,13 @@ func (s *Store) ExplainRoute(ctx context.Context, lead string, f domain.LeadFiel
 	}
 	if e.Reps, err = teamReps(ctx, s.Pool, e.Match.Team, now); err != nil {
 		return e, err
+	}
+	open, err := s.OpenLeads(ctx) // uncapped reps' counts too, for the reader
+	if err != nil {
+		return e, err
+	}
+	for i := range e.Reps {
+		e.Reps[i].Open = open[e.Reps[i].ID]
 	}
 	had := map[string]bool{}
 	for _, id := range e.Excluded {
