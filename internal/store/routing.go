@@ -363,7 +363,7 @@ func (s *Store) ExplainRoute(ctx context.Context, lead string, f domain.LeadFiel
 	if e.Reps, err = teamReps(ctx, s.Pool, e.Match.Team, now); err != nil {
 		return e, err
 	}
-	open, err := s.OpenLeads(ctx) // uncapped reps' counts too, for the reader
+	open, err := s.OpenAssignments(ctx) // uncapped reps' counts too, for the reader
 	if err != nil {
 		return e, err
 	}
