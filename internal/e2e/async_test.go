@@ -16,6 +16,7 @@ func submitAsync(t *testing.T, s *Stack, body, idem string) (*http.Response, map
 	req, _ := http.NewRequest("POST", s.URL+"/api/v1/leads", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Prefer", "respond-async")
+	req.Header.Set("Authorization", "Bearer "+s.Source.APIKey)
 	if idem != "" {
 		req.Header.Set("Idempotency-Key", idem)
 	}

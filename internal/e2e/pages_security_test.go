@@ -254,7 +254,7 @@ func TestReadyAndMetricsOnTheRealStack(t *testing.T) {
 	if resp, body := do(t, http.DefaultClient, "GET", hs.URL+"/readyz", "", ""); resp.StatusCode != 200 || !strings.Contains(body, `"ready": true`) {
 		t.Fatalf("readyz: %d %s", resp.StatusCode, body)
 	}
-	if resp, body := do(t, http.DefaultClient, "POST", hs.URL+"/api/v1/leads", "application/json",
+	if resp, body := api(t, &Stack{URL: hs.URL, Source: s.Source}, "POST", "/api/v1/leads",
 		`{"campaign":"webinar-q3","email":"metrics@initech.example","score":80}`); resp.StatusCode != 202 {
 		t.Fatalf("submit: %d %s", resp.StatusCode, body)
 	}

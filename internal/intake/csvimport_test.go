@@ -235,7 +235,8 @@ func TestStageRefusesASecondConcurrentRun(t *testing.T) {
 	}
 }
 
-// A campaign that ends between staging and draining: its rows are failed
+// A campaign that ends between staging and draining, and refuses late leads
+// (the default nurtures them): its rows are failed
 // with the reason, never retried, and listed.
 func TestDrainFailsRowsOfAnEndedCampaign(t *testing.T) {
 	s := stagingService(t)
@@ -246,7 +247,7 @@ func TestDrainFailsRowsOfAnEndedCampaign(t *testing.T) {
 	if err != nil || rep.New != 5 {
 		t.Fatalf("stage: %+v %v", rep, err)
 	}
-	if _, err := s.Store.Pool.Exec(ctx, `update campaigns set status = 'ended' where id = 'webinar-q3'`); err != nil {
+	if _, err := s.Store.Pool.Exec(ctx, `update campaigns set status = 'ended', spec = spec || '{"LateLeads": "refuse"}' where id = 'webinar-q3'`); err != nil {
 		t.Fatal(err)
 	}
 	// Submit refuses before it would reach Temporal (the service has no client).
@@ -259,7 +260,7 @@ func TestDrainFailsRowsOfAnEndedCampaign(t *testing.T) {
 		t.Fatalf("second batch: %+v %v", out, err)
 	}
 	failed, err := s.Store.FailedRows(ctx, rep.Import.ID, 10)
-	if err != nil || len(failed) != 5 || failed[0].Line != 2 || !strings.Contains(failed[0].Error, `user0@example.com: invalid input: campaign: campaign "webinar-q3" is ended, not live`) {
+	if err != nil || len(failed) != 5 || failed[0].Line != 2 || !strings.Contains(failed[0].Error, `user0@example.com: invalid input: campaign: campaign "webinar-q3" ended and refuses late leads`) {
 		t.Fatalf("failed rows: %+v %v", failed, err)
 	}
 }

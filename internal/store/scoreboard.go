@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/batonhq/baton/internal/domain"
 	"strings"
 	"time"
 
@@ -209,39 +210,14 @@ type Commitments struct {
 // Any reports whether the spec commits to anything.
 func (c Commitments) Any() bool { return c.MQLsPerWeek > 0 || c.MinAcceptance > 0 }
 
-// ParseCommitments finds marketing's commitments in a stored campaign spec.
-// The spec's shape is owned by the campaign engine; this reads any object
-// whose key mentions "commit" and, inside it, a number whose key mentions MQLs
-// per week and one whose key mentions acceptance (a fraction, or a percent
-// when above 1). Keys are matched without case, dashes or underscores.
+// ParseCommitments reads marketing's commitments from a stored campaign spec
+// (domain.Campaign as JSON); zero when the spec has none or does not parse.
 func ParseCommitments(spec []byte) Commitments {
-	var c Commitments
-	var root map[string]any
-	if json.Unmarshal(spec, &root) != nil {
-		return c
+	var c domain.Campaign
+	if json.Unmarshal(spec, &c) != nil {
+		return Commitments{}
 	}
-	for k, v := range root {
-		obj, ok := v.(map[string]any)
-		if !ok || !strings.Contains(normKey(k), "commit") {
-			continue
-		}
-		for ik, iv := range obj {
-			n, ok := number(iv)
-			if !ok {
-				continue
-			}
-			switch key := normKey(ik); {
-			case strings.Contains(key, "mql") && (strings.Contains(key, "week") || strings.Contains(key, "weekly")):
-				c.MQLsPerWeek = n
-			case strings.Contains(key, "accept"):
-				if n > 1 {
-					n /= 100
-				}
-				c.MinAcceptance = n
-			}
-		}
-	}
-	return c
+	return Commitments{MQLsPerWeek: float64(c.Commitments.MQLsPerWeek), MinAcceptance: c.Commitments.MinAcceptanceRate}
 }
 
 func normKey(k string) string {

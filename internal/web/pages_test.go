@@ -64,7 +64,7 @@ func seed(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	// Commitments as the campaign engine may write them into the spec.
-	if _, err := st.Pool.Exec(ctx, `update campaigns set spec = spec || '{"commitments":{"mqls_per_week":4,"min_acceptance_rate":0.75}}'`); err != nil {
+	if _, err := st.Pool.Exec(ctx, `update campaigns set spec = spec || '{"Commitments":{"MQLsPerWeek":4,"MinAcceptanceRate":0.75}}'`); err != nil {
 		t.Fatal(err)
 	}
 	signer, _ := token.NewSigner([]byte(strings.Repeat("handler-test-key", 3)))
