@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/batonhq/baton/internal/domain"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -218,23 +217,4 @@ func ParseCommitments(spec []byte) Commitments {
 		return Commitments{}
 	}
 	return Commitments{MQLsPerWeek: float64(c.Commitments.MQLsPerWeek), MinAcceptance: c.Commitments.MinAcceptanceRate}
-}
-
-func normKey(k string) string {
-	return strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(k))
-}
-
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case string:
-		var f float64
-		_, err := fmt.Sscanf(strings.TrimSuffix(strings.TrimSpace(n), "%"), "%g", &f)
-		if err == nil && strings.HasSuffix(strings.TrimSpace(n), "%") {
-			f /= 100
-		}
-		return f, err == nil
-	}
-	return 0, false
 }
