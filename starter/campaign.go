@@ -100,18 +100,8 @@ func campaignLaunchCmd(a *app) *cobra.Command {
 		Example: "  starter campaign launch examples/campaign.yaml\n  starter campaign launch examples/campaign-signoff.yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := readCampaign(args[0])
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			if err := a.open(ctx); err != nil {
-				return err
-			}
-			if err := a.st.CheckCampaignRefs(ctx, c); err != nil {
-				return fileErr(args[0], err)
-			}
-			cl, err := a.temporal()
+			c, cl, err := a.campaignSpec(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -229,18 +219,8 @@ func campaignReviseCmd(a *app) *cobra.Command {
 		Example: "  starter campaign revise examples/campaign-signoff.yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := readCampaign(args[0])
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			if err := a.open(ctx); err != nil {
-				return err
-			}
-			if err := a.st.CheckCampaignRefs(ctx, c); err != nil {
-				return fileErr(args[0], err)
-			}
-			cl, err := a.temporal()
+			c, cl, err := a.campaignSpec(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -462,4 +442,21 @@ func sameSpec(a, b domain.Campaign) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
+}
+
+// campaignSpec reads and validates a campaign file, checks that its team and
+// policy exist, and dials Temporal: what launch and revise both need first.
+func (a *app) campaignSpec(ctx context.Context, path string) (domain.Campaign, client.Client, error) {
+	c, err := readCampaign(path)
+	if err != nil {
+		return c, nil, err
+	}
+	if err := a.open(ctx); err != nil {
+		return c, nil, err
+	}
+	if err := a.st.CheckCampaignRefs(ctx, c); err != nil {
+		return c, nil, fileErr(path, err)
+	}
+	cl, err := a.temporal()
+	return c, cl, err
 }

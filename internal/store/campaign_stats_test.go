@@ -115,3 +115,37 @@ func TestCampaignStatsFromLeadEvents(t *testing.T) {
 		t.Errorf("TeamPeople = %+v %v", team, err)
 	}
 }
+
+// The scoreboard's days count both sides: sales breaches from lead events,
+// marketing breaches from campaign events, each only where the viewer may look.
+func TestDailyMissesCountBothSides(t *testing.T) {
+	s, ctx := openStore(t), testCtx(t)
+	importDir(t, s, emeaYAML)
+	c := parseCampaign(t, campaignYAML)
+	if err := s.UpsertCampaign(ctx, c, "live", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Now().UTC().Truncate(24 * time.Hour).Add(10 * time.Hour)
+	l := domain.LeadSnapshot{ID: "ld_d", Email: "d@x.example", CampaignID: c.ID, State: domain.StateOffered, WorkflowID: "lead-ld_d", Version: 1, Touches: 1}
+	if err := s.Record(ctx, l, domain.Event{Key: "ld_d:lapsed", Seq: 1, Kind: "lapsed", Actor: "system", At: day}); err != nil {
+		t.Fatal(err)
+	}
+	for i, kind := range []string{"marketing-breach", "marketing-breach", "digest"} {
+		ev := store.CampaignEvent{Key: c.ID + ":" + kind + ":" + string(rune('a'+i)), Kind: kind, Actor: "system", At: day.Add(time.Duration(i) * time.Minute)}
+		if err := s.RecordCampaignEvent(ctx, c.ID, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leader := store.Viewer{Email: "sam.okafor@example.com", Role: store.RoleSalesLeader}
+	days, err := s.Daily(ctx, leader, day.AddDate(0, 0, -2), day)
+	if err != nil || len(days) != 3 {
+		t.Fatalf("days = %+v, %v", days, err)
+	}
+	if d := days[2]; d.Breaches != 1 || d.MarketingBreaches != 2 || days[0].MarketingBreaches != 0 {
+		t.Errorf("today = %+v", d)
+	}
+	stranger := store.Viewer{Email: "someone@else.example", Role: store.RoleMarketer}
+	if days, _ := s.Daily(ctx, stranger, day, day); len(days) != 1 || days[0].Breaches != 0 || days[0].MarketingBreaches != 0 {
+		t.Errorf("another marketer sees %+v", days)
+	}
+}

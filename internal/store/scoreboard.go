@@ -175,6 +175,9 @@ type DayCount struct {
 	Day         time.Time
 	Breaches    int // offers lapsed and contacts breached
 	Escalations int
+	// MarketingBreaches are marketing-side misses: a campaign's period
+	// below its commitments (campaign events of kind marketing-breach).
+	MarketingBreaches int
 }
 
 // Daily counts breaches and escalations per UTC day over [from, to], on the
@@ -192,9 +195,28 @@ func (s *Store) Daily(ctx context.Context, v Viewer, from, to time.Time) ([]DayC
 			count(ev.kind) filter (where ev.kind = 'escalated')::int
 		from generate_series($1::date, $2::date, interval '1 day') d left join ev on ev.day = d::date
 		group by d order by d`, append([]any{from.UTC().Format("2006-01-02"), to.UTC().Format("2006-01-02")}, args...)...)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DayCount])
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DayCount, error) {
+		var d DayCount
+		return d, r.Scan(&d.Day, &d.Breaches, &d.Escalations)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("daily misses: %w", err)
+	}
+	// Marketing's side, on the campaigns the viewer may see.
+	ccond, cargs := campaignScope(v, 3)
+	rows, _ = s.Pool.Query(ctx, `
+		select (e.occurred_at at time zone 'UTC')::date::timestamp at time zone 'UTC', count(*)::int
+		from campaign_events e join campaigns c on c.id = e.campaign_id
+		where e.kind = 'marketing-breach' and e.occurred_at >= $1::date and e.occurred_at < $2::date + 1 and `+ccond+`
+		group by 1`, append([]any{from.UTC().Format("2006-01-02"), to.UTC().Format("2006-01-02")}, cargs...)...)
+	mkt := map[time.Time]int{}
+	var day time.Time
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&day, &n}, func() error { mkt[day.UTC()] = n; return nil }); err != nil {
+		return nil, fmt.Errorf("daily marketing misses: %w", err)
+	}
+	for i := range out {
+		out[i].MarketingBreaches = mkt[out[i].Day.UTC()]
 	}
 	return out, nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -17,8 +16,6 @@ import (
 	"github.com/batonhq/baton/internal/mail"
 	"github.com/batonhq/baton/internal/token"
 	"github.com/batonhq/baton/workflows"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 )
 
 // campaignRoutes are the reviewers' one-click sign-off links: GET shows a
@@ -127,23 +124,9 @@ func (s *Server) campaignAction(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.CampaignWorkflowID(c.Lead), UpdateName: workflows.UpdateCampaignReview, Args: []any{in},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, nil)
-	}
-	var ae *temporal.ApplicationError
+	err = s.runUpdate(ctx, workflows.CampaignWorkflowID(c.Lead), workflows.UpdateCampaignReview, in)
 	words := campaignWords[c.Action]
-	switch {
-	case err == nil:
-		s.message(w, http.StatusOK, words.Done, words.DoneText)
-	case errors.As(err, &ae) && ae.Type() == workflows.ErrStaleAction:
-		s.message(w, http.StatusConflict, "Nothing was changed", ae.Message())
-	case errors.As(err, &ae) && ae.Type() == "InvalidInput":
-		s.message(w, http.StatusBadRequest, "Nothing was changed", ae.Message()+". Go back and correct it.")
-	default:
+	if !s.explainUpdate(w, err, words.Done, words.DoneText) {
 		s.Log.Error("campaign action failed", "action", c.Action, "campaign", c.Lead, "actor", c.Actor, "error", err)
 		s.message(w, http.StatusConflict, "Nothing was changed", "This campaign's sign-off is not open any more, or Baton cannot reach it right now.")
 	}

@@ -31,8 +31,10 @@ const (
 	colorBar  = "#0b5cad"
 	colorGood = "#1e7b34"
 	colorBad  = "#b3261e"
-	colorText = "#1a1a1a"
-	colorGrid = "#767676"
+	// colorMarketing marks marketing-side misses.
+	colorMarketing = "#6b3fa0"
+	colorText      = "#1a1a1a"
+	colorGrid      = "#767676"
 )
 
 // niceMax rounds a maximum up to 1, 2 or 5 times a power of ten, so axis

@@ -585,12 +585,14 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	labels := make([]string, len(days))
-	breaches := Series{Name: "Breaches", Color: colorBad}
+	breaches := Series{Name: "Sales breaches", Color: colorBad}
 	escalations := Series{Name: "Escalations", Color: colorBar}
+	mktMisses := Series{Name: "Marketing breaches", Color: colorMarketing}
 	for i, d := range days {
 		labels[i] = d.Day.UTC().Format("2 Jan")
 		breaches.Values = append(breaches.Values, float64(d.Breaches))
 		escalations.Values = append(escalations.Values, float64(d.Escalations))
+		mktMisses.Values = append(mktMisses.Values, float64(d.MarketingBreaches))
 	}
 	sort.SliceStable(mkt, func(i, j int) bool { return mkt[i].ID < mkt[j].ID })
 	marketers := ByMarketer(mkt)
@@ -602,8 +604,8 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Viewer": v, "Teams": teamRows, "Reps": repRows, "Marketing": mkt, "Marketers": marketers, "Days": days,
 		"Since": inZone(since, v.TimeZone),
-		"OverTime": Columns("over-time", fmt.Sprintf("Breaches and escalations per day, last %d days (UTC)", scoreboardDays),
-			labels, []Series{breaches, escalations})}
+		"OverTime": Columns("over-time", fmt.Sprintf("Breaches (both sides) and escalations per day, last %d days (UTC)", scoreboardDays),
+			labels, []Series{breaches, escalations, mktMisses})}
 	if len(teamBars) > 0 {
 		data["TeamChart"] = HBars("by-team", "Sales SLA compliance by team, last 30 days", teamBars, 100)
 	}

@@ -372,22 +372,10 @@ func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { s.settle(r, c, err) }()
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.LeadWorkflowID(c.Lead), UpdateName: name, Args: []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, nil)
-	}
-	var ae *temporal.ApplicationError
+	err = s.runUpdate(ctx, workflows.LeadWorkflowID(c.Lead), name, arg)
 	words := actions[c.Action]
 	switch {
-	case err == nil:
-		s.message(w, http.StatusOK, words.Done, words.DoneText)
-	case errors.As(err, &ae) && ae.Type() == workflows.ErrStaleAction:
-		s.message(w, http.StatusConflict, "Nothing was changed", ae.Message())
-	case errors.As(err, &ae) && ae.Type() == "InvalidInput":
-		s.message(w, http.StatusBadRequest, "Nothing was changed", ae.Message()+". Go back and correct it.")
+	case s.explainUpdate(w, err, words.Done, words.DoneText):
 	default:
 		// The workflow may have ended (the lead was accepted and closed): explain from the record.
 		if lead, lerr := s.Store.Lead(r.Context(), c.Lead); lerr == nil && lead.Owner != nil && lead.AcceptedAt != nil {
@@ -416,4 +404,34 @@ func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, http.StatusOK, "lead.html", map[string]any{"Lead": lead})
+}
+
+// runUpdate sends a one-click action's Update and waits for its outcome.
+func (s *Server) runUpdate(ctx context.Context, workflowID, name string, arg any) error {
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	return err
+}
+
+// explainUpdate answers an action whose outcome the workflow decided: done,
+// refused as stale (who holds it now), or refused as bad input. It reports
+// false for any other error, which the caller explains.
+func (s *Server) explainUpdate(w http.ResponseWriter, err error, done, doneText string) bool {
+	var ae *temporal.ApplicationError
+	switch {
+	case err == nil:
+		s.message(w, http.StatusOK, done, doneText)
+	case errors.As(err, &ae) && ae.Type() == workflows.ErrStaleAction:
+		s.message(w, http.StatusConflict, "Nothing was changed", ae.Message())
+	case errors.As(err, &ae) && ae.Type() == "InvalidInput":
+		s.message(w, http.StatusBadRequest, "Nothing was changed", ae.Message()+". Go back and correct it.")
+	default:
+		return false
+	}
+	return true
 }
