@@ -41,8 +41,9 @@ func Options(c config.Config) worker.Options {
 		o.MaxConcurrentWorkflowTaskPollers, o.MaxConcurrentActivityTaskPollers = n, n
 		return o
 	}
-	// ENGINE.md: poller autoscaling is the setting that helped bursts of
-	// simultaneous deadlines on both servers.
+	// Autoscaling follows the backlog (ENGINE.md saw it help bursts against
+	// the SDK's 2 pollers); `make bench-tune` found 8 fixed pollers better
+	// in steady state here, so that is the default (README, Tuning).
 	o.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
 	o.ActivityTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
 	return o
