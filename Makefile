@@ -68,7 +68,7 @@ $(PRISM):
 histories: $(TEMPORAL) pg ## capture workflow histories from real runs into .data/histories (copy new versions into workflows/testdata/histories under a new name)
 	@mkdir -p $(CURDIR)/.data/histories
 	BATON_SAVE_HISTORY=$(CURDIR)/.data/histories \
-	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack|TestOneClickDeclineAndManagerReassign|TestMorePathsOnTheRealStack|TestCampaignDraftToClosedOnTheRealStack|TestSignedBounceReassignsTheLeadOnTheRealStack|TestRefusedOfferReassignsOnTheRealStack" ./internal/e2e/
+	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack|TestOneClickDeclineAndManagerReassign|TestMorePathsOnTheRealStack|TestCampaignDraftToClosedOnTheRealStack|TestSignedBounceReassignsTheLeadOnTheRealStack|TestRefusedOfferReassignsOnTheRealStack|TestRespondAsyncIntakeNeedsNoWorkerAndMakesOneLead" ./internal/e2e/
 	@echo "saved in .data/histories; keep the old files in workflows/testdata/histories (they replay older versions) and add new ones beside them"
 
 bench: $(TEMPORAL) pg ## the six benchmark figures side by side in one run (at most 15 minutes); writes bench/results/ (BENCH_* or flags to scale)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/batonhq/baton/workflows"
 )
 
 // submitAsync posts a lead with `Prefer: respond-async`: the gateway answers
@@ -74,4 +76,5 @@ func TestRespondAsyncIntakeNeedsNoWorkerAndMakesOneLead(t *testing.T) {
 	if err := s.Store.Pool.QueryRow(t.Context(), `select count(*) from leads where email = 'kai@async.example'`).Scan(&leads); err != nil || leads != 1 {
 		t.Fatalf("%d lead rows (%v)", leads, err)
 	}
+	saveHistory(t, s.Temporal, workflows.LeadWorkflowID(lead), "lead-v2-local-touch-signals-respond-async")
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/intake"
 )
 
@@ -15,17 +14,7 @@ import (
 func TestAwayRecordedAheadTakesEffectWhenItStarts(t *testing.T) {
 	s := startStack(t)
 	ctx := context.Background()
-	c, _ := s.Store.Campaign(ctx, "webinar-q3")
-	if err := s.Store.UpsertCampaign(ctx, domain.Campaign{ID: c.ID, Name: c.Name, Owner: domain.Person{Name: c.Owner.Name, Email: c.Owner.Email},
-		Team: c.TeamID, MinScore: c.MinScore, AcceptWithin: domain.Duration(time.Hour), SLAPolicy: "office-hours"}, "live", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	code, res := submit(t, s, `{"campaign":"webinar-q3","email":"vera@hooli.example","name":"Vera Lang","score":70}`)
-	if code != 202 {
-		t.Fatalf("submit: %d %v", code, res)
-	}
-	id := res["id"].(string)
-	waitMail(t, s, "ana.schmidt@example.com", "offer", 10*time.Second)
+	id := offeredUnderOfficeHours(t, s, `{"campaign":"webinar-q3","email":"vera@hooli.example","name":"Vera Lang","score":70}`)
 
 	start := time.Now().Add(3 * time.Second)
 	if r, err := intake.MarkAway(ctx, s.Temporal, s.Store, "ana", start, start.Add(24*time.Hour), "conference"); err != nil || r.Released != 0 {
@@ -57,7 +46,7 @@ func TestAwayRecordedAheadTakesEffectWhenItStarts(t *testing.T) {
 		t.Fatalf("second sweep: %+v, %v", r, err)
 	}
 	// A new lead skips ana.
-	code, res = submit(t, s, `{"campaign":"webinar-q3","email":"walt@hooli.example","name":"Walt Ng","score":70}`)
+	code, res := submit(t, s, `{"campaign":"webinar-q3","email":"walt@hooli.example","name":"Walt Ng","score":70}`)
 	if code != 202 {
 		t.Fatalf("submit: %d %v", code, res)
 	}

@@ -214,17 +214,7 @@ func TestOneClickDeclineAndManagerReassign(t *testing.T) {
 func TestRepDeactivatedMidOfferReleasesTheLead(t *testing.T) {
 	s := startStack(t)
 	ctx := context.Background()
-	c, _ := s.Store.Campaign(ctx, "webinar-q3")
-	if err := s.Store.UpsertCampaign(ctx, domain.Campaign{ID: c.ID, Name: c.Name, Owner: domain.Person{Name: c.Owner.Name, Email: c.Owner.Email},
-		Team: c.TeamID, MinScore: c.MinScore, AcceptWithin: domain.Duration(time.Hour), SLAPolicy: "office-hours"}, "live", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	code, res := submit(t, s, `{"campaign":"webinar-q3","email":"otto@hooli.example","name":"Otto Park","score":70}`)
-	if code != 202 {
-		t.Fatalf("submit: %d %v", code, res)
-	}
-	id := res["id"].(string)
-	waitMail(t, s, "ana.schmidt@example.com", "offer", 10*time.Second)
+	id := offeredUnderOfficeHours(t, s, `{"campaign":"webinar-q3","email":"otto@hooli.example","name":"Otto Park","score":70}`)
 
 	root, _ := testenv.RepoRoot()
 	data, _ := os.ReadFile(filepath.Join(root, "examples", "team.yaml"))
@@ -255,4 +245,22 @@ func TestRepDeactivatedMidOfferReleasesTheLead(t *testing.T) {
 	if rel, err := intake.ReleaseOffers(ctx, s.Temporal, s.Store, []string{"ana"}, "again", nil); err != nil || rel.Released != 0 {
 		t.Fatalf("second release: %+v, %v", rel, err)
 	}
+}
+
+// offeredUnderOfficeHours switches webinar-q3 to the office-hours policy (an
+// hour to accept), submits a lead and waits for its offer to Ana.
+func offeredUnderOfficeHours(t *testing.T, s *Stack, body string) string {
+	t.Helper()
+	ctx := context.Background()
+	c, _ := s.Store.Campaign(ctx, "webinar-q3")
+	if err := s.Store.UpsertCampaign(ctx, domain.Campaign{ID: c.ID, Name: c.Name, Owner: domain.Person{Name: c.Owner.Name, Email: c.Owner.Email},
+		Team: c.TeamID, MinScore: c.MinScore, AcceptWithin: domain.Duration(time.Hour), SLAPolicy: "office-hours"}, "live", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	code, res := submit(t, s, body)
+	if code != 202 {
+		t.Fatalf("submit: %d %v", code, res)
+	}
+	waitMail(t, s, "ana.schmidt@example.com", "offer", 10*time.Second)
+	return res["id"].(string)
 }
