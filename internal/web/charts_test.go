@@ -172,7 +172,7 @@ func TestContrast(t *testing.T) {
 	}{
 		{colorText, white, 4.5}, {colorText, page, 4.5}, {"#4a5260", white, 4.5}, {"#4a5260", page, 4.5}, // body, muted
 		{"#0b5cad", white, 4.5}, {"#0b5cad", page, 4.5}, {white, "#0b5cad", 4.5}, {white, header, 4.5}, // links, buttons, header
-		{"#b3261e", white, 4.5},                                                                  // overdue countdown
+		{"#b3261e", white, 4.5},                                                                                              // overdue countdown
 		{colorBar, white, 3}, {colorGood, white, 3}, {colorBad, white, 3}, {colorMarketing, white, 3}, {colorGrid, white, 3}, // chart marks
 		{"#767676", white, 3},                       // field borders
 		{"#b35000", white, 3}, {"#b35000", page, 3}, // the keyboard focus ring (layout.html)
