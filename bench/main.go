@@ -279,7 +279,7 @@ func run(o opts) error {
 	b := &Bench{o: o, st: st, dir: dir, dbURL: dbURL, addr: addr, server: server, queue: "baton-bench", url: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	env := []string{"DATABASE_URL=" + dbURL, "TEMPORAL_ADDRESS=" + addr, "BATON_SIGNING_KEY=" + strings.Repeat("bench-key-", 4),
 		"BATON_TASK_QUEUE=" + b.queue, "BATON_HTTP_ADDR=" + fmt.Sprintf("127.0.0.1:%d", port), "BATON_PUBLIC_URL=" + b.url,
-		"SENDGRID_API_KEY="}
+		"SENDGRID_API_KEY=", "BATON_DEV_OUTBOX=true"} // mail to the local outbox, as `make run`
 	if b.worker, err = startProc(dir, "worker", filepath.Join(dir, "worker"), nil, env); err != nil {
 		return err
 	}

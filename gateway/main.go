@@ -39,6 +39,13 @@ func run() error {
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Mail goes to SendGrid, or to the local outbox only when asked for by
+	// name (BATON_DEV_OUTBOX): refuse to start with neither, before anything else.
+	if cfg, err := config.Load(); err != nil {
+		return err
+	} else if err := cfg.RequireMail(); err != nil {
+		return err
+	}
 	mx := metrics.New() // the SDK's metrics and ours, on GET /metrics
 	defer mx.Close()
 	svc, err := tclient.Boot(ctx, log, tclient.WithMetrics(mx.TemporalHandler()))

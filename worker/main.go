@@ -34,6 +34,13 @@ func main() {
 func run() error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	slog.SetDefault(log)
+	// Mail goes to SendGrid, or to the local outbox only when asked for by
+	// name (BATON_DEV_OUTBOX): refuse to start with neither, before anything else.
+	if cfg, err := config.Load(); err != nil {
+		return err
+	} else if err := cfg.RequireMail(); err != nil {
+		return err
+	}
 	mx := metrics.New() // the SDK's metrics, on BATON_METRICS_ADDR
 	defer mx.Close()
 	svc, err := tclient.Boot(context.Background(), log, tclient.WithMetrics(mx.TemporalHandler()))

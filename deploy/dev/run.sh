@@ -12,8 +12,17 @@ mkdir -p "$DATA"
 
 : "${TEMPORAL_PORT:=7233}" "${TEMPORAL_UI_PORT:=8233}"
 export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT}
-export BATON_HTTP_ADDR=${BATON_HTTP_ADDR:-:8080}
-http_port=${BATON_HTTP_ADDR##*:}
+# Without a SendGrid key, mail goes to the local outbox: a development mode
+# asked for by name (BATON_DEV_OUTBOX). In it the gateway listens on
+# 127.0.0.1:8080 unless BATON_HTTP_ADDR says otherwise, and the outbox answers
+# loopback peers only. The worker and gateway refuse to start with neither.
+if [ -z "${SENDGRID_API_KEY:-}" ]; then
+  export BATON_DEV_OUTBOX=true
+  http_addr=${BATON_HTTP_ADDR:-127.0.0.1:8080}
+else
+  http_addr=${BATON_HTTP_ADDR:-:8080}
+fi
+http_port=${http_addr##*:}
 export BATON_PUBLIC_URL=${BATON_PUBLIC_URL:-http://localhost:$http_port}
 
 # One signing key per checkout, kept with the data, so links survive restarts.
@@ -96,7 +105,7 @@ cat <<MSG
 
   Baton is running. Ctrl-C stops everything.
     Gateway        $BATON_PUBLIC_URL
-    Outbox         $BATON_PUBLIC_URL/outbox   (mail goes here unless SENDGRID_API_KEY is set)
+    Outbox         $BATON_PUBLIC_URL/outbox   (dev mode without SENDGRID_API_KEY; from this host only)
     Temporal UI    http://localhost:$TEMPORAL_UI_PORT
     Temporal gRPC  $TEMPORAL_ADDRESS
     PostgreSQL     $(sed -E 's#//[^@]*@#//#' <<<"$DATABASE_URL")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"os"
 	"reflect"
 	"strconv"
 	"time"
@@ -27,7 +28,7 @@ type Config struct {
 	TemporalTLSKey    string `envconfig:"TEMPORAL_TLS_KEY" desc:"client key file for mTLS"`
 	TaskQueue         string `envconfig:"BATON_TASK_QUEUE" default:"baton" desc:"Temporal task queue the worker polls"`
 
-	HTTPAddr   string        `envconfig:"BATON_HTTP_ADDR" default:":8080" desc:"address the gateway listens on"`
+	HTTPAddr   string        `envconfig:"BATON_HTTP_ADDR" default:":8080" desc:"address the gateway listens on (127.0.0.1:8080 in dev outbox mode unless set)"`
 	PublicURL  string        `envconfig:"BATON_PUBLIC_URL" default:"http://localhost:8080" desc:"base URL put in emailed links"`
 	SigningKey string        `envconfig:"BATON_SIGNING_KEY" desc:"secret (32+ bytes) that signs one-click links; required by worker and gateway"`
 	LinkTTL    time.Duration `envconfig:"BATON_LINK_TTL" default:"72h" desc:"how long an emailed action link stays valid after its deadline"`
@@ -39,14 +40,15 @@ type Config struct {
 	IntakeAck          string        `envconfig:"BATON_INTAKE_ACK" default:"processed" desc:"when intake answers: processed (the workflow took the lead; says new or duplicate) or durable (Temporal holds it; fastest)"`
 	IntakeReplayWindow time.Duration `envconfig:"BATON_INTAKE_REPLAY_WINDOW" default:"5m" desc:"how old a signed intake request may be; its signature is refused a second time within it"`
 	SessionTTL         time.Duration `envconfig:"BATON_SESSION_TTL" default:"12h" desc:"how long a web sign-in session lasts"`
-	MetricsToken       string        `envconfig:"BATON_METRICS_TOKEN" desc:"when set, the gateway's /metrics asks for Authorization: Bearer <token> (the gateway faces the internet)"`
-	MetricsAddr        string        `envconfig:"BATON_METRICS_ADDR" default:":9091" desc:"address the worker serves Prometheus /metrics on (the gateway serves it on BATON_HTTP_ADDR); empty turns it off"`
+	MetricsToken       string        `envconfig:"BATON_METRICS_TOKEN" desc:"when set, the gateway's /metrics answers anyone with Authorization: Bearer <token>; when empty, only loopback peers"`
+	MetricsAddr        string        `envconfig:"BATON_METRICS_ADDR" default:"127.0.0.1:9091" desc:"address the worker serves Prometheus /metrics on (the gateway serves it on BATON_HTTP_ADDR to loopback peers, or to anyone with BATON_METRICS_TOKEN); empty turns it off"`
 
 	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
 	AwaySweep           time.Duration `envconfig:"BATON_AWAY_SWEEP" default:"15s" desc:"how often the worker tells a rep's held leads of an out-of-office period that has begun"`
 
 	MailFrom        string `envconfig:"BATON_MAIL_FROM" default:"Baton <baton@localhost>" desc:"From address of every message"`
-	SendGridAPIKey  string `envconfig:"SENDGRID_API_KEY" desc:"SendGrid API key; when empty, mail goes to the local outbox"`
+	SendGridAPIKey  string `envconfig:"SENDGRID_API_KEY" desc:"SendGrid API key; the worker and gateway need it unless BATON_DEV_OUTBOX is true"`
+	DevOutbox       bool   `envconfig:"BATON_DEV_OUTBOX" default:"false" desc:"development only: mail goes to the local outbox (GET /outbox, loopback peers only) instead of SendGrid; the gateway listens on 127.0.0.1:8080 unless BATON_HTTP_ADDR is set"`
 	SendGridBaseURL string `envconfig:"SENDGRID_BASE_URL" default:"https://api.sendgrid.com" desc:"SendGrid API base URL (EU accounts, tests)"`
 	SendGridSandbox bool   `envconfig:"SENDGRID_SANDBOX" default:"false" desc:"ask SendGrid to validate but not deliver"`
 
@@ -77,6 +79,11 @@ func Load() (Config, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err
+	}
+	// Dev outbox mode serves everyone's mail to loopback peers: it listens on
+	// loopback unless told otherwise.
+	if _, set := os.LookupEnv("BATON_HTTP_ADDR"); c.DevOutbox && !set {
+		c.HTTPAddr = DevHTTPAddr
 	}
 	return c, c.check()
 }
@@ -173,8 +180,27 @@ func (c Config) RequireSigningKey() error {
 	return nil
 }
 
-// Outbox reports whether mail goes to the local outbox instead of SendGrid.
-func (c Config) Outbox() bool { return c.SendGridAPIKey == "" }
+// DevHTTPAddr is where the gateway listens in dev outbox mode when
+// BATON_HTTP_ADDR is not set.
+const DevHTTPAddr = "127.0.0.1:8080"
+
+// Outbox reports whether mail goes to the local outbox instead of SendGrid:
+// only in the dev outbox mode asked for with BATON_DEV_OUTBOX=true.
+func (c Config) Outbox() bool { return c.DevOutbox }
+
+// RequireMail is called by the worker and the gateway: they send mail
+// either through SendGrid or, asked for explicitly, to the local outbox.
+// Neither, or both, is a startup error.
+func (c Config) RequireMail() error {
+	switch {
+	case c.SendGridAPIKey == "" && !c.DevOutbox:
+		return errors.New("SENDGRID_API_KEY is not set and BATON_DEV_OUTBOX is not true: set SENDGRID_API_KEY to send mail, " +
+			"or BATON_DEV_OUTBOX=true for the local development outbox (never on a reachable host; `make run` sets it)")
+	case c.SendGridAPIKey != "" && c.DevOutbox:
+		return errors.New("SENDGRID_API_KEY and BATON_DEV_OUTBOX=true are both set: choose SendGrid or the local development outbox, not both")
+	}
+	return nil
+}
 
 // Usage lists every variable with its default and meaning, for --help.
 func Usage() string {

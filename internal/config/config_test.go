@@ -11,7 +11,7 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TemporalAddress != "127.0.0.1:7233" || c.LinkTTL != 72*time.Hour || c.HTTPAddr != ":8080" || !c.Outbox() {
+	if c.TemporalAddress != "127.0.0.1:7233" || c.LinkTTL != 72*time.Hour || c.HTTPAddr != ":8080" || c.Outbox() || c.MetricsAddr != "127.0.0.1:9091" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -68,5 +68,49 @@ func TestWorkerAndIntakeSettings(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
+	}
+}
+
+// The local outbox is a mode asked for by name: without a SendGrid key and
+// without it, the worker and gateway refuse to start (issue 15, finding 1).
+func TestMailNeedsSendGridOrTheExplicitDevOutbox(t *testing.T) {
+	t.Setenv("SENDGRID_API_KEY", "")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Outbox() {
+		t.Fatal("no SendGrid key turned the outbox on by itself")
+	}
+	err = c.RequireMail()
+	if err == nil || !strings.Contains(err.Error(), "SENDGRID_API_KEY") || !strings.Contains(err.Error(), "BATON_DEV_OUTBOX") {
+		t.Fatalf("neither set: %v", err)
+	}
+	if c.HTTPAddr != ":8080" {
+		t.Fatalf("HTTP address %q", c.HTTPAddr)
+	}
+
+	t.Setenv("BATON_DEV_OUTBOX", "true")
+	c, err = Load()
+	if err != nil || !c.Outbox() || c.RequireMail() != nil {
+		t.Fatalf("dev outbox: %+v %v %v", c, err, c.RequireMail())
+	}
+	if c.HTTPAddr != "127.0.0.1:8080" {
+		t.Fatalf("dev outbox listens on %q, want loopback", c.HTTPAddr)
+	}
+	t.Setenv("BATON_HTTP_ADDR", ":9000") // told otherwise
+	if c, _ = Load(); c.HTTPAddr != ":9000" {
+		t.Fatalf("explicit address ignored: %q", c.HTTPAddr)
+	}
+
+	t.Setenv("SENDGRID_API_KEY", "SG.x")
+	c, _ = Load()
+	if err := c.RequireMail(); err == nil || !strings.Contains(err.Error(), "SENDGRID_API_KEY") || !strings.Contains(err.Error(), "BATON_DEV_OUTBOX") {
+		t.Fatalf("both set: %v", err)
+	}
+	t.Setenv("BATON_DEV_OUTBOX", "false")
+	c, _ = Load()
+	if c.Outbox() || c.RequireMail() != nil {
+		t.Fatalf("SendGrid: outbox %v, %v", c.Outbox(), c.RequireMail())
 	}
 }

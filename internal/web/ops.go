@@ -128,13 +128,20 @@ func (s *Server) logRequests(h http.Handler) http.Handler {
 	})
 }
 
-// metricsAuth asks for the bearer token when one is configured.
+// metricsAuth asks anyone for the bearer token when one is configured;
+// without one, /metrics answers loopback peers only (others get the 404 of an
+// unknown path).
 func (s *Server) metricsAuth(h http.Handler) http.Handler {
 	if s.MetricsToken == "" {
-		return h
+		return loopbackOnly(h)
 	}
 	want := []byte("Bearer " + s.MetricsToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+			return
+		}
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
 			http.Error(w, "metrics need the bearer token (BATON_METRICS_TOKEN)", http.StatusUnauthorized)

@@ -28,7 +28,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /scoreboard", s.scoreboardPage)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.Metrics != nil {
-		mux.Handle("GET /metrics", s.metricsAuth(s.Metrics.Handler()))
+		mux.Handle("/metrics", s.metricsAuth(s.Metrics.Handler()))
 	}
 }
 

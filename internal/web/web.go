@@ -13,7 +13,9 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +53,7 @@ type Server struct {
 	Temporal client.Client
 	Intake   *intake.Service
 	Signer   *token.Signer
-	Outbox   bool // serve /outbox and /api/v1/outbox (mail goes to the local outbox)
+	Outbox   bool // dev outbox mode: serve /outbox and /api/v1/outbox, to loopback peers only
 	Log      *slog.Logger
 	Now      func() time.Time
 	SendGrid *SendGridEvents // SendGrid's Event Webhook; nil turns it off
@@ -96,13 +98,49 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /away/{token}", s.setAway)
 	s.routes(mux) // pages.go: sign-in, inbox, campaign, scoreboard, readyz, metrics
 	if s.Outbox {
-		mux.HandleFunc("GET /api/v1/outbox", s.getOutbox)
-		mux.HandleFunc("GET /outbox", s.outboxPage)
+		// Everyone's mail, sign-in links included: loopback peers only, and
+		// to anyone else exactly the 404 of a path that does not exist.
+		mux.Handle("/api/v1/outbox", loopbackOnly(http.HandlerFunc(s.getOutbox)))
+		mux.Handle("/outbox", loopbackOnly(http.HandlerFunc(s.outboxPage)))
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, http.StatusOK, "home.html", map[string]any{"Outbox": s.Outbox})
+		s.render(w, http.StatusOK, "home.html", map[string]any{"Outbox": s.Outbox && loopbackPeer(r)})
 	})
 	return s.logRequests(securityHeaders(mux)) // ops.go
+}
+
+// loopbackPeer reports whether the request comes straight from this host: a
+// loopback peer address and no sign of a proxy in between (a reverse proxy
+// on the same host would otherwise make every visitor look local).
+func loopbackPeer(r *http.Request) bool {
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip"} {
+		if len(r.Header.Values(h)) > 0 {
+			return false
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// loopbackOnly answers anyone but a loopback peer with the mux's own 404,
+// byte for byte, and allows GET and HEAD only.
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackPeer(r) {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func securityHeaders(h http.Handler) http.Handler {

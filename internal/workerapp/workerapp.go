@@ -19,7 +19,8 @@ import (
 	"go.temporal.io/sdk/worker"
 )
 
-// Mailer picks SendGrid when a key is set, else the local outbox.
+// Mailer picks the local outbox in dev outbox mode (BATON_DEV_OUTBOX), else
+// SendGrid; config.RequireMail has checked that exactly one is set up.
 func Mailer(c config.Config, st *store.Store) mail.Mailer {
 	if c.Outbox() {
 		return mail.Outbox{Store: st}
@@ -52,6 +53,9 @@ func Options(c config.Config) worker.Options {
 // New builds a worker with every workflow and activity registered.
 func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, error) {
 	if err := c.RequireSigningKey(); err != nil {
+		return nil, err
+	}
+	if err := c.RequireMail(); err != nil {
 		return nil, err
 	}
 	signer, err := token.NewSigner([]byte(c.SigningKey))
