@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/mail"
@@ -90,9 +92,34 @@ func (s *Server) requireViewer(w http.ResponseWriter, r *http.Request) (store.Vi
 	return v, ok
 }
 
-// safeNext keeps a post-sign-in redirect on this site.
+// safeNext keeps a post-sign-in redirect on this site: it returns next when
+// it is a same-origin absolute path, else "". Browsers remove tabs and
+// newlines from a URL and read a backslash as a slash, so "/\t/evil.example"
+// would be "//evil.example" to them: next is refused if it, or any of its
+// percent-decodings, holds a control or space character, a Unicode format
+// character or a backslash, or does not start with exactly one "/"; and if a
+// WHATWG-style parse (tabs and newlines removed) finds a scheme or a host.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, `\`) || len(next) > 500 {
+	if next == "" || len(next) > 500 {
+		return ""
+	}
+	for s, i := next, 0; ; i++ {
+		if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
+			return r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
+		}) || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") {
+			return ""
+		}
+		dec, err := url.PathUnescape(s)
+		if err != nil || i == 3 && dec != s {
+			return "" // bad escapes, or encoded more times than anyone means
+		}
+		if dec == s {
+			break
+		}
+		s = dec
+	}
+	u, err := url.Parse(strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(next))
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return ""
 	}
 	return next

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -76,4 +77,61 @@ func TestOutboxAndMetricsAnswerOnlyLoopbackPeers(t *testing.T) {
 	if rec := serve(h, "GET", "/metrics", "127.0.0.1:5000", nil, ""); rec.Code != 401 {
 		t.Errorf("metrics without the token on loopback: %d", rec.Code)
 	}
+}
+
+// Finding 3: "/%09/evil.example/phish" passed safeNext; Chromium removes the
+// tab and lands on //evil.example.
+func TestSafeNextRefusesWhatBrowsersReadAsAnotherHost(t *testing.T) {
+	for _, bad := range []string{
+		"/\t/evil.example/phish", "/%09/evil.example/phish", "/%2509/evil.example", "/\n/evil.example", "/%0a/evil.example",
+		"/\r/evil.example", "/%0D/evil.example", "/ /evil.example", "/%20/evil.example", "/\u00a0/evil.example",
+		"/\\evil.example", "/%5Cevil.example", "/%5cevil.example", "//evil.example", "/%2F/evil.example", "/%2f%2fevil.example",
+		"///evil.example", "https://evil.example/", "http:/evil.example", "javascript:alert(1)", "evil.example", "",
+		"/inbox\x00", "/inbox%00", "/inbox\x1b[2J", "/\u202eelpmaxe.live", "/%E2%80%AE", "/\u200b/evil.example",
+		"/inbox%ZZ", "/\xff", "/%25252509/evil.example", "/" + strings.Repeat("a", 500),
+	} {
+		if got := safeNext(bad); got != "" {
+			t.Errorf("safeNext(%q) = %q, want refused", bad, got)
+		}
+	}
+	for _, good := range []string{"/inbox", "/scoreboard", "/leads/ld_0123abcd", "/leads/ld_x?y=1", "/campaigns/webinar-q3", "/inbox?next=%2Fscoreboard"} {
+		if got := safeNext(good); got != good {
+			t.Errorf("safeNext(%q) = %q, want it kept", good, got)
+		}
+	}
+}
+
+func TestSignInFormDropsATabbedNext(t *testing.T) {
+	f := seed(t)
+	_, page := get(t, &http.Client{}, f.url+"/signin?next=/%09/evil.example/phish")
+	if strings.Contains(page, "evil.example") {
+		t.Fatalf("the form kept the next: %s", page)
+	}
+}
+
+// FuzzSafeNext: whatever safeNext keeps, a browser (which drops tabs and
+// newlines and reads a backslash as a slash) resolves to this site.
+func FuzzSafeNext(f *testing.F) {
+	for _, s := range []string{"/inbox", "/%09/evil.example/phish", "/\t/evil.example", "//evil.example", "/\\evil.example",
+		"/leads/ld_x?y=1", "/%2F/x", "https://evil.example", "/%E2%80%AE", "/a#b", "/a?b=//c"} {
+		f.Add(s)
+	}
+	base, _ := url.Parse("https://baton.example/signin/tok")
+	f.Fuzz(func(t *testing.T, next string) {
+		got := safeNext(next)
+		if got == "" {
+			return
+		}
+		if got != next {
+			t.Fatalf("safeNext(%q) = %q: kept values are returned unchanged", next, got)
+		}
+		browser := strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(strings.TrimSpace(got))
+		u, err := url.Parse(browser)
+		if err != nil {
+			t.Fatalf("kept %q, which does not parse: %v", got, err)
+		}
+		if r := base.ResolveReference(u); r.Host != "baton.example" || r.Scheme != "https" {
+			t.Fatalf("kept %q, which a browser follows to %s", got, r)
+		}
+	})
 }
