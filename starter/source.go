@@ -16,7 +16,8 @@ func sourceCmd(a *app) *cobra.Command {
 		Long: "A source (a web form, a marketing automation tool) authenticates POST /api/v1/leads and\n" +
 			"/api/v1/leads/{id}/events with `Authorization: Bearer <api key>`, or signs each request:\n" +
 			"  X-Baton-Source: <name>\n  X-Baton-Timestamp: <unix seconds>\n" +
-			"  X-Baton-Signature: sha256=<hex HMAC-SHA256(hmac secret, timestamp + \".\" + body)>\n" +
+			"  X-Baton-Signature: sha256=<hex HMAC-SHA256(hmac secret, timestamp \\n METHOD \\n path?query \\n body)>\n" +
+			"(the four parts joined by newlines; the path and query exactly as in the request line)\n" +
 			"A signed request older than BATON_INTAKE_REPLAY_WINDOW, or seen before, is refused.\n" +
 			"Only the key's SHA-256 is stored: the key is printed once, by add and rotate."}
 	var rate float64

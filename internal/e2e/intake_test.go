@@ -34,9 +34,11 @@ func post(t *testing.T, s *Stack, path string, body []byte, hdr map[string]strin
 	return resp, string(b)
 }
 
+// signedBy signs a POST /api/v1/leads of body as source.
 func signedBy(source, secret string, body []byte) map[string]string {
 	ts := time.Now().Unix()
-	return map[string]string{web.HeaderSource: source, web.HeaderTimestamp: strconv.FormatInt(ts, 10), web.HeaderSignature: web.Sign(secret, ts, body)}
+	return map[string]string{web.HeaderSource: source, web.HeaderTimestamp: strconv.FormatInt(ts, 10),
+		web.HeaderSignature: web.Sign(secret, "POST", "/api/v1/leads", ts, body)}
 }
 
 // noLead checks that an email left no trace: no lead row, no workflow.
@@ -85,7 +87,7 @@ func TestIntakeSecurityOnTheRealStack(t *testing.T) {
 	}
 	stale := signedBy("e2e", s.Source.HMACSecret, evil)
 	stale[web.HeaderTimestamp] = strconv.FormatInt(time.Now().Add(-10*time.Minute).Unix(), 10)
-	stale[web.HeaderSignature] = web.Sign(s.Source.HMACSecret, time.Now().Add(-10*time.Minute).Unix(), evil)
+	stale[web.HeaderSignature] = web.Sign(s.Source.HMACSecret, "POST", "/api/v1/leads", time.Now().Add(-10*time.Minute).Unix(), evil)
 	if resp, b := post(t, s, "/api/v1/leads", evil, stale); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("stale timestamp: %d %s", resp.StatusCode, b)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -134,4 +135,102 @@ func FuzzSafeNext(f *testing.F) {
 			t.Fatalf("kept %q, which a browser follows to %s", got, r)
 		}
 	})
+}
+
+// countingBody is a request body that counts what the handler reads of it.
+type countingBody struct {
+	n, size int
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	if b.n >= b.size {
+		return 0, io.EOF
+	}
+	k := min(len(p), b.size-b.n)
+	for i := range k {
+		p[i] = ' '
+	}
+	b.n += k
+	return k, nil
+}
+
+func (b *countingBody) Close() error { return nil }
+
+// Finding 5: a signed request was read up to the body limit before a bad
+// signature was refused. Now the headers, the clock, the source and the
+// declared length are checked first, and at most Content-Length bytes read.
+func TestSignedRequestRefusedBeforeItsBodyIsRead(t *testing.T) {
+	e := newHandlerEnv(t, 100, 100)
+	ts := e.now.Unix()
+	good := Sign(e.creds.HMACSecret, "POST", "/api/v1/leads", ts, []byte(lead))
+	cases := []struct {
+		name            string
+		source, ts, sig string
+		length          int64
+		status, maxRead int
+	}{
+		{"unknown source", "nobody", strconv.FormatInt(ts, 10), good, MaxBody, 401, 0},
+		{"malformed signature", "webform", strconv.FormatInt(ts, 10), "sha256=not-hex", MaxBody, 401, 0},
+		{"signature without sha256=", "webform", strconv.FormatInt(ts, 10), strings.TrimPrefix(good, "sha256="), MaxBody, 401, 0},
+		{"short signature", "webform", strconv.FormatInt(ts, 10), good[:40], MaxBody, 401, 0},
+		{"no timestamp", "webform", "", good, MaxBody, 401, 0},
+		{"timestamp not a number", "webform", "yesterday", good, MaxBody, 401, 0},
+		{"stale timestamp", "webform", strconv.FormatInt(ts-3600, 10), good, MaxBody, 401, 0},
+		{"no Content-Length", "webform", strconv.FormatInt(ts, 10), good, -1, 411, 0},
+		{"Content-Length over the limit", "webform", strconv.FormatInt(ts, 10), good, MaxBatchBody + 1, 413, 0},
+		{"bad signature: reads only the declared length", "webform", strconv.FormatInt(ts, 10), good, 10, 401, 10},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := &countingBody{size: 2 * MaxBatchBody}
+			req := httptest.NewRequest("POST", "/api/v1/leads", nil)
+			req.Body, req.ContentLength = body, c.length
+			req.Header.Set(HeaderSource, c.source)
+			if c.ts != "" {
+				req.Header.Set(HeaderTimestamp, c.ts)
+			}
+			req.Header.Set(HeaderSignature, c.sig)
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, req)
+			if rec.Code != c.status || body.n > c.maxRead {
+				t.Fatalf("%d after reading %d bytes, want %d after at most %d: %s", rec.Code, body.n, c.status, c.maxRead, rec.Body.String())
+			}
+		})
+	}
+	e.nothingChanged()
+}
+
+// Finding 5: the HMAC covered neither method nor path, so a signed request
+// could be replayed at another route or another lead.
+func TestSignatureCoversMethodPathAndQuery(t *testing.T) {
+	e := newHandlerEnv(t, 100, 100)
+	const a, b = "/api/v1/leads/ld_abcdefghijkmnpqr", "/api/v1/leads/ld_bcdefghijkmnpqrs"
+	for _, c := range []struct{ name, signedMethod, signedPath, method, path string }{
+		{"another lead", "GET", a, "GET", b},
+		{"another method", "POST", a, "GET", a},
+		{"an added query", "GET", a, "GET", a + "?x=1"},
+		{"another query", "GET", a + "?x=1", "GET", a + "?x=2"},
+		{"events of another lead", "POST", a + "/events", "POST", b + "/events"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, out := e.send(c.method, c.path, nil, e.signed(c.signedMethod, c.signedPath, e.now.Unix(), nil, e.creds.HMACSecret))
+			wantProblem(t, resp, out, http.StatusUnauthorized, "does not match")
+		})
+	}
+	// Signed for what it is, the same request passes authentication (404: no such lead).
+	if resp, out := e.send("GET", b+"?x=2", nil, e.signed("GET", b+"?x=2", e.now.Unix(), nil, e.creds.HMACSecret)); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("signed for itself: %d %v", resp.StatusCode, out)
+	}
+	// SignRequest, the client helper, signs what the gateway checks.
+	req, _ := http.NewRequest("GET", e.url+a+"?y=%2F", nil)
+	SignRequest(req, "webform", e.creds.HMACSecret, e.now, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("SignRequest: %d", resp.StatusCode)
+	}
+	e.nothingChanged()
 }

@@ -25,6 +25,7 @@ type handlerEnv struct {
 	t     *testing.T
 	st    *store.Store
 	url   string
+	h     http.Handler // the same handler, for requests built by hand
 	creds store.SourceCredentials
 	now   time.Time
 }
@@ -44,7 +45,8 @@ func newHandlerEnv(t *testing.T, rate float64, burst int) *handlerEnv {
 	e := &handlerEnv{t: t, st: st, creds: creds, now: time.Now()}
 	srv := &Server{Store: st, Intake: &intake.Service{Store: st}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now: func() time.Time { return e.now }}
-	hs := httptest.NewServer(srv.Handler())
+	e.h = srv.Handler()
+	hs := httptest.NewServer(e.h)
 	t.Cleanup(hs.Close)
 	e.url = hs.URL
 	return e
@@ -68,8 +70,8 @@ func (e *handlerEnv) send(method, path string, body []byte, hdr map[string]strin
 	return resp, out
 }
 
-func (e *handlerEnv) signed(ts int64, body []byte, secret string) map[string]string {
-	return map[string]string{HeaderSource: "webform", HeaderTimestamp: strconv.FormatInt(ts, 10), HeaderSignature: Sign(secret, ts, body)}
+func (e *handlerEnv) signed(method, path string, ts int64, body []byte, secret string) map[string]string {
+	return map[string]string{HeaderSource: "webform", HeaderTimestamp: strconv.FormatInt(ts, 10), HeaderSignature: Sign(secret, method, path, ts, body)}
 }
 
 // nothingChanged checks that no lead, touch, idempotency key or engagement
@@ -115,13 +117,13 @@ func TestIntakeRefusesUnauthenticatedRequests(t *testing.T) {
 		{"no credentials", "/api/v1/leads", nil, "Authorization: Bearer"},
 		{"wrong api key", "/api/v1/leads", map[string]string{"Authorization": "Bearer bk_not-a-key"}, "API key is not valid"},
 		{"hmac secret used as api key", "/api/v1/leads", map[string]string{"Authorization": "Bearer " + e.creds.HMACSecret}, "API key is not valid"},
-		{"bad hmac", "/api/v1/leads", e.signed(ts, body, "bs_wrong-secret"), "signature does not match"},
-		{"hmac over another body", "/api/v1/leads", e.signed(ts, []byte(`{"campaign":"x","email":"eve@evil.example"}`), e.creds.HMACSecret), "signature does not match"},
-		{"stale timestamp", "/api/v1/leads", e.signed(ts-int64(6*60), body, e.creds.HMACSecret), "more than 5m0s"},
-		{"future timestamp", "/api/v1/leads", e.signed(ts+int64(6*60), body, e.creds.HMACSecret), "more than 5m0s"},
+		{"bad hmac", "/api/v1/leads", e.signed("POST", "/api/v1/leads", ts, body, "bs_wrong-secret"), "signature does not match"},
+		{"hmac over another body", "/api/v1/leads", e.signed("POST", "/api/v1/leads", ts, []byte(`{"campaign":"x","email":"eve@evil.example"}`), e.creds.HMACSecret), "signature does not match"},
+		{"stale timestamp", "/api/v1/leads", e.signed("POST", "/api/v1/leads", ts-int64(6*60), body, e.creds.HMACSecret), "more than 5m0s"},
+		{"future timestamp", "/api/v1/leads", e.signed("POST", "/api/v1/leads", ts+int64(6*60), body, e.creds.HMACSecret), "more than 5m0s"},
 		{"unknown source", "/api/v1/leads", map[string]string{HeaderSource: "nobody", HeaderTimestamp: strconv.FormatInt(ts, 10),
-			HeaderSignature: Sign(e.creds.HMACSecret, ts, body)}, "signature does not match"},
-		{"signature without timestamp", "/api/v1/leads", map[string]string{HeaderSource: "webform", HeaderSignature: Sign(e.creds.HMACSecret, ts, body)}, "needs"},
+			HeaderSignature: Sign(e.creds.HMACSecret, "POST", "/api/v1/leads", ts, body)}, "signature does not match"},
+		{"signature without timestamp", "/api/v1/leads", map[string]string{HeaderSource: "webform", HeaderSignature: Sign(e.creds.HMACSecret, "POST", "/api/v1/leads", ts, body)}, "needs"},
 		{"event without credentials", "/api/v1/leads/ld_abcdefghijkmnpqr/events", nil, "Authorization: Bearer"},
 		{"lead read without credentials", "/api/v1/leads/ld_abcdefghijkmnpqr", nil, "Authorization: Bearer"},
 	}
@@ -145,7 +147,7 @@ func TestIntakeRefusesAReplayedSignature(t *testing.T) {
 	e := newHandlerEnv(t, 100, 100)
 	// A signed read of an unknown lead passes authentication (404 after it)
 	// and changes nothing, so the replay cache is seen without Temporal.
-	hdr := e.signed(e.now.Unix(), nil, e.creds.HMACSecret)
+	hdr := e.signed("GET", "/api/v1/leads/ld_abcdefghijkmnpqr", e.now.Unix(), nil, e.creds.HMACSecret)
 	resp, out := e.send("GET", "/api/v1/leads/ld_abcdefghijkmnpqr", nil, hdr)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("first signed request: %d %v", resp.StatusCode, out)
@@ -154,7 +156,7 @@ func TestIntakeRefusesAReplayedSignature(t *testing.T) {
 	resp, out = e.send("GET", "/api/v1/leads/ld_abcdefghijkmnpqr", nil, hdr)
 	wantProblem(t, resp, out, http.StatusUnauthorized, "already used")
 	// Re-signed with a new timestamp, the same request is fine.
-	resp, _ = e.send("GET", "/api/v1/leads/ld_abcdefghijkmnpqr", nil, e.signed(e.now.Unix(), nil, e.creds.HMACSecret))
+	resp, _ = e.send("GET", "/api/v1/leads/ld_abcdefghijkmnpqr", nil, e.signed("GET", "/api/v1/leads/ld_abcdefghijkmnpqr", e.now.Unix(), nil, e.creds.HMACSecret))
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("re-signed request: %d", resp.StatusCode)
 	}
@@ -174,7 +176,7 @@ func TestIntakeRefusesOversizedBodies(t *testing.T) {
 	resp, out = e.send("POST", "/api/v1/leads", tooMany, auth)
 	wantProblem(t, resp, out, http.StatusBadRequest, "1 to 1000 leads; this one has 1001")
 	// A signed oversized body is refused before its signature is checked.
-	resp, out = e.send("POST", "/api/v1/leads", batch, e.signed(e.now.Unix(), batch, e.creds.HMACSecret))
+	resp, out = e.send("POST", "/api/v1/leads", batch, e.signed("POST", "/api/v1/leads", e.now.Unix(), batch, e.creds.HMACSecret))
 	wantProblem(t, resp, out, http.StatusRequestEntityTooLarge, "8 MiB")
 	resp, out = e.send("POST", "/api/v1/leads/ld_abcdefghijkmnpqr/events", []byte(`{"id":"`+strings.Repeat("x", MaxEventBody)+`"}`), auth)
 	wantProblem(t, resp, out, http.StatusRequestEntityTooLarge, "16 KiB")

@@ -19,7 +19,10 @@ import (
 )
 
 // Headers of a signed request. The signature is
-// hex(HMAC-SHA256(secret, timestamp + "." + body)), sent as "sha256=<hex>".
+// hex(HMAC-SHA256(secret, timestamp + "\n" + METHOD + "\n" + path?query + "\n" + body)),
+// sent as "sha256=<hex>": it binds the body to the request it was meant for,
+// so a signed POST /api/v1/leads/{id}/events cannot be replayed at another
+// lead or route.
 const (
 	HeaderSource    = "X-Baton-Source"
 	HeaderTimestamp = "X-Baton-Timestamp"
@@ -30,13 +33,38 @@ const (
 // the gateway's clock, and how long its signature is remembered.
 const DefaultReplayWindow = 5 * time.Minute
 
-// Sign returns the X-Baton-Signature value of a body at a Unix timestamp.
-func Sign(secret string, timestamp int64, body []byte) string {
+// Sign returns the X-Baton-Signature value of a request: its method, its
+// request target (path and query as sent, as url.URL.RequestURI gives it)
+// and its body, at a Unix timestamp.
+func Sign(secret, method, requestURI string, timestamp int64, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(strconv.FormatInt(timestamp, 10)))
-	m.Write([]byte("."))
+	m.Write([]byte("\n"))
+	m.Write([]byte(method))
+	m.Write([]byte("\n"))
+	m.Write([]byte(requestURI))
+	m.Write([]byte("\n"))
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// SignRequest signs req, whose body is body, as source at time now: it sets
+// the three headers. Clients in Go (the starter, tests, bench) use it.
+func SignRequest(req *http.Request, source, secret string, now time.Time, body []byte) {
+	ts := now.Unix()
+	req.Header.Set(HeaderSource, source)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(HeaderSignature, Sign(secret, req.Method, req.URL.RequestURI(), ts, body))
+}
+
+// sigValue matches a well-formed X-Baton-Signature.
+func sigValue(sig string) bool {
+	h, ok := strings.CutPrefix(strings.ToLower(sig), "sha256=")
+	if !ok || len(h) != 2*sha256.Size {
+		return false
+	}
+	_, err := hex.DecodeString(h)
+	return err == nil
 }
 
 // limiters holds one token bucket per source, in this process (each gateway
@@ -72,6 +100,10 @@ func (s *Server) unauthorized(w http.ResponseWriter, detail string) {
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, limit int64) (src store.Source, body []byte, ok bool) {
 	ctx := r.Context()
 	readBody := func() bool {
+		if r.ContentLength > limit {
+			writeProblem(w, problem{Title: "Body too large", Status: http.StatusRequestEntityTooLarge, Detail: "at most " + sizeText(limit)})
+			return false
+		}
 		var err error
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 		var mbe *http.MaxBytesError
@@ -103,9 +135,15 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, limit int6
 		}
 		return src, body, true
 	case signed:
-		name, ts := r.Header.Get(HeaderSource), r.Header.Get(HeaderTimestamp)
+		// Everything that needs no body is checked before a byte of it is
+		// read: the headers, the clock, the source, the declared length.
+		name, ts, sig := r.Header.Get(HeaderSource), r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature)
 		if name == "" || ts == "" {
 			s.unauthorized(w, "a signed request needs "+HeaderSource+", "+HeaderTimestamp+" and "+HeaderSignature)
+			return src, nil, false
+		}
+		if !sigValue(sig) {
+			s.unauthorized(w, HeaderSignature+" must be sha256= followed by 64 hex digits")
 			return src, nil, false
 		}
 		sec, err := strconv.ParseInt(ts, 10, 64)
@@ -118,17 +156,31 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, limit int6
 			s.unauthorized(w, "the timestamp is more than "+window.String()+" from the server's clock; sign the request again")
 			return src, nil, false
 		}
-		if !readBody() {
+		src, err = s.Store.SourceByName(ctx, name)
+		if errors.Is(err, domain.ErrNotFound) {
+			s.unauthorized(w, "the signature does not match the method, path, body and timestamp")
 			return src, nil, false
 		}
-		src, err = s.Store.SourceByName(ctx, name)
-		if err != nil && !errors.Is(err, domain.ErrNotFound) {
+		if err != nil {
 			s.apiError(w, r, err)
 			return src, nil, false
 		}
-		sig := r.Header.Get(HeaderSignature)
-		if err != nil || !hmac.Equal([]byte(strings.ToLower(sig)), []byte(Sign(src.HMACSecret, sec, body))) {
-			s.unauthorized(w, "the signature does not match the body and timestamp")
+		switch {
+		case r.ContentLength < 0:
+			writeProblem(w, problem{Title: "Length required", Status: http.StatusLengthRequired,
+				Detail: "a signed request declares its body's Content-Length (no chunked bodies)"})
+			return src, nil, false
+		case r.ContentLength > limit:
+			writeProblem(w, problem{Title: "Body too large", Status: http.StatusRequestEntityTooLarge, Detail: "at most " + sizeText(limit)})
+			return src, nil, false
+		}
+		body = make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			writeProblem(w, problem{Title: "Could not read the body", Status: http.StatusBadRequest, Detail: "shorter than its Content-Length"})
+			return src, nil, false
+		}
+		if !hmac.Equal([]byte(strings.ToLower(sig)), []byte(Sign(src.HMACSecret, r.Method, r.URL.RequestURI(), sec, body))) {
+			s.unauthorized(w, "the signature does not match the method, path, body and timestamp")
 			return src, nil, false
 		}
 		if !s.allow(w, src) {
