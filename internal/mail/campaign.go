@@ -168,8 +168,8 @@ func ComposeCampaign(n CampaignNotice, from string) (store.Message, error) {
 		replyTo = n.Campaign.Owner.Email // a reviewer's question goes to the marketer
 	}
 	return store.Message{
-		Key: n.Key, Kind: n.Kind, To: n.To.Email, ToName: n.To.Name, From: from, ReplyTo: replyTo,
-		Subject: n.Subject(), Text: strings.TrimSpace(txt.String()) + "\n", HTML: html.String(), Links: n.Links,
+		Key: n.Key, Kind: n.Kind, To: n.To.Email, ToName: HeaderText(n.To.Name), From: from, ReplyTo: HeaderText(replyTo),
+		Subject: HeaderText(n.Subject()), Text: strings.TrimSpace(txt.String()) + "\n", HTML: html.String(), Links: n.Links,
 	}, nil
 }
 

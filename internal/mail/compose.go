@@ -179,7 +179,7 @@ func Compose(n Notice, from, replyTo string) (store.Message, error) {
 		return store.Message{}, err
 	}
 	return store.Message{
-		Key: n.Key, Kind: n.Kind, To: n.To.Email, ToName: n.To.Name, From: from, ReplyTo: replyTo,
-		Subject: n.Subject(), Text: strings.TrimSpace(txt.String()) + "\n", HTML: html.String(), Links: n.Links,
+		Key: n.Key, Kind: n.Kind, To: n.To.Email, ToName: HeaderText(n.To.Name), From: from, ReplyTo: HeaderText(replyTo),
+		Subject: HeaderText(n.Subject()), Text: strings.TrimSpace(txt.String()) + "\n", HTML: html.String(), Links: n.Links,
 	}, nil
 }

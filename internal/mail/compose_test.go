@@ -289,3 +289,48 @@ func TestHTMLEscapesLeadFields(t *testing.T) {
 		})
 	}
 }
+
+// hostile is text an attacker can put in a lead, a person's or a campaign's
+// name: a header break, a terminal escape, a bidirectional override, a C1 CSI.
+const hostile = "Eve\r\nBcc: all@evil.example\x1b[2J\u202egnp.exe\u2066\u0085\u009b31m\x00"
+
+func wantCleanHeader(t *testing.T, what, s string) {
+	t.Helper()
+	for _, r := range s {
+		if mail.Unsafe(r) {
+			t.Errorf("%s %q holds %U", what, s, r)
+		}
+	}
+	if strings.Contains(s, "  ") || s != strings.TrimSpace(s) {
+		t.Errorf("%s %q has runs of spaces", what, s)
+	}
+}
+
+// Issue 15, finding 5: CR, LF, ESC and bidirectional controls reached email
+// subjects and display names.
+func TestHeadersCarryNoControlCharacters(t *testing.T) {
+	for _, kind := range kinds {
+		n := notice(kind)
+		n.Lead.Name, n.Lead.Company, n.Campaign.Name = hostile, hostile, hostile
+		n.Rep.Name, n.NextRep.Name, n.To.Name = hostile, hostile, hostile
+		m := compose(t, n)
+		wantCleanHeader(t, kind+" subject", m.Subject)
+		wantCleanHeader(t, kind+" to name", m.ToName)
+		if !strings.Contains(m.Subject, "Eve Bcc: all@evil.example [2J gnp.exe 31m") && !strings.Contains(m.Subject, "Eve Bcc") {
+			t.Errorf("%s subject lost the visible text: %q", kind, m.Subject)
+		}
+	}
+	for _, kind := range mail.CampaignKinds {
+		n := campaignNotice(kind)
+		n.Campaign.Name, n.To.Name = hostile, hostile
+		m, err := mail.ComposeCampaign(n, testFrom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCleanHeader(t, kind+" subject", m.Subject)
+		wantCleanHeader(t, kind+" to name", m.ToName)
+	}
+	if got := mail.HeaderText("a\tb\xffc"); got != "a b\uFFFDc" {
+		t.Errorf("HeaderText: %q", got)
+	}
+}

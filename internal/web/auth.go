@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"html/template"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -133,8 +135,11 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "signin.html", map[string]any{"Next": safeNext(r.URL.Query().Get("next"))})
 }
 
-// signinRequest mails a sign-in link. The answer is the same whether the
-// address is known or not, so the form tells a stranger nothing.
+// signinRequest mails a sign-in link. The answer is the same, in content
+// and in time, whether the address is known or not, so the form tells a
+// stranger nothing: the rate limits count every submitted address and every
+// client address alike, and the directory lookup and the mail happen after
+// the answer, off the request path.
 func (s *Server) signinRequest(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	email, err := domain.NormalizeEmail(r.PostFormValue("email"))
@@ -143,46 +148,70 @@ func (s *Server) signinRequest(w http.ResponseWriter, r *http.Request) {
 			"Email": r.PostFormValue("email"), "Next": safeNext(r.PostFormValue("next"))})
 		return
 	}
-	sent := func() {
-		s.message(w, http.StatusOK, "Check your email",
-			"If "+email+" belongs to someone in Baton's directory, a sign-in link is on its way. It works once, for 15 minutes.")
-	}
-	v, err := s.Store.ViewerByEmail(r.Context(), email)
-	if errors.Is(err, store.ErrNoSession) {
-		s.Log.Info("sign-in for an unknown address", "email", email)
-		sent()
-		return
-	}
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	m := s.mailer()
-	if m == nil || s.PublicURL == "" {
+	if s.mailer() == nil || s.PublicURL == "" {
 		s.message(w, http.StatusServiceUnavailable, "Sign-in is not available", "This gateway cannot send mail. Nothing was sent.")
 		return
 	}
-	n, err := s.Store.RecentLoginLinks(r.Context(), email, s.Now().Add(-loginLinkTTL))
+	now := s.Now()
+	if !s.signinByIP.take(clientIP(r), now, s.signinPerIP(), loginLinkTTL) || !s.signinByAddr.take(email, now, loginLinksLimit, loginLinkTTL) {
+		s.message(w, http.StatusTooManyRequests, "Too many sign-in requests",
+			"Too many sign-in links were asked for this address, or from your network, in the last 15 minutes. Use the newest link you have, or try again later.")
+		return
+	}
+	select {
+	case s.signinSlots <- struct{}{}:
+	default:
+		s.message(w, http.StatusServiceUnavailable, "Sign-in is busy", "Nothing was sent. Please try again in a minute.")
+		return
+	}
+	next := safeNext(r.PostFormValue("next"))
+	s.signins.Add(1)
+	go func() {
+		defer s.signins.Done()
+		defer func() { <-s.signinSlots }()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s.sendSigninLink(ctx, email, next, now)
+	}()
+	s.message(w, http.StatusOK, "Check your email",
+		"If "+email+" belongs to someone in Baton's directory, a sign-in link is on its way. It works once, for 15 minutes.")
+}
+
+// sendSigninLink makes and mails a sign-in link to a person in the directory
+// (and to nobody else), after the request was answered: what happens here is
+// only logged.
+func (s *Server) sendSigninLink(ctx context.Context, email, next string, now time.Time) {
+	v, err := s.Store.ViewerByEmail(ctx, email)
+	if errors.Is(err, store.ErrNoSession) {
+		s.Log.Info("sign-in for an unknown address", "email", email)
+		return
+	}
 	if err != nil {
-		s.pageError(w, r, err)
+		s.Log.Error("sign-in: look up the address", "email", email, "error", err)
+		return
+	}
+	// The per-address limit again, from the record: it holds across gateway
+	// replicas, and its refusal is as silent as an unknown address.
+	n, err := s.Store.RecentLoginLinks(ctx, email, now.Add(-loginLinkTTL))
+	if err != nil {
+		s.Log.Error("sign-in: count recent links", "email", email, "error", err)
 		return
 	}
 	if n >= loginLinksLimit {
-		s.message(w, http.StatusTooManyRequests, "Too many sign-in links",
-			"Several links were sent to this address in the last 15 minutes. Use the newest one, or try again later.")
+		s.Log.Info("sign-in link not sent: too many in the last 15 minutes", "email", email)
 		return
 	}
 	tok := randomToken()
 	hash := token.ID(tok)
-	if err := s.Store.CreateLoginLink(r.Context(), hash, email, s.Now().Add(loginLinkTTL)); err != nil {
-		s.pageError(w, r, err)
+	if err := s.Store.CreateLoginLink(ctx, hash, email, now.Add(loginLinkTTL)); err != nil {
+		s.Log.Error("sign-in: store the link", "email", email, "error", err)
 		return
 	}
 	link := strings.TrimRight(s.PublicURL, "/") + "/signin/" + tok
-	if next := safeNext(r.PostFormValue("next")); next != "" {
+	if next != "" {
 		link += "?next=" + url.QueryEscape(next)
 	}
-	name := v.Name
+	name := mail.HeaderText(v.Name)
 	if name == "" {
 		name = email
 	}
@@ -190,21 +219,77 @@ func (s *Server) signinRequest(w http.ResponseWriter, r *http.Request) {
 		"\n\nIf you did not ask for it, ignore this message; nobody can sign in without it.\n"
 	html := `<p>Hello ` + template.HTMLEscapeString(name) + `,</p><p><a href="` + template.HTMLEscapeString(link) +
 		`">Sign in to Baton</a>. The link works once, for 15 minutes.</p><p>If you did not ask for it, ignore this message.</p>`
-	msg := store.Message{Key: "signin:" + hex.EncodeToString(hash[:12]), Kind: "signin", To: email, ToName: v.Name,
+	msg := store.Message{Key: "signin:" + hex.EncodeToString(hash[:12]), Kind: "signin", To: email, ToName: mail.HeaderText(v.Name),
 		From: s.MailFrom, Subject: "Your Baton sign-in link", Text: text, HTML: html,
 		Links: []store.Link{{Label: "Sign in to Baton", URL: link}}}
 	if msg.From == "" {
 		msg.From = "Baton <baton@localhost>"
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
-	defer cancel()
-	if err := m.Deliver(ctx, msg); err != nil {
+	if err := s.mailer().Deliver(ctx, msg); err != nil {
 		s.Log.Error("send sign-in link", "email", email, "error", err)
-		s.message(w, http.StatusServiceUnavailable, "Could not send the link", "Please try again in a minute.")
 		return
 	}
 	s.Log.Info("sign-in link sent", "email", email, "role", v.Role)
-	sent()
+}
+
+// Sign-in requests allowed per client address per loginLinkTTL, when
+// Server.SigninPerIP is zero, and sign-in mails in flight at once.
+const (
+	DefaultSigninPerIP = 60
+	signinInFlight     = 64
+)
+
+func (s *Server) signinPerIP() int {
+	if s.SigninPerIP > 0 {
+		return s.SigninPerIP
+	}
+	return DefaultSigninPerIP
+}
+
+// clientIP is the peer's address. Forwarded headers are not trusted: behind
+// a proxy every visitor shares the proxy's budget.
+func clientIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// windowCounter allows limit events per key per fixed window, in this
+// process. Keys whose window has passed are dropped as the map grows.
+type windowCounter struct {
+	mu sync.Mutex
+	m  map[string]*countWindow
+}
+
+type countWindow struct {
+	start time.Time
+	n     int
+}
+
+func (c *windowCounter) take(key string, now time.Time, limit int, per time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*countWindow{}
+	}
+	if len(c.m) >= 10000 {
+		for k, w := range c.m {
+			if now.Sub(w.start) >= per {
+				delete(c.m, k)
+			}
+		}
+	}
+	w := c.m[key]
+	if w == nil || now.Sub(w.start) >= per || now.Before(w.start) {
+		w = &countWindow{start: now}
+		c.m[key] = w
+	}
+	if w.n >= limit {
+		return false
+	}
+	w.n++
+	return true
 }
 
 func (s *Server) linkRefused(w http.ResponseWriter, err error) {

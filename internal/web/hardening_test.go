@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/mail"
+	"github.com/batonhq/baton/internal/store"
 )
 
 // Regression tests of the outside probe's findings (issue 15) that belong to
@@ -233,4 +238,75 @@ func TestSignatureCoversMethodPathAndQuery(t *testing.T) {
 		t.Fatalf("SignRequest: %d", resp.StatusCode)
 	}
 	e.nothingChanged()
+}
+
+// blockingMailer holds every delivery until released.
+type blockingMailer struct {
+	release chan struct{}
+	next    mail.Mailer
+}
+
+func (b blockingMailer) Deliver(ctx context.Context, m store.Message) error {
+	<-b.release
+	return b.next.Deliver(ctx, m)
+}
+
+// Finding 5: sign-in answered 429 after five tries only for addresses in the
+// directory, and took longer for them (the mail was sent before answering).
+func TestSignInAnswersAlikeForKnownAndUnknownAddresses(t *testing.T) {
+	f := seed(t)
+	const known, unknown = "ana.schmidt@example.com", "nobody.here@example.com"
+	ask := func(email string) (int, string) {
+		resp, page := post(t, &http.Client{}, f.url+"/signin", url.Values{"email": {email}})
+		return resp.StatusCode, strings.ReplaceAll(page, email, "ADDRESS")
+	}
+	for i := 1; i <= loginLinksLimit+2; i++ {
+		kc, kp := ask(known)
+		uc, up := ask(unknown)
+		want := 200
+		if i > loginLinksLimit {
+			want = 429
+		}
+		if kc != want || uc != want || kp != up {
+			t.Fatalf("try %d: known %d, unknown %d (want %d); same page: %v\n%s\n%s", i, kc, uc, want, kp == up, kp, up)
+		}
+	}
+	f.srv.signins.Wait()
+	if msgs, _ := f.st.Outbox(context.Background(), known, 10); len(msgs) != loginLinksLimit {
+		t.Fatalf("%d sign-in mails, want %d", len(msgs), loginLinksLimit)
+	}
+
+	// Per client address too, whatever addresses it asks for.
+	other := func(mut func(*Server)) string {
+		srv := &Server{Store: f.st, Signer: f.srv.Signer, Outbox: true, Log: discardLog(), MailFrom: f.srv.MailFrom}
+		mut(srv)
+		hs := httptest.NewServer(srv.Handler())
+		t.Cleanup(hs.Close)
+		srv.PublicURL = hs.URL
+		return hs.URL
+	}
+	u := other(func(s *Server) { s.SigninPerIP = 3 })
+	for i := 1; i <= 4; i++ {
+		resp, _ := post(t, &http.Client{}, u+"/signin", url.Values{"email": {"someone" + strconv.Itoa(i) + "@example.com"}})
+		if want := map[bool]int{true: 200, false: 429}[i <= 3]; resp.StatusCode != want {
+			t.Fatalf("request %d from one client: %d, want %d", i, resp.StatusCode, want)
+		}
+	}
+
+	// The answer does not wait for the mail: with the mailer stuck, a known
+	// address is answered at once, and the mail goes out when it can.
+	stuck := blockingMailer{release: make(chan struct{}), next: mail.Outbox{Store: f.st}}
+	var slow *Server
+	u = other(func(s *Server) { s.Mailer, slow = stuck, s })
+	c := &http.Client{Timeout: 5 * time.Second}
+	start := time.Now()
+	resp, page := post(t, c, u+"/signin", url.Values{"email": {"bea.ortiz@example.com"}})
+	if resp.StatusCode != 200 || !strings.Contains(page, "Check your email") || time.Since(start) > 3*time.Second {
+		t.Fatalf("answer with the mailer stuck: %d after %s", resp.StatusCode, time.Since(start))
+	}
+	close(stuck.release)
+	slow.signins.Wait()
+	if msgs, _ := f.st.Outbox(context.Background(), "bea.ortiz@example.com", 10); len(msgs) != 1 {
+		t.Fatalf("%d sign-in mails after the mailer recovered, want 1", len(msgs))
+	}
 }

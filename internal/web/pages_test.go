@@ -141,6 +141,7 @@ func (f *fixture) signIn(t *testing.T, email string) *http.Client {
 	if resp, page := post(t, c, f.url+"/signin", url.Values{"email": {email}}); resp.StatusCode != 200 || !strings.Contains(page, "Check your email") {
 		t.Fatalf("ask for a link: %d %s", resp.StatusCode, page)
 	}
+	f.srv.signins.Wait() // the mail goes out after the answer
 	msgs, err := f.st.Outbox(context.Background(), email, 1)
 	if err != nil || len(msgs) != 1 || msgs[0].Kind != "signin" || len(msgs[0].Links) != 1 {
 		t.Fatalf("no sign-in mail to %s: %+v %v", email, msgs, err)
@@ -169,6 +170,7 @@ func TestSignInByMagicLink(t *testing.T) {
 	if resp, page := post(t, c, f.url+"/signin", url.Values{"email": {"stranger@evil.example"}}); resp.StatusCode != 200 || !strings.Contains(page, "Check your email") {
 		t.Fatalf("unknown address: %d %s", resp.StatusCode, page)
 	}
+	f.srv.signins.Wait()
 	if msgs, _ := f.st.Outbox(context.Background(), "stranger@evil.example", 5); len(msgs) != 0 {
 		t.Fatalf("mail sent to a stranger: %+v", msgs)
 	}
@@ -224,6 +226,7 @@ func TestSessionCookieAttributesAndExpiry(t *testing.T) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post(t, c, f.url+"/signin", url.Values{"email": {"sam.okafor@example.com"}})
+	f.srv.signins.Wait()
 	msgs, _ := f.st.Outbox(context.Background(), "sam.okafor@example.com", 1)
 	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Links[0].URL, "https://baton.example/signin/") {
 		t.Fatalf("link: %+v", msgs)
@@ -472,12 +475,21 @@ func TestSignInLinksAreRateLimitedAndKeepWhereYouWereGoing(t *testing.T) {
 	if resp, page := post(t, c, f.url+"/signin", url.Values{"email": {"ana.schmidt@example.com"}}); resp.StatusCode != 429 || !strings.Contains(page, "Too many") {
 		t.Fatalf("link %d: %d %s", loginLinksLimit+1, resp.StatusCode, page)
 	}
+	f.srv.signins.Wait()
 	msgs, _ := f.st.Outbox(context.Background(), "ana.schmidt@example.com", 10)
 	if len(msgs) != loginLinksLimit {
 		t.Fatalf("%d sign-in mails, want %d", len(msgs), loginLinksLimit)
 	}
 	// The first link carries next: signing in with it lands on the lead.
-	first := msgs[len(msgs)-1].Links[0].URL
+	// (The mails go out after the answers, so not necessarily in order.)
+	var first, second string
+	for _, m := range msgs {
+		if u := m.Links[0].URL; strings.Contains(u, "?next=") {
+			first = u
+		} else {
+			second = u
+		}
+	}
 	jar, _ := cookiejar.New(nil)
 	b := &http.Client{Jar: jar, CheckRedirect: c.CheckRedirect}
 	_, page := get(t, b, first)
@@ -490,7 +502,6 @@ func TestSignInLinksAreRateLimitedAndKeepWhereYouWereGoing(t *testing.T) {
 		t.Fatalf("after sign-in: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// Without the confirm page's cookie, a POST is refused and the link stays unused.
-	second := msgs[len(msgs)-2].Links[0].URL
 	if resp, _ := post(t, &http.Client{}, second, url.Values{"csrf": {"guess"}}); resp.StatusCode != 403 {
 		t.Fatalf("POST without cookie: %d", resp.StatusCode)
 	}
@@ -514,6 +525,7 @@ func TestDeactivatedPersonLosesAccess(t *testing.T) {
 		t.Fatalf("deactivated session: %d", resp.StatusCode)
 	}
 	post(t, &http.Client{}, f.url+"/signin", url.Values{"email": {"bea.ortiz@example.com"}})
+	f.srv.signins.Wait()
 	if msgs, _ := f.st.Outbox(context.Background(), "bea.ortiz@example.com", 10); len(msgs) != 1 {
 		t.Fatalf("%d sign-in mails to a deactivated person, want only the first", len(msgs))
 	}

@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batonhq/baton/internal/domain"
@@ -71,6 +72,13 @@ type Server struct {
 	// MetricsToken, /metrics asks for it as a bearer token.
 	Metrics      *metrics.Metrics
 	MetricsToken string
+	// SigninPerIP caps sign-in requests per client address per 15 minutes
+	// (DefaultSigninPerIP when zero); each submitted address gets 5.
+	SigninPerIP  int
+	signinByIP   windowCounter
+	signinByAddr windowCounter
+	signinSlots  chan struct{}  // sign-in mails in flight
+	signins      sync.WaitGroup // sign-in mails being sent (tests wait on it)
 }
 
 // MaxBody is the largest request body the API reads.
@@ -83,6 +91,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Log == nil {
 		s.Log = slog.Default()
+	}
+	if s.signinSlots == nil {
+		s.signinSlots = make(chan struct{}, signinInFlight)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
