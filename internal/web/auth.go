@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
@@ -359,12 +361,33 @@ func (s *Server) signinComplete(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// signoutToken is the sign-out form's CSRF token: an HMAC keyed by the
+// session cookie, which only this browser holds (it is HttpOnly). No session,
+// no token.
+func (s *Server) signoutToken(r *http.Request) string {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, []byte(ck.Value))
+	m.Write([]byte("baton sign-out form"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// signout ends the session; the form must carry the token of the page it
+// came from, so another site cannot sign anyone out.
 func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
-	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		if err := s.Store.SignOut(r.Context(), token.ID(ck.Value)); err != nil {
-			s.pageError(w, r, err)
-			return
-		}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	want := s.signoutToken(r)
+	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(r.PostFormValue("csrf"))) != 1 {
+		s.message(w, http.StatusForbidden, "Please sign out again",
+			"This form expired or was not sent from Baton's page. Nothing was changed; use the Sign out button on a Baton page.")
+		return
+	}
+	ck, _ := r.Cookie(sessionCookie)
+	if err := s.Store.SignOut(r.Context(), token.ID(ck.Value)); err != nil {
+		s.pageError(w, r, err)
+		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(r)})

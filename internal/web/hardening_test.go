@@ -13,6 +13,7 @@ import (
 
 	"github.com/batonhq/baton/internal/mail"
 	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/token"
 )
 
 // Regression tests of the outside probe's findings (issue 15) that belong to
@@ -308,5 +309,93 @@ func TestSignInAnswersAlikeForKnownAndUnknownAddresses(t *testing.T) {
 	slow.signins.Wait()
 	if msgs, _ := f.st.Outbox(context.Background(), "bea.ortiz@example.com", 10); len(msgs) != 1 {
 		t.Fatalf("%d sign-in mails after the mailer recovered, want 1", len(msgs))
+	}
+}
+
+// postWith sends a form with extra headers.
+func postWith(t *testing.T, c *http.Client, u string, form url.Values, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// Finding 5: logout was a cross-site POST away. It needs the page's token,
+// and every state-changing POST of the pages refuses a browser's cross-site
+// request.
+func TestSignOutNeedsItsTokenAndPagesRefuseCrossSitePosts(t *testing.T) {
+	f := seed(t)
+	ana := f.signIn(t, "ana.schmidt@example.com")
+	noRedirect := &http.Client{Jar: ana.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	stillIn := func(when string) {
+		t.Helper()
+		if resp, _ := get(t, noRedirect, f.url+"/inbox"); resp.StatusCode != 200 {
+			t.Fatalf("%s: signed out (%d)", when, resp.StatusCode)
+		}
+	}
+	_, page := get(t, ana, f.url+"/inbox")
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no sign-out token on the inbox: %s", page)
+	}
+	tok := m[1]
+	for _, c := range []struct {
+		name string
+		form url.Values
+		hdr  map[string]string
+	}{
+		{"no token", nil, nil},
+		{"a wrong token", url.Values{"csrf": {"guess"}}, nil},
+		{"the token from another site (Origin)", url.Values{"csrf": {tok}}, map[string]string{"Origin": "https://evil.example"}},
+		{"the token from another site (Sec-Fetch-Site)", url.Values{"csrf": {tok}}, map[string]string{"Sec-Fetch-Site": "cross-site"}},
+		{"the token from a sibling site", url.Values{"csrf": {tok}}, map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "https://x." + strings.TrimPrefix(f.url, "http://")}},
+	} {
+		if resp, page := postWith(t, ana, f.url+"/signout", c.form, c.hdr); resp.StatusCode != 403 || strings.Contains(page, "Signed out") {
+			t.Errorf("sign out with %s: %d", c.name, resp.StatusCode)
+		}
+		stillIn("after a sign-out with " + c.name)
+	}
+	// Another person's token does not work either.
+	bea := f.signIn(t, "bea.ortiz@example.com")
+	_, page = get(t, bea, f.url+"/inbox")
+	if resp, _ := postWith(t, ana, f.url+"/signout", url.Values{"csrf": {csrfField.FindStringSubmatch(page)[1]}}, nil); resp.StatusCode != 403 {
+		t.Errorf("sign out with bea's token: %d", resp.StatusCode)
+	}
+	stillIn("after a sign-out with another person's token")
+
+	// Every state-changing page POST refuses a cross-site browser request
+	// before doing anything; the API is left to its own authentication.
+	link := f.srv.link(token.Claims{Lead: f.leads["Priya Nair"], Actor: "ana", Action: "accept", Attempt: 1})
+	for _, path := range []string{"/signin", "/signin/sometoken", link, "/c/sometoken", "/away/sometoken", "/signout"} {
+		resp, page := postWith(t, ana, f.url+path, url.Values{"email": {"ana.schmidt@example.com"}, "csrf": {tok}},
+			map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+		if resp.StatusCode != 403 || !strings.Contains(page, "another site") {
+			t.Errorf("cross-site POST %s: %d", path, resp.StatusCode)
+		}
+	}
+	f.srv.signins.Wait()
+	if msgs, _ := f.st.Outbox(context.Background(), "ana.schmidt@example.com", 10); len(msgs) != 1 {
+		t.Errorf("a cross-site sign-in request sent mail: %d sign-in mails, want the first only", len(msgs))
+	}
+	if resp, page := postWith(t, ana, f.url+"/api/v1/leads", nil, map[string]string{"Origin": "https://evil.example"}); resp.StatusCode == 403 || strings.Contains(page, "another site") {
+		t.Errorf("API POST with a foreign Origin: %d %s", resp.StatusCode, page)
+	}
+	stillIn("after the cross-site requests")
+
+	// From Baton's own page, with its token, sign-out works.
+	if resp, page := postWith(t, ana, f.url+"/signout", url.Values{"csrf": {tok}}, map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": f.url}); resp.StatusCode != 200 || !strings.Contains(page, "Signed out") {
+		t.Fatalf("sign out: %d %s", resp.StatusCode, page)
+	}
+	if resp, _ := get(t, noRedirect, f.url+"/inbox"); resp.StatusCode != 303 {
+		t.Fatalf("still signed in after signing out: %d", resp.StatusCode)
 	}
 }

@@ -177,7 +177,7 @@ func (s *Server) leadOrTimeline(w http.ResponseWriter, r *http.Request) {
 		}
 		rows[i] = row{When: inZone(e.At, v.TimeZone), What: e.Kind, Who: names[e.Actor], Why: why}
 	}
-	s.render(w, http.StatusOK, "timeline.html", map[string]any{"Viewer": v, "Lead": lead, "Rows": rows,
+	s.render(w, http.StatusOK, "timeline.html", map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Lead": lead, "Rows": rows,
 		"Zone": zoneName(v.TimeZone)})
 }
 
@@ -298,7 +298,7 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 		}
 		rows[i] = row
 	}
-	data := map[string]any{"Viewer": v, "Rows": rows, "Zone": zoneName(v.TimeZone)}
+	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Rows": rows, "Zone": zoneName(v.TimeZone)}
 	if v.Role == store.RoleRep {
 		recs, err := s.Store.RepRecords(r.Context(), v, now.AddDate(0, 0, -30))
 		if err != nil {
@@ -466,7 +466,7 @@ func (s *Server) campaignsPage(w http.ResponseWriter, r *http.Request) {
 	for i, c := range stats {
 		views[i] = s.marketing(c)
 	}
-	s.render(w, http.StatusOK, "campaigns.html", map[string]any{"Viewer": v, "Campaigns": views})
+	s.render(w, http.StatusOK, "campaigns.html", map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Campaigns": views})
 }
 
 func (s *Server) campaignPage(w http.ResponseWriter, r *http.Request) {
@@ -514,7 +514,7 @@ func (s *Server) campaignPage(w http.ResponseWriter, r *http.Request) {
 	if b, ok := pctBar("Contacted in time", c.Contacted, c.Breaches, slaTarget); ok {
 		sla = append(sla, b)
 	}
-	data := map[string]any{"Viewer": v, "C": m, "Funnel": funnel,
+	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "C": m, "Funnel": funnel,
 		"FunnelChart": HBars("funnel", "Funnel of "+c.Name+": captured, MQL, accepted, contacted, converted", funnel, 0),
 		"Rejected":    rejected, "Disqualified": disq}
 	if len(reasonBars) > 0 {
@@ -602,7 +602,7 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 			marketerBars = append(marketerBars, b)
 		}
 	}
-	data := map[string]any{"Viewer": v, "Teams": teamRows, "Reps": repRows, "Marketing": mkt, "Marketers": marketers, "Days": days,
+	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Teams": teamRows, "Reps": repRows, "Marketing": mkt, "Marketers": marketers, "Days": days,
 		"Since": inZone(since, v.TimeZone),
 		"OverTime": Columns("over-time", fmt.Sprintf("Breaches (both sides) and escalations per day, last %d days (UTC)", scoreboardDays),
 			labels, []Series{breaches, escalations, mktMisses})}

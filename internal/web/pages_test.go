@@ -209,7 +209,7 @@ func TestSignInByMagicLink(t *testing.T) {
 		t.Fatalf("no SLA record: %s", page)
 	}
 	// Sign out: the same cookie is worth nothing afterwards.
-	if resp, _ := post(t, ana, f.url+"/signout", nil); resp.StatusCode != 200 {
+	if resp, _ := post(t, ana, f.url+"/signout", url.Values{"csrf": {csrfField.FindStringSubmatch(page)[1]}}); resp.StatusCode != 200 {
 		t.Fatalf("sign out: %d", resp.StatusCode)
 	}
 	jar, _ := cookiejar.New(nil)

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,7 +118,39 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusOK, "home.html", map[string]any{"Outbox": s.Outbox && loopbackPeer(r)})
 	})
-	return s.logRequests(securityHeaders(mux)) // ops.go
+	return s.logRequests(securityHeaders(s.sameOriginForms(mux))) // ops.go
+}
+
+// sameOriginForms refuses a state-changing request to the pages (every path
+// outside /api/, which has its own authentication) that a browser says comes
+// from another site: Sec-Fetch-Site other than same-origin or none, or else
+// an Origin other than this host or BATON_PUBLIC_URL. Requests from other
+// clients, which send neither header, pass to the CSRF tokens of the forms.
+func (s *Server) sameOriginForms(h http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	if u, err := url.Parse(s.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		cop.AddTrustedOrigin(u.Scheme + "://" + u.Host) //nolint:errcheck // a parsed origin is valid
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			if err := cop.Check(r); err != nil {
+				s.Log.Info("cross-site form refused", "method", r.Method, "path_prefix", firstSegment(r.URL.Path),
+					"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+				s.message(w, http.StatusForbidden, "This form was sent from another site",
+					"Nothing was changed. Use the form on Baton's own page.")
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// firstSegment is "/a/" of "/a/<token>": paths hold tokens, logs must not.
+func firstSegment(p string) string {
+	if i := strings.IndexByte(strings.TrimPrefix(p, "/"), '/'); i >= 0 {
+		return p[:i+2]
+	}
+	return p
 }
 
 // loopbackPeer reports whether the request comes straight from this host: a
