@@ -160,7 +160,7 @@ func TestRepAcceptsInBrowser(t *testing.T) {
 	// Nothing overflows the phone's width (no sideways scrolling).
 	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > phoneWidth {
 		// Not fatal, so the rest of the path still runs and screenshots.
-		t.Errorf("confirm page is %dpx wide on a %dpx screen, so it scrolls sideways (%v): a long unbreakable value such as the email overflows the table; td{overflow-wrap:anywhere} in templates/layout.html fixes it", w, phoneWidth, err)
+		t.Errorf("confirm page is %dpx wide on a %dpx screen, so it scrolls sideways (%v): a long unbreakable value such as the email overflows the table; td{overflow-wrap:anywhere} in internal/web/static/baton.css fixes it", w, phoneWidth, err)
 	}
 	// A keyboard user reaches the button with Tab (it is the first stop).
 	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {

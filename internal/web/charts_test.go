@@ -175,7 +175,7 @@ func TestContrast(t *testing.T) {
 		{"#b3261e", white, 4.5},                                                                                              // overdue countdown
 		{colorBar, white, 3}, {colorGood, white, 3}, {colorBad, white, 3}, {colorMarketing, white, 3}, {colorGrid, white, 3}, // chart marks
 		{"#767676", white, 3},                       // field borders
-		{"#b35000", white, 3}, {"#b35000", page, 3}, // the keyboard focus ring (layout.html)
+		{"#b35000", white, 3}, {"#b35000", page, 3}, // the keyboard focus ring (static/baton.css)
 	} {
 		if got := contrast(c.fg, c.bg); got < c.min {
 			t.Errorf("%s on %s: contrast %.2f, want at least %.1f", c.fg, c.bg, got, c.min)
@@ -185,13 +185,13 @@ func TestContrast(t *testing.T) {
 
 // TestFocusRingContrast reads the focus rings the layout actually uses.
 func TestFocusRingContrast(t *testing.T) {
-	css, err := templateFS.ReadFile("templates/layout.html")
+	css, err := staticFS.ReadFile("static/baton.css")
 	if err != nil {
 		t.Fatal(err)
 	}
 	rings := regexp.MustCompile(`outline:3px solid (#[0-9a-fA-F]{6})`).FindAllStringSubmatch(string(css), -1)
 	if len(rings) == 0 {
-		t.Fatal("layout.html has no 3px focus ring")
+		t.Fatal("baton.css has no 3px focus ring")
 	}
 	for _, r := range rings {
 		for _, bg := range []string{"#ffffff", "#f6f7f9"} {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -397,5 +398,73 @@ func TestSignOutNeedsItsTokenAndPagesRefuseCrossSitePosts(t *testing.T) {
 	}
 	if resp, _ := get(t, noRedirect, f.url+"/inbox"); resp.StatusCode != 303 {
 		t.Fatalf("still signed in after signing out: %d", resp.StatusCode)
+	}
+}
+
+var (
+	scriptTag   = regexp.MustCompile(`(?i)<script\b[^>]*>`)
+	inlineStyle = regexp.MustCompile(`(?i)<style\b|\sstyle\s*=`)
+	inlineEvent = regexp.MustCompile(`(?i)\son[a-z]+\s*=|javascript:`)
+)
+
+// Finding 5: no Content-Security-Policy. Every gateway response carries a
+// strict one, and no page needs an inline script or style to work.
+func TestEveryResponseCarriesAStrictCSPAndPagesNeedNoInlineCode(t *testing.T) {
+	f := seed(t)
+	ana := f.signIn(t, "ana.schmidt@example.com")
+	sam := f.signIn(t, "sam.okafor@example.com")
+	mo := f.signIn(t, "mo.fischer@example.com")
+	anon := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	link := f.srv.link(token.Claims{Lead: f.leads["Priya Nair"], Actor: "ana", Action: "reject", Attempt: 1})
+	for _, c := range []struct {
+		who  *http.Client
+		path string
+	}{
+		{anon, "/"}, {anon, "/signin"}, {anon, "/healthz"}, {anon, "/no-such-page"}, {anon, "/api/v1/leads/ld_abcdefghijkmnpqr"},
+		{anon, "/a/not-a-token"}, {anon, "/inbox"}, {anon, "/static/baton.css"}, {anon, "/static/inbox.js"}, {anon, "/outbox"},
+		{ana, "/inbox"}, {ana, link}, {ana, "/leads/" + f.leads["Priya Nair"]}, {sam, "/scoreboard"}, {mo, "/campaigns"},
+		{mo, "/campaigns/webinar-q3"},
+	} {
+		resp, body := get(t, c.who, f.url+c.path)
+		h := resp.Header
+		csp := h.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("GET %s (%d): CSP %q lacks %s", c.path, resp.StatusCode, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe") {
+			t.Errorf("GET %s: CSP %q allows unsafe code", c.path, csp)
+		}
+		for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+			"Cross-Origin-Opener-Policy": "same-origin"} {
+			if h.Get(k) != v {
+				t.Errorf("GET %s: %s %q, want %q", c.path, k, h.Get(k), v)
+			}
+		}
+		if !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+			continue
+		}
+		for _, tag := range scriptTag.FindAllString(body, -1) {
+			if !strings.Contains(tag, " src=") {
+				t.Errorf("GET %s: inline script %s", c.path, tag)
+			}
+		}
+		if m := inlineStyle.FindString(body); m != "" {
+			t.Errorf("GET %s: inline style %q", c.path, m)
+		}
+		if m := inlineEvent.FindString(body); m != "" {
+			t.Errorf("GET %s: inline event handler or javascript: URL %q", c.path, m)
+		}
+	}
+	for name, ctype := range map[string]string{"baton.css": "text/css", "inbox.js": "text/javascript"} {
+		if resp, body := get(t, anon, f.url+"/static/"+name); resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), ctype) || len(body) < 100 {
+			t.Errorf("/static/%s: %d %s", name, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	for _, p := range []string{"/static/", "/static/nothing.js", "/static/..%2fweb.go"} {
+		if resp, _ := get(t, anon, f.url+p); resp.StatusCode != 404 {
+			t.Errorf("GET %s: %d", p, resp.StatusCode)
+		}
 	}
 }
