@@ -72,7 +72,7 @@ func campaignValidateCmd(a *app) *cobra.Command {
 				}
 			}
 			fmt.Fprintf(a.out, "%s is valid: campaign %s (%s), %d reviewer(s), quorum %d, qualifies at %s\n",
-				args[0], c.ID, c.Name, len(c.Reviewers), c.Quorum(), rule(c))
+				term(args[0]), term(c.ID), term(c.Name), len(c.Reviewers), c.Quorum(), term(rule(c)))
 			return nil
 		},
 	}
@@ -110,7 +110,7 @@ func campaignLaunchCmd(a *app) *cobra.Command {
 			if v, err := queryCampaign(ctx, cl, c.ID); err == nil {
 				cur, serr := a.st.CampaignSpec(ctx, c.ID)
 				if serr == nil && sameSpec(cur.Spec, c) {
-					fmt.Fprintf(a.out, "campaign %s is already launched and %s\n", c.ID, v.Phase)
+					fmt.Fprintf(a.out, "campaign %s is already launched and %s\n", term(c.ID), term(v.Phase))
 					return nil
 				}
 				return fmt.Errorf("campaign %s is already launched (%s); nothing was changed. Use `starter campaign revise %s` to change a plan in review", c.ID, v.Phase, args[0])
@@ -139,11 +139,11 @@ func campaignLaunchCmd(a *app) *cobra.Command {
 			for {
 				v, err := queryCampaign(ctx, cl, c.ID)
 				if err == nil && v.Phase != "" && v.Phase != workflows.PhaseDraft {
-					fmt.Fprintf(a.out, "campaign %s (%s) launched: %s\n", c.ID, c.Name, phaseLine(v))
+					fmt.Fprintf(a.out, "campaign %s (%s) launched: %s\n", term(c.ID), term(c.Name), term(phaseLine(v)))
 					return nil
 				}
 				if time.Now().After(deadline) {
-					fmt.Fprintf(a.out, "campaign %s (%s) launched; its workflow has not started yet (is the worker running?)\n", c.ID, c.Name)
+					fmt.Fprintf(a.out, "campaign %s (%s) launched; its workflow has not started yet (is the worker running?)\n", term(c.ID), term(c.Name))
 					return nil
 				}
 				time.Sleep(200 * time.Millisecond)
@@ -229,7 +229,7 @@ func campaignReviseCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "campaign %s revised: %s\n", c.ID, phaseLine(v))
+			fmt.Fprintf(a.out, "campaign %s revised: %s\n", term(c.ID), term(phaseLine(v)))
 			return nil
 		},
 	}
@@ -269,7 +269,7 @@ func campaignReviewCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "campaign %s: %s\n", args[0], phaseLine(v))
+			fmt.Fprintf(a.out, "campaign %s: %s\n", term(args[0]), term(phaseLine(v)))
 			return nil
 		},
 	}
@@ -299,7 +299,7 @@ func campaignEndCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "campaign %s ended at %s; it is %s\n", args[0], when(v.EndedAt), v.Phase)
+			fmt.Fprintf(a.out, "campaign %s ended at %s; it is %s\n", term(args[0]), when(v.EndedAt), term(v.Phase))
 			return nil
 		},
 	}
@@ -357,7 +357,7 @@ func campaignStatusCmd(a *app) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.out)
+				enc := newJSON(a.out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
 			}
@@ -373,16 +373,16 @@ func printCampaignStatus(w io.Writer, cur store.CampaignState, out CampaignStatu
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	c := cur.Spec
 	fmt.Fprintf(tw, "Campaign:\t%s (%s)\nStatus:\t%s\nOwner:\t%s <%s>\nQualifies at:\t%s\nCommitments:\t%d MQLs per period of %s, acceptance ≥ %s\nRuns:\t%s → %s\n",
-		c.ID, c.Name, out.Status, c.Owner.Name, c.Owner.Email, rule(c), c.Commitments.MQLsPerWeek, c.CheckEvery(),
+		term(c.ID), term(c.Name), term(out.Status), term(c.Owner.Name), term(c.Owner.Email), term(rule(c)), c.Commitments.MQLsPerWeek, c.CheckEvery(),
 		domain.Pct(c.Commitments.MinAcceptanceRate), when(c.StartsAt.Time), when(c.EndsAt.Time))
 	if v := out.Workflow; v != nil {
-		fmt.Fprintf(tw, "Now:\t%s\n", phaseLine(*v))
+		fmt.Fprintf(tw, "Now:\t%s\n", term(phaseLine(*v)))
 		if v.Phase == workflows.PhaseReview || v.Round > 1 {
 			for _, r := range v.Reviewers {
-				fmt.Fprintf(tw, "  reviewer %s:\t%s\n", r.Reviewer.Name, orDash(map[string]string{"approve": "approved", "changes": "asked for changes"}[r.Verdict]))
+				fmt.Fprintf(tw, "  reviewer %s:\t%s\n", term(r.Reviewer.Name), orDash(map[string]string{"approve": "approved", "changes": "asked for changes"}[r.Verdict]))
 			}
 			for _, cm := range v.Comments {
-				fmt.Fprintf(tw, "  comment (round %d, %s):\t%s\n", cm.Round, cm.Reviewer, cm.Comment)
+				fmt.Fprintf(tw, "  comment (round %d, %s):\t%s\n", cm.Round, term(cm.Reviewer), term(cm.Comment))
 			}
 		}
 		if !v.NextCheck.IsZero() {
@@ -393,10 +393,10 @@ func printCampaignStatus(w io.Writer, cur store.CampaignState, out CampaignStatu
 			if len(wk.Shortfall) > 0 {
 				verdict = "missed: " + strings.Join(wk.Shortfall, "; ")
 			}
-			fmt.Fprintf(tw, "  week %d:\t%d MQLs of %d — %s\n", wk.Week, wk.MQLs, wk.Target, verdict)
+			fmt.Fprintf(tw, "  week %d:\t%d MQLs of %d — %s\n", wk.Week, wk.MQLs, wk.Target, term(verdict))
 		}
 	} else {
-		fmt.Fprintf(tw, "Now:\t%s (no running workflow)\n", out.Status)
+		fmt.Fprintf(tw, "Now:\t%s (no running workflow)\n", term(out.Status))
 	}
 	if s := out.ToDate; s != nil {
 		fmt.Fprintf(tw, "To date:\t%d captured, %d MQLs, %d accepted, %d rejected (acceptance %s), %d converted (%s), SLA %s, first contact median %s p90 %s\n",
@@ -409,7 +409,7 @@ func printCampaignStatus(w io.Writer, cur store.CampaignState, out CampaignStatu
 		if e.Reason != "" {
 			line += ": " + e.Reason
 		}
-		fmt.Fprintf(tw, "  %s\t%s\n", when(e.At), line)
+		fmt.Fprintf(tw, "  %s\t%s\n", when(e.At), term(line))
 	}
 	tw.Flush()
 }
@@ -430,7 +430,7 @@ func campaignListCmd(a *app) *cobra.Command {
 			tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tTEAM\tACCEPT WITHIN")
 			for _, c := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Status, c.TeamID, c.AcceptWindow)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", term(c.ID), term(c.Name), term(c.Status), term(c.TeamID), c.AcceptWindow)
 			}
 			return tw.Flush()
 		},

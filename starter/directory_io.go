@@ -58,7 +58,7 @@ func directoryImportCmd(a *app) *cobra.Command {
 			for _, t := range d.Teams {
 				reps += len(t.Reps)
 			}
-			fmt.Fprintf(a.out, "%s: %s %d teams, %d reps: %s\n", path, importVerb(dry), len(d.Teams), reps, res)
+			fmt.Fprintf(a.out, "%s: %s %d teams, %d reps: %s\n", term(path), importVerb(dry), len(d.Teams), reps, term(fmt.Sprint(res)))
 			writeChanges(a.out, changes)
 			var inactive []string
 			for _, c := range changes {
@@ -93,7 +93,7 @@ func directoryImportCmd(a *app) *cobra.Command {
 				})
 			fmt.Fprintf(a.out, "\n%d open offers sent back to routing\n", rel.Released)
 			for _, sk := range rel.Skipped {
-				fmt.Fprintln(a.out, "  not moved:", sk)
+				fmt.Fprintln(a.out, "  not moved:", term(fmt.Sprint(sk)))
 			}
 			return err
 		},
@@ -128,7 +128,7 @@ func writeChanges(w io.Writer, changes []store.Change) {
 		if len(c.Fields) > 0 {
 			line += ": " + strings.Join(c.Fields, ", ")
 		}
-		fmt.Fprintln(w, line)
+		fmt.Fprintln(w, term(line))
 	}
 }
 

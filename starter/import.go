@@ -70,13 +70,13 @@ func importCmd(a *app) *cobra.Command {
 			switch {
 			case rep.AlreadyStaged:
 				fmt.Fprintf(a.out, "%s was staged before (import %d): %d leads staged, %d duplicates, %d bad rows; nothing new to stage\n",
-					path, rep.Import.ID, rep.Import.Staged, rep.Import.Duplicates, rep.Import.BadRows)
+					term(path), rep.Import.ID, rep.Import.Staged, rep.Import.Duplicates, rep.Import.BadRows)
 			default:
 				if rep.ResumedAfter > 0 {
 					fmt.Fprintf(a.out, "resumed after line %d\n", rep.ResumedAfter)
 				}
 				fmt.Fprintf(a.out, "%s: %d rows read in %s (%.0f rows/s): %d leads staged, %d duplicates, %d bad rows\n",
-					path, rep.Rows, rep.Elapsed.Round(time.Millisecond), rep.RowsPerSecond(), rep.New, rep.Duplicates, len(rep.Bad))
+					term(path), rep.Rows, rep.Elapsed.Round(time.Millisecond), rep.RowsPerSecond(), rep.New, rep.Duplicates, len(rep.Bad))
 			}
 			bad, err := a.st.ImportErrors(ctx, rep.Import.ID)
 			if err != nil {
@@ -89,13 +89,13 @@ func importCmd(a *app) *cobra.Command {
 				if err := intake.WriteErrors(errorsPath, bad); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "bad rows (all %d in %s):\n", len(bad), errorsPath)
+				fmt.Fprintf(a.out, "bad rows (all %d in %s):\n", len(bad), term(errorsPath))
 				for i, e := range bad {
 					if i == 20 {
 						fmt.Fprintf(a.out, "  … %d more\n", len(bad)-20)
 						break
 					}
-					fmt.Fprintf(a.out, "  %s:%d: %s\n", path, e.Line, e.Error)
+					fmt.Fprintf(a.out, "  %s:%d: %s\n", term(path), e.Line, term(e.Error))
 				}
 			}
 			if noDrain {
@@ -184,7 +184,7 @@ func printImports(a *app, ctx context.Context) error {
 		if !im.StagedDone {
 			st = fmt.Sprintf("interrupted at line %d", im.LastLine)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", im.ID, im.FileName, st, im.Staged, im.Duplicates, im.BadRows, im.Started, im.Failed, im.Pending)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", im.ID, term(im.FileName), st, im.Staged, im.Duplicates, im.BadRows, im.Started, im.Failed, im.Pending)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -197,9 +197,9 @@ func printImports(a *app, ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.out, "\nimport %d (%s): rows the drain could not start (first %d of %d):\n", im.ID, im.FileName, len(failed), im.Failed)
+		fmt.Fprintf(a.out, "\nimport %d (%s): rows the drain could not start (first %d of %d):\n", im.ID, term(im.FileName), len(failed), im.Failed)
 		for _, f := range failed {
-			fmt.Fprintf(a.out, "  %s:%d: %s\n", im.FileName, f.Line, f.Error)
+			fmt.Fprintf(a.out, "  %s:%d: %s\n", term(im.FileName), f.Line, term(f.Error))
 		}
 	}
 	return nil

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -167,12 +166,12 @@ func directoryCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "%s is away %s – %s; %d held leads told\n", args[0], start.Format(time.RFC3339), end.Format(time.RFC3339), res.Released)
+			fmt.Fprintf(a.out, "%s is away %s – %s; %d held leads told\n", term(args[0]), start.Format(time.RFC3339), end.Format(time.RFC3339), res.Released)
 			if time.Now().Before(start) {
 				fmt.Fprintln(a.out, "  routing skips them from the start; the worker tells the leads they hold then")
 			}
 			for _, sk := range res.Skipped {
-				fmt.Fprintln(a.out, "  not changed:", sk)
+				fmt.Fprintln(a.out, "  not changed:", term(fmt.Sprint(sk)))
 			}
 			return nil
 		},
@@ -220,13 +219,13 @@ func leadCmd(a *app) *cobra.Command {
 				return fileErr("lead", err)
 			}
 			if asJSON {
-				return json.NewEncoder(a.out).Encode(res)
+				return newJSON(a.out).Encode(res)
 			}
 			what := "new lead"
 			if res.Duplicate {
 				what = fmt.Sprintf("existing lead, touch %d", res.Touches)
 			}
-			fmt.Fprintf(a.out, "%s (%s), state %s\nsee it with: starter lead show %s\n", res.LeadID, what, res.State, res.LeadID)
+			fmt.Fprintf(a.out, "%s (%s), state %s\nsee it with: starter lead show %s\n", term(res.LeadID), what, term(string(res.State)), term(res.LeadID))
 			return nil
 		},
 	}
@@ -263,7 +262,7 @@ func leadCmd(a *app) *cobra.Command {
 				return err
 			}
 			if showJSON {
-				enc := json.NewEncoder(a.out)
+				enc := newJSON(a.out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(v)
 			}
@@ -299,12 +298,12 @@ func leadCmd(a *app) *cobra.Command {
 			if err := val.Get(&v); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "%s: %s, held by %s, escalation level %d, policy %s\n", id, v.State, orDash(v.Owner.Name), v.EscalationLevel, orDash(v.Policy))
+			fmt.Fprintf(a.out, "%s: %s, held by %s, escalation level %d, policy %s\n", id, term(string(v.State)), term(orDash(v.Owner.Name)), v.EscalationLevel, term(orDash(v.Policy)))
 			for _, d := range v.Deadlines {
-				fmt.Fprintf(a.out, "  %-14s due %s  (%s left)\n", d.Name, d.Due.UTC().Format(time.RFC3339), d.Left.Round(time.Second))
+				fmt.Fprintf(a.out, "  %-14s due %s  (%s left)\n", term(d.Name), d.Due.UTC().Format(time.RFC3339), d.Left.Round(time.Second))
 			}
 			for _, e := range v.Recent {
-				fmt.Fprintf(a.out, "  %s  %-14s %s %s\n", e.At.UTC().Format("2006-01-02 15:04:05"), e.Kind, e.Actor, e.Reason)
+				fmt.Fprintf(a.out, "  %s  %-14s %s %s\n", e.At.UTC().Format("2006-01-02 15:04:05"), term(e.Kind), term(e.Actor), term(e.Reason))
 			}
 			return nil
 		},
@@ -412,7 +411,7 @@ func actCmd(a *app) *cobra.Command {
 				return err
 			}
 			v, _ = a.st.Lead(cmd.Context(), id)
-			fmt.Fprintf(a.out, "%s: %s done; the lead is %s\n", id, args[1], v.State)
+			fmt.Fprintf(a.out, "%s: %s done; the lead is %s\n", id, term(args[1]), term(string(v.State)))
 			return nil
 		},
 	}
@@ -503,7 +502,7 @@ func policyCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "%s: %s %d policies: %s\n", args[0], importVerb(dry), len(ps), res)
+			fmt.Fprintf(a.out, "%s: %s %d policies: %s\n", term(args[0]), importVerb(dry), len(ps), term(fmt.Sprint(res)))
 			return nil
 		},
 	}
@@ -523,8 +522,8 @@ func policyCmd(a *app) *cobra.Command {
 			tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tVERSION\tACCEPT\tFIRST CONTACT\tREMINDERS\tREASSIGN\tCALENDAR")
 			for _, p := range ps {
-				fmt.Fprintf(tw, "%s\tv%d\t%s\t%s\t%v\t%d\t%s\n", p.Name, p.Version, time.Duration(p.Policy.AcceptWithin),
-					time.Duration(p.Policy.FirstContactWithin), p.Policy.Reminders, p.Policy.OnMiss.Reassign, p.Policy.Calendar)
+				fmt.Fprintf(tw, "%s\tv%d\t%s\t%s\t%v\t%d\t%s\n", term(p.Name), p.Version, time.Duration(p.Policy.AcceptWithin),
+					time.Duration(p.Policy.FirstContactWithin), p.Policy.Reminders, p.Policy.OnMiss.Reassign, term(fmt.Sprint(p.Policy.Calendar)))
 			}
 			return tw.Flush()
 		},
@@ -551,17 +550,17 @@ func printLead(w io.Writer, v store.LeadView) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	owner := "—"
 	if v.Owner != nil {
-		owner = fmt.Sprintf("%s <%s>", v.Owner.Name, v.Owner.Email)
+		owner = fmt.Sprintf("%s <%s>", term(v.Owner.Name), term(v.Owner.Email))
 	}
 	fmt.Fprintf(tw, "Lead:\t%s\nEmail:\t%s\nName:\t%s\nCompany:\t%s\nCampaign:\t%s (%s)\nState:\t%s\nOwner:\t%s (offer %d)\nPolicy:\t%s\nEscalation:\tlevel %d\nOffered:\t%s\nAccept by:\t%s\nEscalated:\t%s\nAccepted:\t%s\nContact by:\t%s\nContacted:\t%s\nClosed:\t%s %s\nTouches:\t%d\nWorkflow:\t%s\n",
-		v.ID, v.Email, v.Name, v.Company, v.CampaignName, v.Campaign, v.State, owner, v.Attempt, orDash(v.Policy), v.Escalation,
-		ts(v.OfferedAt), ts(v.AcceptBy), ts(v.EscalatedAt), ts(v.AcceptedAt), ts(v.ContactBy), ts(v.ContactedAt), ts(v.ClosedAt), v.Reason,
-		v.Touches, v.WorkflowID)
+		term(v.ID), term(v.Email), term(v.Name), term(v.Company), term(v.CampaignName), term(v.Campaign), term(string(v.State)), owner, v.Attempt,
+		term(orDash(v.Policy)), v.Escalation, ts(v.OfferedAt), ts(v.AcceptBy), ts(v.EscalatedAt), ts(v.AcceptedAt), ts(v.ContactBy),
+		ts(v.ContactedAt), ts(v.ClosedAt), term(v.Reason), v.Touches, term(v.WorkflowID))
 	tw.Flush()
 	fmt.Fprintln(w, "\nEvents:")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, e := range v.Events {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02 15:04:05"), e.Kind, e.Actor, e.Reason)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02 15:04:05"), term(e.Kind), term(e.Actor), term(e.Reason))
 	}
 	tw.Flush()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -79,7 +78,7 @@ func routeCmd(a *app) *cobra.Command {
 // writeExplanation prints an explanation; golden tests pin its form.
 func writeExplanation(w io.Writer, e store.Explanation) {
 	if e.LeadID != "" {
-		fmt.Fprintf(w, "Lead:      %s\n", e.LeadID)
+		fmt.Fprintf(w, "Lead:      %s\n", term(e.LeadID))
 	}
 	var fields []string
 	for _, kv := range [][2]string{{"country", e.Fields.Country}, {"region", e.Fields.Region}, {"industry", e.Fields.Industry},
@@ -91,7 +90,7 @@ func writeExplanation(w io.Writer, e store.Explanation) {
 	if len(fields) == 0 {
 		fields = []string{"(none)"}
 	}
-	fmt.Fprintf(w, "Fields:    %s\n", strings.Join(fields, " "))
+	fmt.Fprintf(w, "Fields:    %s\n", term(strings.Join(fields, " ")))
 	rule := e.Match.Rule
 	switch {
 	case strings.HasPrefix(rule, "campaign team"):
@@ -101,7 +100,7 @@ func writeExplanation(w io.Writer, e store.Explanation) {
 	default:
 		rule = fmt.Sprintf("rule %q", rule)
 	}
-	fmt.Fprintf(w, "Territory: %s -> team %s\n", rule, e.Match.Team)
+	fmt.Fprintf(w, "Territory: %s -> team %s\n", term(rule), term(e.Match.Team))
 	fmt.Fprintf(w, "As of:     %s\n", e.Now.UTC().Format(time.RFC3339))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(e.Choice.Eligible) == 0 {
@@ -113,7 +112,7 @@ func writeExplanation(w io.Writer, e store.Explanation) {
 			if r.Cap > 0 {
 				capacity = fmt.Sprintf("%d/%d open", r.Open, r.Cap)
 			}
-			fmt.Fprintf(tw, "  %d.\t%s\tweight %d\tcredit %d\t%s\n", i+1, r.ID, r.Weight, r.Credit, capacity)
+			fmt.Fprintf(tw, "  %d.\t%s\tweight %d\tcredit %d\t%s\n", i+1, term(r.ID), r.Weight, r.Credit, capacity)
 		}
 		tw.Flush()
 	}
@@ -124,7 +123,7 @@ func writeExplanation(w io.Writer, e store.Explanation) {
 			if s.Detail != "" {
 				d = " (" + s.Detail + ")"
 			}
-			fmt.Fprintf(tw, "  %s\t%s%s\n", s.ID, s.Reason, d)
+			fmt.Fprintf(tw, "  %s\t%s%s\n", term(s.ID), term(s.Reason), term(d))
 		}
 		tw.Flush()
 	}
@@ -146,7 +145,7 @@ func writeExplanation(w io.Writer, e store.Explanation) {
 					why += "; skipped " + strings.Join(sk, ", ")
 				}
 			}
-			fmt.Fprintf(tw, "  attempt %d\t%s\tteam %s\t%s\t%s\n", h.Attempt, h.RepID, h.TeamID, state, why)
+			fmt.Fprintf(tw, "  attempt %d\t%s\tteam %s\t%s\t%s\n", h.Attempt, term(h.RepID), term(h.TeamID), state, term(why))
 		}
 		tw.Flush()
 	}
@@ -177,7 +176,7 @@ func writeExplanationJSON(w io.Writer, e store.Explanation) error {
 	if v.Skipped == nil {
 		v.Skipped = []domain.Skipped{}
 	}
-	enc := json.NewEncoder(w)
+	enc := newJSON(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }

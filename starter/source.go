@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -25,11 +24,11 @@ func sourceCmd(a *app) *cobra.Command {
 	var asJSON, ifMissing bool
 	printCreds := func(c store.SourceCredentials, verb string) error {
 		if asJSON {
-			return json.NewEncoder(a.out).Encode(c)
+			return newJSON(a.out).Encode(c)
 		}
 		fmt.Fprintf(a.out, "source %s %s. Keep these now: they are not shown again.\n  api key:     %s\n  hmac secret: %s\n"+
 			"Try: curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"campaign\":\"…\",\"email\":\"…\"}' %s/api/v1/leads\n",
-			c.Source, verb, c.APIKey, c.HMACSecret, c.APIKey, a.cfg.PublicURL)
+			term(c.Source), verb, c.APIKey, c.HMACSecret, c.APIKey, a.cfg.PublicURL)
 		return nil
 	}
 	add := &cobra.Command{
@@ -87,7 +86,7 @@ func sourceCmd(a *app) *cobra.Command {
 			if err := a.st.SetSourceLimit(cmd.Context(), args[0], lrate, lburst); err != nil {
 				return fileErr("source", err)
 			}
-			fmt.Fprintf(a.out, "source %s: %g requests per second, bursts of %d (gateways pick it up on the next request)\n", args[0], lrate, lburst)
+			fmt.Fprintf(a.out, "source %s: %g requests per second, bursts of %d (gateways pick it up on the next request)\n", term(args[0]), lrate, lburst)
 			return nil
 		},
 	}
@@ -105,7 +104,7 @@ func sourceCmd(a *app) *cobra.Command {
 			if err := a.st.RemoveSource(cmd.Context(), args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "source %s removed\n", args[0])
+			fmt.Fprintf(a.out, "source %s removed\n", term(args[0]))
 			return nil
 		},
 	}
@@ -122,12 +121,12 @@ func sourceCmd(a *app) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return json.NewEncoder(a.out).Encode(srcs)
+				return newJSON(a.out).Encode(srcs)
 			}
 			tw := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tRATE/S\tBURST\tCREATED\tKEY ROTATED")
 			for _, s := range srcs {
-				fmt.Fprintf(tw, "%s\t%g\t%d\t%s\t%s\n", s.Name, s.RatePerSecond, s.Burst, s.CreatedAt.UTC().Format("2006-01-02 15:04"), s.RotatedAt.UTC().Format("2006-01-02 15:04"))
+				fmt.Fprintf(tw, "%s\t%g\t%d\t%s\t%s\n", term(s.Name), s.RatePerSecond, s.Burst, s.CreatedAt.UTC().Format("2006-01-02 15:04"), s.RotatedAt.UTC().Format("2006-01-02 15:04"))
 			}
 			return tw.Flush()
 		},
