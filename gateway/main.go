@@ -71,6 +71,9 @@ func run() error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
 	log.Info("gateway listening", "addr", cfg.HTTPAddr, "public_url", cfg.PublicURL, "outbox", cfg.Outbox())
+	if cfg.Outbox() {
+		log.Warn("dev outbox mode (BATON_DEV_OUTBOX): mail is not sent; /outbox shows it, with every sign-in link, to loopback peers")
+	}
 	select {
 	case err := <-errc:
 		return err
