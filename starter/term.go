@@ -37,15 +37,6 @@ func term(s string) string {
 	return b.String()
 }
 
-// terms applies term to each string.
-func terms(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = term(s)
-	}
-	return out
-}
-
 func unsafeRune(r rune) bool {
 	switch {
 	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
