@@ -1,7 +1,10 @@
 package store_test
 
 import (
+	"errors"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/store"
@@ -44,5 +47,33 @@ func TestStoreNeverSendsTextPostgresRefuses(t *testing.T) {
 	}
 	if got := store.CleanText("a\x00\xffb"); got != "a\uFFFDb" {
 		t.Errorf("CleanText %q", got)
+	}
+}
+
+// LeadSnapshot reads back what Record wrote, as the snapshot `starter lead
+// recover` resumes a lead from; the recycle cycle comes from the event keys.
+func TestLeadSnapshotReadsBackTheRecord(t *testing.T) {
+	t.Parallel()
+	s := withCampaign(t)
+	ctx := testCtx(t)
+	l := snapshot(4, domain.StateOffered)
+	l.Owner = domain.PersonRef{ID: "ana"}
+	l.Attempt, l.OfferedAt, l.AcceptBy, l.Policy = 2, t0, t0.Add(time.Hour), "office"
+	l.Region, l.Industry, l.CompanySize = "EMEA", "Retail", "50-200"
+	record(t, s, l, event(l, "c1:offered:2", "offered", t0))
+	got, err := s.LeadSnapshot(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Owner.ID != "ana" || got.Owner.Name == "" || got.Owner.TimeZone == "" {
+		t.Fatalf("owner %+v", got.Owner)
+	}
+	got.Owner = l.Owner
+	l.Cycle = 1
+	if !reflect.DeepEqual(got, l) {
+		t.Fatalf("snapshot\n got %+v\nwant %+v", got, l)
+	}
+	if _, err := s.LeadSnapshot(ctx, "ld_nobody"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("missing lead: %v", err)
 	}
 }
