@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/mail"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/token"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -55,7 +57,20 @@ type Activities struct {
 // Error types a workflow branches on.
 const (
 	ErrCampaignNotFound = "CampaignNotFound"
+	// ErrDataRefused: PostgreSQL refused the data itself (SQLSTATE class
+	// 22, a data exception). Retrying cannot help; the store already cleans
+	// what it knows PostgreSQL refuses, so this is a defence in depth.
+	ErrDataRefused = "DataRefused"
 )
+
+// dataRefused makes a data exception from PostgreSQL non-retryable.
+func dataRefused(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22") {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrDataRefused, err)
+	}
+	return err
+}
 
 // LoadCampaign returns what a lead workflow needs of its campaign.
 func (a *Activities) LoadCampaign(ctx context.Context, id string) (domain.CampaignInfo, error) {
@@ -74,7 +89,7 @@ type RecordInput struct {
 
 // Record writes the lead snapshot and event in one transaction, once per key.
 func (a *Activities) Record(ctx context.Context, in RecordInput) error {
-	return a.Store.Record(ctx, in.Lead, in.Event)
+	return dataRefused(a.Store.Record(ctx, in.Lead, in.Event))
 }
 
 // AssignInput asks routing for the rep of one attempt.

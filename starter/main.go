@@ -308,7 +308,7 @@ func leadCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(submit, show, clocks, actCmd(a), eraseCmd(a))
+	cmd.AddCommand(submit, show, clocks, actCmd(a), eraseCmd(a), recoverCmd(a))
 	cmd.AddCommand(importCmd(a))
 	return cmd
 }

@@ -29,6 +29,8 @@ type fakeStore struct {
 	erased   []string
 	// priorMisses stands for misses on other leads.
 	priorMisses int
+	// failRecord, when set, can refuse a Record (a database error).
+	failRecord func(ev domain.Event) error
 }
 
 func newFakeStore(window time.Duration, reps ...string) *fakeStore {
@@ -54,6 +56,11 @@ func (s *fakeStore) Campaign(_ context.Context, id string) (domain.CampaignInfo,
 func (s *fakeStore) Record(_ context.Context, l domain.LeadSnapshot, ev domain.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failRecord != nil {
+		if err := s.failRecord(ev); err != nil {
+			return err
+		}
+	}
 	if l.Version > s.lead.Version {
 		s.lead = l
 	}

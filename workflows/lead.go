@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -202,6 +203,10 @@ func actx(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// localRetryFor bounds the retries of a short database step: as long as an
+// outage may last; a lead still stuck after it is for `starter lead recover`.
+const localRetryFor = 7 * 24 * time.Hour
+
 // exec runs a short database step: a local activity from version
 // local-activities on (retried like the others, idempotent by its business
 // key, so a worker dying mid-task only repeats it), else a regular one.
@@ -211,6 +216,9 @@ func (w *leadWorkflow) exec(ctx workflow.Context, name string, args ...any) work
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
+		// Without it the SDK ends the retries at StartToCloseTimeout (10s): a
+		// database refusing or away for longer failed the lead workflow.
+		ScheduleToCloseTimeout: localRetryFor,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 		},
@@ -229,7 +237,15 @@ func (w *leadWorkflow) record(ctx workflow.Context, kind, key, actor, reason str
 		w.recent = w.recent[len(w.recent)-10:]
 	}
 	ev := domain.Event{Key: w.st.ID + ":" + key, Seq: w.st.Version, Kind: kind, Actor: actor, Reason: reason, Data: data, At: workflow.Now(ctx)}
-	return w.exec(ctx, "Record", activities.RecordInput{Lead: w.st, Event: ev}).Get(ctx, nil)
+	err := w.exec(ctx, "Record", activities.RecordInput{Lead: w.st, Event: ev}).Get(ctx, nil)
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() == activities.ErrDataRefused {
+		// PostgreSQL refused this event's data for good: the lead goes on (the
+		// next record writes the newer snapshot) rather than fail over one row.
+		w.log.Error("event refused by the database; the lead goes on", "key", ev.Key, "error", err)
+		return nil
+	}
+	return err
 }
 
 func (w *leadWorkflow) setState(ctx workflow.Context, s domain.LeadState) {

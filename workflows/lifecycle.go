@@ -322,8 +322,13 @@ func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder,
 		if phase == "contact" {
 			deadline = w.st.ContactBy
 		}
-		if err := w.record(ctx, "escalated", fmt.Sprintf("%s-escalated:%d:%d", phase, w.st.Attempt, level+1), "system",
-			fmt.Sprintf("%s missed the %s deadline", holder.Name, phase),
+		// Only a deadline that passed is a miss: the chain is also entered
+		// when a move (a manager's, a decline) finds nobody else eligible.
+		why := fmt.Sprintf("%s missed the %s deadline", holder.Name, phase)
+		if now.Before(deadline) {
+			why = fmt.Sprintf("nobody else in the team can take the lead; %s keeps it (deadline %s)", holder.Name, stamp(deadline))
+		}
+		if err := w.record(ctx, "escalated", fmt.Sprintf("%s-escalated:%d:%d", phase, w.st.Attempt, level+1), "system", why,
 			map[string]string{"phase": phase, "level": fmt.Sprint(level + 1), "to": to.ID, "deadline": stamp(deadline),
 				"due": stamp(due), "fired": stamp(now)}); err != nil {
 			return false, err
@@ -532,7 +537,10 @@ func (w *leadWorkflow) reassign(ctx workflow.Context, in ReassignInput) (domain.
 	if in.ManagerID == SystemDirectory {
 		actor = SystemDirectory
 	}
-	if err := w.record(ctx, "reassigned", fmt.Sprintf("reassigned:%d", w.st.Attempt), actor, in.Reason, data); err != nil {
+	// Keyed by the event's sequence too: a move that finds nobody else
+	// eligible leaves the attempt as it was, and the next move must not
+	// collide with it in the event log.
+	if err := w.record(ctx, "reassigned", fmt.Sprintf("reassigned:%d:%d", w.st.Attempt, w.st.Version+1), actor, in.Reason, data); err != nil {
 		return w.st, err
 	}
 	err := workflow.Await(ctx, func() bool { return w.pending == nil && (!in.TakeOver || w.accepted() || w.st.State.Owned()) })

@@ -81,6 +81,9 @@ func ParseDirectory(data []byte) (Directory, error) {
 // Validate checks every field and returns all problems at once.
 func (d *Directory) Validate() error {
 	var fe FieldErrors
+	if fe.CheckTextTree("", d); len(fe) > 0 {
+		return fe.Err()
+	}
 	emails := map[string]string{}
 	ids := map[string]string{}
 	check := func(path string, p *Person, required bool) {
@@ -235,6 +238,9 @@ const MaxAcceptWindow = 30 * 24 * time.Hour
 // Validate names every bad field.
 func (c *Campaign) Validate() error {
 	var fe FieldErrors
+	if fe.CheckTextTree("", c); len(fe) > 0 {
+		return fe.Err()
+	}
 	if !ValidSlug(c.ID) {
 		fe.Add("id", "%q is not an id (lower-case letters, digits and dashes)", c.ID)
 	}

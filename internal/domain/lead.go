@@ -138,6 +138,22 @@ type LeadRequest struct {
 	CompanySize string `json:"company_size,omitempty"`
 }
 
+// CheckText refuses a request whose text fields hold a control character,
+// a bidirectional control or invalid UTF-8 (see TextProblem), naming each.
+func (r LeadRequest) CheckText() error {
+	var fe FieldErrors
+	fe.CheckText("campaign", r.Campaign)
+	fe.CheckText("email", r.Email)
+	fe.CheckText("name", r.Name)
+	fe.CheckText("company", r.Company)
+	fe.CheckText("country", r.Country)
+	fe.CheckText("source", r.Source)
+	fe.CheckText("region", r.Region)
+	fe.CheckText("industry", r.Industry)
+	fe.CheckText("company_size", r.CompanySize)
+	return fe.Err()
+}
+
 var countryRe = regexp.MustCompile(`^[A-Z]{2}$`)
 
 // MaxScore bounds a lead score; anything above is a bug in the source.
@@ -147,6 +163,9 @@ const MaxScore = 1000
 // normalized, country upper-cased, text trimmed), or FieldErrors naming every
 // bad field.
 func (r LeadRequest) Normalize() (LeadRequest, error) {
+	if err := r.CheckText(); err != nil {
+		return r, err
+	}
 	var fe FieldErrors
 	out := r
 	out.Campaign = strings.TrimSpace(r.Campaign)

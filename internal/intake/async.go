@@ -41,7 +41,7 @@ func (s *Service) signalTouch(ctx context.Context, id string, req domain.LeadReq
 		}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: id, First: &touch})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
-		return s.lateTouch(ctx, id, req, touch, idemKey)
+		return s.refusedStart(ctx, id, req, touch, idemKey)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("deliver lead %s: %w", id, err)

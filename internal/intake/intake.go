@@ -85,16 +85,26 @@ func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey st
 	if s.AckDurable || RespondAsync(ctx) {
 		return s.signalTouch(ctx, id, req, touch, idemKey)
 	}
+	// REJECT_DUPLICATE: an ended lead is never restarted blank; a refused
+	// start goes to refusedStart (a completed lead keeps the touch as an
+	// event, a failed one is recovered from PostgreSQL; recover.go says why).
+	return s.deliver(ctx, id, req, touch, idemKey, workflows.LeadInput{LeadID: id, First: &touch},
+		enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE)
+}
+
+// deliver sends the touch by Update-with-Start of in under a reuse policy.
+func (s *Service) deliver(ctx context.Context, id string, req domain.LeadRequest, touch workflows.Touch, idemKey string,
+	in workflows.LeadInput, reuse enumspb.WorkflowIdReusePolicy) (Result, error) {
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.LeadWorkflowID(id),
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: id, First: &touch})
+		WorkflowIDReusePolicy:    reuse,
+	}, workflows.LeadWorkflow, in)
 	h, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     "touch-" + touchID, // Temporal dedupes a retried request too
+			UpdateID:     "touch-" + touch.ID, // Temporal dedupes a retried request too
 			UpdateName:   workflows.UpdateIntake,
 			Args:         []any{touch},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -102,6 +112,9 @@ func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey st
 	})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
+		if reuse == enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE {
+			return s.refusedStart(ctx, id, req, touch, idemKey)
+		}
 		return s.lateTouch(ctx, id, req, touch, idemKey)
 	}
 	var res workflows.IntakeResult

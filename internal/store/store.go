@@ -22,7 +22,14 @@ type Store struct{ Pool *pgxpool.Pool }
 
 // Open connects and checks the server answers.
 func Open(ctx context.Context, url string) (*Store, error) {
-	pool, err := pgxpool.New(ctx, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	// pgtext.go: no string PostgreSQL refuses is ever sent.
+	cfg.AfterConnect = safeTypes
+	cfg.ConnConfig.Tracer = cleanArgs{}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

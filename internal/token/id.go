@@ -2,11 +2,10 @@ package token
 
 import "crypto/sha256"
 
-// ID is the identity of one issued link: the SHA-256 of the whole token. The
-// gateway records a used link by its ID (never the token itself), so a link is
-// usable once without a nonce in Claims, and links minted before single use
-// existed verify and count the same way. Two links with the same claims are
-// the same link; the worker mints one link per lead, actor, action and attempt.
+// ID is the SHA-256 of an opaque random token (a sign-in link, a session
+// cookie), so the database never holds the token itself. Such tokens are
+// looked up by exact hash: any other spelling names no row. Signed action
+// links are recorded by Claims.UseKey instead, never by the raw string.
 func ID(tok string) []byte {
 	sum := sha256.Sum256([]byte(tok))
 	return sum[:]

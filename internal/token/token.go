@@ -63,29 +63,72 @@ func (s *Signer) Sign(c Claims) string {
 	return p + "." + b64.EncodeToString(s.mac(p))
 }
 
-// Verify checks the signature first, then the expiry against now.
+// Verify accepts only the one encoding Sign produces: strict unpadded
+// base64url in both parts, no stray byte (CR, LF, padding, the other
+// alphabet, a last character with the same significant bits), and the claims
+// JSON exactly as Sign writes it. Any other spelling of the same claims is
+// refused like a forgery (ErrSignature), so a link has one form and its use
+// can be recorded once (see Claims.UseKey). The signature is checked first,
+// then the expiry against now.
 func (s *Signer) Verify(tok string, now time.Time) (Claims, error) {
 	var c Claims
 	p, sig, ok := strings.Cut(tok, ".")
 	if !ok || p == "" || sig == "" || len(tok) > 2048 {
 		return c, ErrMalformed
 	}
-	got, err := b64.DecodeString(sig)
+	if !canonical64(p) || !canonical64(sig) {
+		return c, ErrSignature
+	}
+	got, err := b64.Strict().DecodeString(sig)
 	if err != nil {
-		return c, ErrMalformed
+		return c, ErrSignature
 	}
 	if !hmac.Equal(got, s.mac(p)) {
 		return c, ErrSignature
 	}
-	body, err := b64.DecodeString(p)
+	body, err := b64.Strict().DecodeString(p)
 	if err != nil {
-		return c, ErrMalformed
+		return c, ErrSignature
 	}
 	if err := json.Unmarshal(body, &c); err != nil || c.Lead == "" || c.Actor == "" || c.Action == "" {
 		return Claims{}, ErrMalformed
+	}
+	// The payload must be the very bytes Sign would write for these claims
+	// (no other key order, spacing, case of keys or unknown fields).
+	if want, _ := json.Marshal(c); !hmac.Equal(want, body) {
+		return Claims{}, ErrSignature
 	}
 	if !now.Before(c.ExpiresAt()) {
 		return c, fmt.Errorf("%w (at %s)", ErrExpired, c.ExpiresAt().Format(time.RFC1123))
 	}
 	return c, nil
+}
+
+// canonical64 reports whether s is unpadded base64url as EncodeToString
+// writes it: only the 64 characters of the alphabet, a length that is not 1
+// modulo 4, and zero bits in the unused low bits of the last character.
+func canonical64(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	if len(s)%4 == 1 {
+		return false
+	}
+	b, err := b64.Strict().DecodeString(s)
+	return err == nil && b64.EncodeToString(b) == s
+}
+
+// UseKey is what a used-link record keys on: the SHA-256 of the canonical
+// claims, whatever string carried them. Two links with the same claims are
+// the same link (the worker mints one per lead, actor, action and attempt),
+// and no re-spelling of a link counts as a fresh one.
+func (c Claims) UseKey() []byte {
+	body, _ := json.Marshal(c)
+	m := sha256.New()
+	m.Write([]byte("baton-link-use-v1\x00"))
+	m.Write(body)
+	return m.Sum(nil)
 }

@@ -146,6 +146,10 @@ func (rr *recorder) writeTo(w http.ResponseWriter) {
 	w.Write(rr.body.Bytes()) //nolint:errcheck
 }
 
+// decodeLead decodes one lead strictly. Text that no field may hold (a
+// control character, a bidirectional control, invalid UTF-8) is refused as
+// domain.FieldErrors naming each field; any other error is a body that is
+// not a lead.
 func decodeLead(raw []byte) (domain.LeadRequest, error) {
 	var req domain.LeadRequest
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -156,11 +160,20 @@ func decodeLead(raw []byte) (domain.LeadRequest, error) {
 	if dec.More() {
 		return req, errors.New("more than one JSON value: send one lead, or an array of leads")
 	}
-	return req, nil
+	if fe := rawTextErrors(raw); fe != nil {
+		return req, fe.Err()
+	}
+	return req, req.CheckText()
 }
 
 func (s *Server) oneLead(w http.ResponseWriter, r *http.Request, source, idem string, body []byte) {
 	req, err := decodeLead(body)
+	var fe domain.FieldErrors
+	if errors.As(err, &fe) {
+		writeProblem(w, problem{Type: "https://baton.dev/problems/validation", Title: "The request has invalid fields", Status: http.StatusBadRequest,
+			Detail: fe.Error(), Errors: fe})
+		return
+	}
 	if err != nil {
 		writeProblem(w, problem{Type: "https://baton.dev/problems/validation", Title: "The body is not a lead", Status: http.StatusBadRequest,
 			Detail: err.Error(), Errors: jsonFieldError(err)})
@@ -206,6 +219,21 @@ func (s *Server) leadBatch(w http.ResponseWriter, r *http.Request, source, idem 
 	}
 	groups := map[string][]job{}
 	var order []string
+	// The whole batch is checked before anything is written: one item with
+	// text no field may hold refuses the batch (400), so a retry cannot add a
+	// touch to its good items again and again.
+	var hostile domain.FieldErrors
+	for i, raw := range raws {
+		var fe domain.FieldErrors
+		if _, err := decodeLead(raw); errors.As(err, &fe) {
+			prefixed(i, fe, &hostile)
+		}
+	}
+	if len(hostile) > 0 {
+		writeProblem(w, problem{Type: "https://baton.dev/problems/validation", Title: "The batch has items with invalid text; nothing was written",
+			Status: http.StatusBadRequest, Detail: hostile.Error(), Errors: hostile})
+		return
+	}
 	for i, raw := range raws {
 		items[i] = BatchItem{Index: i}
 		req, err := decodeLead(raw)
@@ -367,6 +395,13 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 	if err := dec.Decode(&req); err != nil {
 		writeProblem(w, problem{Type: "https://baton.dev/problems/validation", Title: "The body is not an event", Status: http.StatusBadRequest,
 			Detail: err.Error(), Errors: jsonFieldError(err)})
+		return
+	}
+	fe := rawTextErrors(body)
+	fe.CheckText("id", req.ID)
+	fe.CheckText("type", req.Type)
+	if err := fe.Err(); err != nil {
+		s.apiError(w, r, err)
 		return
 	}
 	ev, err := req.validate(s.Now())

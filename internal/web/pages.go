@@ -88,7 +88,7 @@ func (s *Server) usedText(ctx context.Context, c token.Claims, u *store.TokenUse
 
 // notUsed refuses a link that has been used, with a 403 page.
 func (s *Server) notUsed(w http.ResponseWriter, r *http.Request, c token.Claims) bool {
-	u, err := s.Store.TokenUsed(r.Context(), token.ID(r.PathValue("token")))
+	u, err := s.Store.TokenUsed(r.Context(), c.UseKey())
 	if err != nil {
 		s.pageError(w, r, err)
 		return false
@@ -102,9 +102,9 @@ func (s *Server) notUsed(w http.ResponseWriter, r *http.Request, c token.Claims)
 
 // claim reserves the link for this request's Update (see store.ClaimToken).
 func (s *Server) claim(w http.ResponseWriter, r *http.Request, c token.Claims) bool {
-	err := s.Store.ClaimToken(r.Context(), token.ID(r.PathValue("token")), c.Lead, c.Actor, c.Action)
+	err := s.Store.ClaimToken(r.Context(), c.UseKey(), c.Lead, c.Actor, c.Action)
 	if errors.Is(err, store.ErrTokenUsed) {
-		u, _ := s.Store.TokenUsed(r.Context(), token.ID(r.PathValue("token")))
+		u, _ := s.Store.TokenUsed(r.Context(), c.UseKey())
 		s.message(w, http.StatusForbidden, "This link cannot be used", s.usedText(r.Context(), c, u))
 		return false
 	}
@@ -121,7 +121,7 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request, c token.Claims) b
 func (s *Server) settle(r *http.Request, c token.Claims, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	hash := token.ID(r.PathValue("token"))
+	hash := c.UseKey()
 	log := s.Log.With("lead", c.Lead, "workflow_id", workflows.LeadWorkflowID(c.Lead), "actor", c.Actor, "action", c.Action)
 	if err == nil {
 		if uerr := s.Store.UseToken(ctx, hash, c.Action); uerr != nil {
