@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strconv"
@@ -235,6 +234,12 @@ func secMetrics(t *testing.T, e *secEnv) {
 		})
 	})
 	t.Run("Finding5_WorkerMetricsLoopbackByDefault", func(t *testing.T) {
+		before := stableSnapshot(t, s)
+		defer func() {
+			for _, c := range before.diff(stableSnapshot(t, s)) {
+				t.Errorf("unexpected change in the record: %s", c)
+			}
+		}()
 		secCleanMailEnv(t)
 		t.Setenv("BATON_METRICS_ADDR", "")
 		os.Unsetenv("BATON_METRICS_ADDR")
@@ -281,7 +286,10 @@ func secStartup(t *testing.T, e *secEnv) {
 		}
 		return config.Load()
 	}
-	t.Run("Finding1_NeitherKeyNorDevModeRefused", func(t *testing.T) {
+	run := func(name string, f func(t *testing.T)) {
+		t.Run(name, func(t *testing.T) { guard(t, e.s, secNothing, func() { f(t) }) })
+	}
+	run("Finding1_NeitherKeyNorDevModeRefused", func(t *testing.T) {
 		cfg, err := load(t, nil)
 		if err == nil {
 			err = requireMail(t, cfg)
@@ -290,7 +298,7 @@ func secStartup(t *testing.T, e *secEnv) {
 			"startup without a key or dev mode: %v", err)
 		expectf(t, !cfg.Outbox(), "the outbox is on without BATON_DEV_OUTBOX")
 	})
-	t.Run("Finding1_KeyAndDevModeRefused", func(t *testing.T) {
+	run("Finding1_KeyAndDevModeRefused", func(t *testing.T) {
 		cfg, err := load(t, map[string]string{"SENDGRID_API_KEY": "SG.x", "BATON_DEV_OUTBOX": "true"})
 		if err == nil {
 			err = requireMail(t, cfg)
@@ -298,7 +306,7 @@ func secStartup(t *testing.T, e *secEnv) {
 		expectf(t, err != nil && strings.Contains(err.Error(), "SENDGRID_API_KEY") && strings.Contains(err.Error(), "BATON_DEV_OUTBOX"),
 			"startup with both a key and dev mode: %v", err)
 	})
-	t.Run("Finding1_DevModeListensOnLoopback", func(t *testing.T) {
+	run("Finding1_DevModeListensOnLoopback", func(t *testing.T) {
 		cfg, err := load(t, map[string]string{"BATON_DEV_OUTBOX": "true"})
 		if err != nil {
 			t.Fatal(err)
@@ -306,14 +314,14 @@ func secStartup(t *testing.T, e *secEnv) {
 		expectf(t, requireMail(t, cfg) == nil && cfg.Outbox(), "dev mode refused or without the outbox")
 		expectf(t, cfg.HTTPAddr == "127.0.0.1:8080", "dev mode listens on %q, want 127.0.0.1:8080", cfg.HTTPAddr)
 	})
-	t.Run("Finding1_DevModeExplicitAddressKept", func(t *testing.T) {
+	run("Finding1_DevModeExplicitAddressKept", func(t *testing.T) {
 		cfg, err := load(t, map[string]string{"BATON_DEV_OUTBOX": "true", "BATON_HTTP_ADDR": "127.0.0.1:9999"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		expectf(t, requireMail(t, cfg) == nil && cfg.HTTPAddr == "127.0.0.1:9999", "explicit address %q", cfg.HTTPAddr)
 	})
-	t.Run("KeyOnlySendsThroughSendGrid", func(t *testing.T) {
+	run("KeyOnlySendsThroughSendGrid", func(t *testing.T) {
 		cfg, err := load(t, map[string]string{"SENDGRID_API_KEY": "SG.x"})
 		if err != nil {
 			t.Fatal(err)
@@ -323,6 +331,4 @@ func secStartup(t *testing.T, e *secEnv) {
 			expectf(t, requireMail(t, cfg) == nil, "a SendGrid key alone is refused")
 		}
 	})
-	_ = e
-	_ = http.StatusOK
 }

@@ -61,9 +61,17 @@ func publicTables(t *testing.T, s *Stack) []string {
 	return out
 }
 
+// How many snapshots the suite took, and how long they took.
+var (
+	snapshotCount int
+	snapshotTime  time.Duration
+)
+
 // takeSnapshot reads every table and every workflow execution.
 func takeSnapshot(t *testing.T, s *Stack) dbSnapshot {
 	t.Helper()
+	began := time.Now()
+	defer func() { snapshotCount++; snapshotTime += time.Since(began) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	snap := dbSnapshot{Tables: map[string]tableState{}, Flows: map[string]flowState{}}
@@ -152,16 +160,24 @@ func takeSnapshot(t *testing.T, s *Stack) dbSnapshot {
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// stableSnapshot waits until two snapshots 150ms apart agree (the tail of
-// asynchronous work has settled), at most a few seconds.
+// lastStable is the last snapshot stableSnapshot settled on: when nothing
+// changed since, the next one needs no waiting.
+var lastStable *dbSnapshot
+
+// stableSnapshot waits until two snapshots a moment apart agree (the tail
+// of asynchronous work has settled), at most a few seconds.
 func stableSnapshot(t *testing.T, s *Stack) dbSnapshot {
 	t.Helper()
 	prev := takeSnapshot(t, s)
+	if lastStable != nil && len(lastStable.diff(prev)) == 0 {
+		return prev
+	}
 	deadline := time.Now().Add(6 * time.Second)
 	for {
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 		cur := takeSnapshot(t, s)
 		if len(prev.diff(cur)) == 0 || time.Now().After(deadline) {
+			lastStable = &cur
 			return cur
 		}
 		prev = cur
@@ -241,8 +257,12 @@ func unexpected(changes []change, allowed []string) []change {
 func guard(t *testing.T, s *Stack, allowed []string, f func()) []change {
 	t.Helper()
 	before := stableSnapshot(t, s)
+	lastStable = &before
 	f()
-	time.Sleep(100 * time.Millisecond)
+	// Whatever the case set off has a moment to land; then the record must
+	// hold still (two snapshots agree) before it is compared.
+	time.Sleep(50 * time.Millisecond)
+	lastStable = nil
 	after := stableSnapshot(t, s)
 	changes := before.diff(after)
 	for _, c := range unexpected(changes, allowed) {
