@@ -105,7 +105,7 @@ func secIntakeAuth(t *testing.T, e *secEnv) {
 	t.Run("Finding5_UnknownSourceRefusedBeforeBody", func(t *testing.T) {
 		guard(t, s, secNothing, func() {
 			code, waited := secSlowBody(t, s, map[string]string{web.HeaderSource: "no-such-source",
-				web.HeaderTimestamp: strconv.FormatInt(time.Now().Unix(), 10), web.HeaderSignature: "sha256=00"})
+				web.HeaderTimestamp: strconv.FormatInt(time.Now().Unix(), 10), web.HeaderSignature: "sha256=" + strings.Repeat("0", 64)})
 			expectf(t, code == http.StatusUnauthorized && waited < 3*time.Second,
 				"a signed request from an unknown source was answered %d after %s: the body was read first", code, waited.Round(time.Millisecond))
 		})
@@ -113,7 +113,7 @@ func secIntakeAuth(t *testing.T, e *secEnv) {
 	t.Run("StaleSignedRefusedBeforeBody", func(t *testing.T) {
 		guard(t, s, secNothing, func() {
 			code, waited := secSlowBody(t, s, map[string]string{web.HeaderSource: s.Source.Source,
-				web.HeaderTimestamp: strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10), web.HeaderSignature: "sha256=00"})
+				web.HeaderTimestamp: strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10), web.HeaderSignature: "sha256=" + strings.Repeat("0", 64)})
 			expectf(t, code == http.StatusUnauthorized && waited < 3*time.Second, "stale signed request: %d after %s", code, waited)
 		})
 	})
@@ -132,7 +132,7 @@ func secSlowBody(t *testing.T, s *Stack, hdr map[string]string) (int, time.Durat
 	}
 	defer conn.Close()
 	var b strings.Builder
-	b.WriteString("POST /api/v1/leads HTTP/1.1\r\nHost: " + u.Host + "\r\nContent-Type: application/json\r\nContent-Length: 8000000\r\n")
+	b.WriteString("POST /api/v1/leads HTTP/1.1\r\nHost: " + u.Host + "\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n")
 	for k, v := range hdr {
 		b.WriteString(k + ": " + v + "\r\n")
 	}
