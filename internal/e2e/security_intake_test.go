@@ -66,6 +66,11 @@ func secIntakeAuth(t *testing.T, e *secEnv) {
 		{"SignedUnknownSource", func() secResp {
 			return secSigned(t, s, "POST", "/api/v1/leads", body, now, sig, map[string]string{web.HeaderSource: "no-such-source"})
 		}},
+		{"NewFinding_SignedSourceNotUTF8", func() secResp {
+			// Found by FuzzSignedIntakeHeaders: the name reaches PostgreSQL,
+			// which refuses the bytes (SQLSTATE 22021), and the gateway answers 500.
+			return secSigned(t, s, "POST", "/api/v1/leads", body, now, sig, map[string]string{web.HeaderSource: "e2e\x91"})
+		}},
 		{"SignedGarbageSignature", func() secResp {
 			return secSigned(t, s, "POST", "/api/v1/leads", body, now, "sha256=zz", nil)
 		}},
