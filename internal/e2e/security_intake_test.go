@@ -8,12 +8,15 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/intake"
 	"github.com/batonhq/baton/internal/token"
 	"github.com/batonhq/baton/internal/web"
 )
@@ -351,6 +354,32 @@ func secIntakeText(t *testing.T, e *secEnv) {
 			expectf(t, strings.Contains(r.Body, "name"), "the answer does not name the field: %s", clip(r.Body))
 		})
 	})
+	t.Run("Finding4_CSVImportRowRefused", func(t *testing.T) {
+		// The CSV import stages rows for the drain: a row with a NUL or a
+		// bidi control is a bad row naming its field; the good row is staged.
+		path := filepath.Join(t.TempDir(), "hostile.csv")
+		csv := "campaign,email,name,company,score\n" +
+			"webinar-q3,csv.good@hostile.example,Csv Good,Good Co,80\n" +
+			"webinar-q3,csv.nul@hostile.example,Csv\x00Nul,Bad Co,80\n" +
+			"webinar-q3,csv.bidi@hostile.example,Csv Bidi,Bad \u202eoC,80\n"
+		if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		svc := &intake.Service{Temporal: s.Temporal, Store: s.Store, TaskQueue: s.Config.TaskQueue}
+		guard(t, s, []string{"table:lead_imports", "table:lead_import_rows", "table:lead_import_errors"}, func() {
+			rep, err := svc.Stage(context.Background(), path, intake.StageOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var named []string
+			for _, b := range rep.Bad {
+				if strings.Contains(b.Error, "name") || strings.Contains(b.Error, "company") {
+					named = append(named, b.Error)
+				}
+			}
+			expectf(t, rep.New == 1 && len(rep.Bad) == 2 && len(named) == 2, "staged %d, bad rows %+v", rep.New, rep.Bad)
+		})
+	})
 	t.Run("Finding4_NULDoesNotBlockThePerson", func(t *testing.T) {
 		guard(t, s, secNothing, func() {
 			expect(t, secSend(t, secReq{Method: "POST", URL: s.URL + "/api/v1/leads", Header: async,
@@ -426,4 +455,31 @@ func secHostileText(t *testing.T, e *secEnv) {
 			})
 		})
 	}
+	// Free text a rep or manager types on the confirm page reaches the
+	// timeline, the campaign page and other people's mail.
+	t.Run("DeclineNoteEscaped", func(t *testing.T) {
+		id := e.newLead(t, secLeadBody("note.markup@initech.example", "Note Markup", "Initech"))
+		decline := secLeadMail(t, s, id, "offer", 5*time.Second).Links[1].URL
+		note := `<script>alert("note")</script>"><img src=x onerror=alert(3)>`
+		manager := e.browser(t, "max.becker@example.com")
+		guard(t, s, secAction, func() {
+			expect(t, e.confirm(t, decline, url.Values{"reason": {"other"}, "note": {note}}), 200)
+		})
+		guard(t, s, secNothing, func() {
+			for _, p := range []string{"/leads/" + id, "/campaigns/webinar-q3"} {
+				page := secSend(t, secReq{Method: "GET", URL: s.URL + p, Client: manager})
+				expect(t, page, 200)
+				expectf(t, !strings.Contains(page.Body, note) && !strings.Contains(page.Body, "<script>alert"), "%s shows the note unescaped", p)
+			}
+		})
+	})
+	t.Run("NewFinding_ReassignReasonWithNUL", func(t *testing.T) {
+		// A manager's free-text reason holding a NUL must be refused at the
+		// edge (400), not stored by an activity PostgreSQL refuses (22021).
+		id := e.newLead(t, secLeadBody("note.nul@initech.example", "Note Nul", "Initech"))
+		link := e.mint(token.Claims{Lead: id, Actor: "max-manager", Action: "reassign", Attempt: 1})
+		guard(t, s, secNothing, func() {
+			expect(t, e.confirm(t, link, url.Values{"reason": {"moving it\x00now"}}), 400)
+		})
+	})
 }
