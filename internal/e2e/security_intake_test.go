@@ -69,9 +69,9 @@ func secIntakeAuth(t *testing.T, e *secEnv) {
 		{"SignedUnknownSource", func() secResp {
 			return secSigned(t, s, "POST", "/api/v1/leads", body, now, sig, map[string]string{web.HeaderSource: "no-such-source"})
 		}},
-		{"NewFinding_SignedSourceNotUTF8", func() secResp {
-			// Found by FuzzSignedIntakeHeaders: the name reaches PostgreSQL,
-			// which refuses the bytes (SQLSTATE 22021), and the gateway answers 500.
+		{"Finding4_SignedSourceNotUTF8", func() secResp {
+			// Found by FuzzSignedIntakeHeaders: the name reached PostgreSQL,
+			// which refused the bytes (SQLSTATE 22021): a 500, not a 401.
 			return secSigned(t, s, "POST", "/api/v1/leads", body, now, sig, map[string]string{web.HeaderSource: "e2e\x91"})
 		}},
 		{"SignedGarbageSignature", func() secResp {
@@ -473,13 +473,34 @@ func secHostileText(t *testing.T, e *secEnv) {
 			}
 		})
 	})
-	t.Run("NewFinding_ReassignReasonWithNUL", func(t *testing.T) {
-		// A manager's free-text reason holding a NUL must be refused at the
-		// edge (400), not stored by an activity PostgreSQL refuses (22021).
+	t.Run("Finding4_NULInReassignReason", func(t *testing.T) {
+		// A manager's free-text reason holding a NUL: refused (400, nothing
+		// changed), or done with the record clean; never a workflow that
+		// fails or hangs on text PostgreSQL refuses (SQLSTATE 22021).
 		id := e.newLead(t, secLeadBody("note.nul@initech.example", "Note Nul", "Initech"))
 		link := e.mint(token.Claims{Lead: id, Actor: "max-manager", Action: "reassign", Attempt: 1})
-		guard(t, s, secNothing, func() {
-			expect(t, e.confirm(t, link, url.Values{"reason": {"moving it\x00now"}}), 400)
+		var r secResp
+		changes := guard(t, s, secAction, func() {
+			r = e.confirm(t, link, url.Values{"reason": {"moving it\x00now"}})
 		})
+		switch r.Code {
+		case 400:
+			for _, c := range changes {
+				t.Errorf("refused, yet changed: %s", c)
+			}
+		case 200:
+			waitLead(t, s, id, func(v leadState) bool { return v.Attempt == 2 && v.State == string(domain.StateOffered) }, 10*time.Second)
+			v := getLead(t, s, id)
+			found := false
+			for _, ev := range v.Events {
+				if ev.Kind == "reassigned" {
+					found = true
+					expectf(t, !strings.ContainsRune(ev.Reason, 0), "the record holds a NUL: %q", ev.Reason)
+				}
+			}
+			expectf(t, found, "done, but no reassigned event: %+v", v.Events)
+		default:
+			t.Errorf("answer %d, want 400 (refused) or 200 (done, record clean): %s", r.Code, clip(r.Body))
+		}
 	})
 }
