@@ -7,11 +7,8 @@ package e2e
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"html"
 	"io"
@@ -248,15 +245,6 @@ func secSign(t *testing.T, secret string, ts int64, method, path string, body []
 		}
 	}
 	return f.Call(args)[0].String()
-}
-
-// secLegacySign is the signature before the HMAC covered the request line:
-// hex(HMAC-SHA256(secret, timestamp "." body)).
-func secLegacySign(secret string, ts int64, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(strconv.FormatInt(ts, 10) + "."))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
 // secSigned sends a signed intake request.

@@ -8,7 +8,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -246,4 +245,3 @@ func expectf(t *testing.T, ok bool, format string, args ...any) {
 	}
 }
 
-var _ = fmt.Sprint
