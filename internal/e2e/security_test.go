@@ -244,4 +244,3 @@ func expectf(t *testing.T, ok bool, format string, args ...any) {
 		t.Errorf(format, args...)
 	}
 }
-
