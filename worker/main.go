@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/config"
-	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/intake"
+	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/workerapp"
 	"go.temporal.io/sdk/worker"
