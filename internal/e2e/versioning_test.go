@@ -23,8 +23,10 @@ type run struct {
 	Build    string // the build the run is pinned to
 }
 
-// describeRun waits until the latest run of a workflow other than notRun has
-// completed a task under versioning, and returns it.
+// describeRun waits until the latest run of a workflow other than notRun is
+// pinned to a build (every Baton workflow is Pinned once its first task
+// completes; a run continued as new starts AutoUpgrade until then), and
+// returns it.
 func describeRun(t *testing.T, s *Stack, workflowID, notRun string) run {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -36,11 +38,11 @@ func describeRun(t *testing.T, s *Stack, workflowID, notRun string) run {
 		info := d.GetWorkflowExecutionInfo()
 		vi := info.GetVersioningInfo()
 		r := run{RunID: info.GetExecution().GetRunId(), Behavior: vi.GetBehavior(), Build: vi.GetDeploymentVersion().GetBuildId()}
-		if r.RunID != notRun && r.Build != "" {
+		if r.RunID != notRun && r.Behavior == enumspb.VERSIONING_BEHAVIOR_PINNED && r.Build != "" {
 			return r
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: no run other than %q with versioning info within 20s (last %+v)", workflowID, notRun, r)
+			t.Fatalf("%s: no run other than %q pinned to a build within 20s (last %+v)", workflowID, notRun, r)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
