@@ -49,21 +49,27 @@ func describeRun(t *testing.T, s *Stack, workflowID, notRun string) run {
 }
 
 // taskBuilds lists the build of every workflow task a run completed after
-// the given instant, from its history.
+// the given instant, from its history; it waits up to 15s for the first.
 func taskBuilds(t *testing.T, s *Stack, workflowID, runID string, after time.Time) []string {
 	t.Helper()
-	var builds []string
-	it := s.Temporal.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var builds []string
+		it := s.Temporal.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := e.GetWorkflowTaskCompletedEventAttributes(); a != nil && e.GetEventTime().AsTime().After(after) {
+				builds = append(builds, a.GetDeploymentVersion().GetBuildId())
+			}
 		}
-		if a := e.GetWorkflowTaskCompletedEventAttributes(); a != nil && e.GetEventTime().AsTime().After(after) {
-			builds = append(builds, a.GetDeploymentVersion().GetBuildId())
+		if len(builds) > 0 || time.Now().After(deadline) {
+			return builds
 		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return builds
 }
 
 // allOn fails unless builds is non-empty and every entry is want.
