@@ -108,9 +108,10 @@ if [ -n "${BATON_BUILD_ID:-}" ]; then
   echo "build $BATON_BUILD_ID is current in Worker Deployment $deployment"
 else
   # An earlier versioned run may have left a build current: send new
-  # workflows to unversioned workers (this one) again. It fails, harmlessly,
-  # when no versioned worker ever ran here.
-  if dep set-current-version --deployment-name "$deployment" --unversioned --yes >/dev/null 2>&1; then
+  # workflows to unversioned workers (this one) again.
+  deployments=$(dep list -o json 2>/dev/null || true)
+  if grep -Eq "\"name\": *\"$deployment\"" <<<"$deployments"; then
+    dep set-current-version --deployment-name "$deployment" --unversioned --yes >/dev/null
     echo "Worker Deployment $deployment routes new workflows to unversioned workers"
   fi
 fi
