@@ -72,8 +72,14 @@ func run() error {
 	if !cfg.Outbox() {
 		mailTo = "SendGrid at " + cfg.SendGridBaseURL
 	}
+	build := "unversioned"
+	if cfg.Versioned() {
+		// Serves its pinned workflows, and new ones once an operator makes
+		// this build current (docs/releases.md).
+		build = cfg.DeploymentName + ":" + cfg.BuildID
+	}
 	log.Info("worker starting", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
-		"task_queue", cfg.TaskQueue, "schema_version", svc.SchemaVersion, "mail", mailTo)
+		"task_queue", cfg.TaskQueue, "build", build, "schema_version", svc.SchemaVersion, "mail", mailTo)
 	go intake.RunAwaySweeper(context.Background(), svc.Temporal, svc.Store, cfg.AwaySweep, log) // out-of-office periods recorded ahead
 	return w.Run(worker.InterruptCh())
 }

@@ -406,7 +406,7 @@ func (w *campaignWorkflow) runLive(ctx workflow.Context) error {
 		if !endsAt.IsZero() && !now.Before(endsAt) {
 			return w.finish(ctx)
 		}
-		if w.checks >= maxChecks || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+		if w.checks >= maxChecks || workflow.GetInfo(ctx).GetContinueAsNewSuggested() || newBuildIsCurrent(ctx) {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return err
 			}
@@ -414,7 +414,7 @@ func (w *campaignWorkflow) runLive(ctx workflow.Context) error {
 				return w.finish(ctx)
 			}
 			st := w.st
-			return workflow.NewContinueAsNewError(ctx, CampaignWorkflow, CampaignInput{CampaignID: w.in.CampaignID,
+			return continueAsNew(ctx, CampaignWorkflow, CampaignInput{CampaignID: w.in.CampaignID,
 				Resume: &st, MaxChecksPerRun: w.in.MaxChecksPerRun})
 		}
 	}

@@ -75,5 +75,5 @@ func ImportDrainWorkflow(ctx workflow.Context, in ImportDrainInput) (DrainBatchR
 		}
 	}
 	in.Started, in.Failed = total.Started, total.Failed
-	return total, workflow.NewContinueAsNewError(ctx, ImportDrainWorkflow, in)
+	return total, continueAsNew(ctx, ImportDrainWorkflow, in)
 }

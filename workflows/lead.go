@@ -393,15 +393,17 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 			return err
 		}
 		// A lead can nurture for months, one history event group per touch:
-		// continue as new when the server suggests it or the run has taken
-		// many touches, with the state carried and handlers drained first.
+		// continue as new when the server suggests it, the run has taken
+		// many touches or a new build is current (the next run starts on
+		// it), with the state carried and handlers drained first.
 		maxTouches := w.in.MaxTouchesPerRun
 		if maxTouches <= 0 {
 			maxTouches = DefaultMaxTouchesPerRun
 		}
 		startTouches := w.st.Touches
 		long := func() bool {
-			return w.st.Touches-startTouches >= maxTouches || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+			return w.st.Touches-startTouches >= maxTouches || workflow.GetInfo(ctx).GetContinueAsNewSuggested() ||
+				newBuildIsCurrent(ctx)
 		}
 		if err := workflow.Await(ctx, func() bool { return qualified() || long() }); err != nil {
 			return err
@@ -414,7 +416,7 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 			if len(seen) > 100 {
 				seen = seen[len(seen)-100:]
 			}
-			return workflow.NewContinueAsNewError(ctx, LeadWorkflow, LeadInput{LeadID: w.st.ID, MaxTouchesPerRun: w.in.MaxTouchesPerRun,
+			return continueAsNew(ctx, LeadWorkflow, LeadInput{LeadID: w.st.ID, MaxTouchesPerRun: w.in.MaxTouchesPerRun,
 				Resume: &Resume{Lead: w.st, SeenIDs: seen}})
 		}
 	}

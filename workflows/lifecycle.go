@@ -60,7 +60,7 @@ func (w *leadWorkflow) recycle(ctx workflow.Context) error {
 		Company: w.st.Company, Country: w.st.Country, Score: w.st.Score, CampaignID: w.st.CampaignID,
 		State: domain.StateCaptured, Attempt: w.st.Attempt, Touches: w.st.Touches, Version: w.st.Version,
 		Policy: w.st.Policy, Cycle: w.st.Cycle + 1, Region: w.st.Region, Industry: w.st.Industry, CompanySize: w.st.CompanySize}
-	return workflow.NewContinueAsNewError(ctx, LeadWorkflow, LeadInput{LeadID: w.st.ID, Resume: &Resume{Lead: next, SeenIDs: w.seenIDs}})
+	return continueAsNew(ctx, LeadWorkflow, LeadInput{LeadID: w.st.ID, Resume: &Resume{Lead: next, SeenIDs: w.seenIDs}})
 }
 
 // deadlines lists the clocks running now, for QueryDeadlines.

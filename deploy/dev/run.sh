@@ -101,6 +101,30 @@ dev_key=$(sed -E 's/.*"api_key":"([^"]+)".*/\1/' "$DATA/dev-source.json")
 start worker "$BIN/worker"
 start gateway "$BIN/gateway"
 
+# Worker Versioning (docs/releases.md). Unversioned by default: every code
+# change runs on the open workflows of .data/, as development wants. With
+# BATON_BUILD_ID set, this build becomes current once its worker has polled,
+# as a release would do it; an earlier build's pinned workflows wait for a
+# worker of their own build.
+deployment=${BATON_DEPLOYMENT_NAME:-baton}
+dep() { "$TEMPORAL" worker deployment "$@" --address "$TEMPORAL_ADDRESS"; }
+if [ -n "${BATON_BUILD_ID:-}" ]; then
+  for i in $(seq 1 120); do
+    dep set-current-version --deployment-name "$deployment" --build-id "$BATON_BUILD_ID" --yes >/dev/null 2>&1 && break
+    if [ "$i" = 120 ]; then echo "could not make build $BATON_BUILD_ID current in $deployment" >&2; exit 1; fi
+    sleep 0.5
+  done
+  echo "build $BATON_BUILD_ID is current in Worker Deployment $deployment"
+else
+  # An earlier versioned run may have left a build current: send new
+  # workflows to unversioned workers (this one) again.
+  deployments=$(dep list -o json 2>/dev/null || true)
+  if grep -Eq "\"name\": *\"$deployment\"" <<<"$deployments"; then
+    dep set-current-version --deployment-name "$deployment" --unversioned --yes >/dev/null
+    echo "Worker Deployment $deployment routes new workflows to unversioned workers"
+  fi
+fi
+
 cat <<MSG
 
   Baton is running. Ctrl-C stops everything.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -27,6 +28,12 @@ type Config struct {
 	TemporalTLSCert   string `envconfig:"TEMPORAL_TLS_CERT" desc:"client certificate file for mTLS"`
 	TemporalTLSKey    string `envconfig:"TEMPORAL_TLS_KEY" desc:"client key file for mTLS"`
 	TaskQueue         string `envconfig:"BATON_TASK_QUEUE" default:"baton" desc:"Temporal task queue the worker polls"`
+
+	// Worker Versioning (docs/releases.md): a worker with a build id serves
+	// only the workflows pinned to its build and, once an operator makes
+	// its build current, every new one.
+	DeploymentName string `envconfig:"BATON_DEPLOYMENT_NAME" default:"baton" desc:"Worker Deployment the worker belongs to (letters, digits, - and _), when BATON_BUILD_ID is set"`
+	BuildID        string `envconfig:"BATON_BUILD_ID" desc:"this release's build id (letters, digits, . - _ +), one per release; empty runs the worker unversioned (make run, tests)"`
 
 	HTTPAddr   string        `envconfig:"BATON_HTTP_ADDR" default:":8080" desc:"address the gateway listens on (127.0.0.1:8080 in dev outbox mode unless set)"`
 	PublicURL  string        `envconfig:"BATON_PUBLIC_URL" default:"http://localhost:8080" desc:"base URL put in emailed links"`
@@ -107,6 +114,16 @@ func (c Config) check() error {
 	if c.TemporalAddress == "" {
 		bad("TEMPORAL_ADDRESS", "must not be empty")
 	}
+	if c.BuildID != "" {
+		if !deploymentNameRe.MatchString(c.DeploymentName) {
+			bad("BATON_DEPLOYMENT_NAME", "%q is not 1 to 200 letters, digits, - and _ (a versioned worker, BATON_BUILD_ID=%q, needs one)", c.DeploymentName, c.BuildID)
+		}
+		if !buildIDRe.MatchString(c.BuildID) {
+			bad("BATON_BUILD_ID", "%q is not 1 to 200 letters, digits, '.', '-', '_' and '+' starting with a letter or digit", c.BuildID)
+		}
+	} else if c.DeploymentName != "" && !deploymentNameRe.MatchString(c.DeploymentName) {
+		bad("BATON_DEPLOYMENT_NAME", "%q is not 1 to 200 letters, digits, - and _", c.DeploymentName)
+	}
 	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
 		bad("TEMPORAL_TLS_CERT", "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
 	}
@@ -171,6 +188,17 @@ func (c Config) check() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Temporal refuses '.' and ':' in a deployment name (they delimit versions);
+// build ids stay to what a tag or a commit hash holds.
+var (
+	deploymentNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
+	buildIDRe        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$`)
+)
+
+// Versioned reports whether the worker runs as a Worker Deployment Version
+// (BATON_BUILD_ID set) rather than unversioned.
+func (c Config) Versioned() bool { return c.BuildID != "" }
 
 // RequireSigningKey is called by the binaries that mint or check links.
 func (c Config) RequireSigningKey() error {

@@ -114,3 +114,29 @@ func TestMailNeedsSendGridOrTheExplicitDevOutbox(t *testing.T) {
 		t.Fatalf("SendGrid: outbox %v, %v", c.Outbox(), c.RequireMail())
 	}
 }
+
+func TestWorkerVersioningSettings(t *testing.T) {
+	c, err := Load()
+	if err != nil || c.DeploymentName != "baton" || c.BuildID != "" || c.Versioned() {
+		t.Fatalf("defaults: unversioned worker of deployment baton wanted, got %q %q %v", c.DeploymentName, c.BuildID, err)
+	}
+	t.Setenv("BATON_BUILD_ID", "2026.11.27-3f9c2ab")
+	if c, err := Load(); err != nil || !c.Versioned() || c.BuildID != "2026.11.27-3f9c2ab" {
+		t.Fatalf("versioned: %q %v", c.BuildID, err)
+	}
+	for _, tc := range []struct{ name, build, want string }{
+		{"baton", "has space", "BATON_BUILD_ID"},
+		{"baton", ".leading-dot", "BATON_BUILD_ID"},
+		{"baton", strings.Repeat("x", 201), "BATON_BUILD_ID"},
+		{"baton.prod", "v1", "BATON_DEPLOYMENT_NAME"}, // '.' delimits versions on the server
+		{"baton:prod", "v1", "BATON_DEPLOYMENT_NAME"},
+		{"", "v1", "BATON_DEPLOYMENT_NAME"},
+		{"bad name", "", "BATON_DEPLOYMENT_NAME"}, // a typo shows before the release turns versioning on
+	} {
+		t.Setenv("BATON_DEPLOYMENT_NAME", tc.name)
+		t.Setenv("BATON_BUILD_ID", tc.build)
+		if _, err := Load(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("name %q build %q: error %v does not name %s", tc.name, tc.build, err, tc.want)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
 // Mailer picks the local outbox in dev outbox mode (BATON_DEV_OUTBOX), else
@@ -37,7 +38,7 @@ func Options(c config.Config) worker.Options {
 	if c.WorkerStickyCache > 0 {
 		worker.SetStickyWorkflowCacheSize(c.WorkerStickyCache)
 	}
-	o := worker.Options{StickyScheduleToStartTimeout: c.WorkerStickyTimeout}
+	o := worker.Options{StickyScheduleToStartTimeout: c.WorkerStickyTimeout, DeploymentOptions: Deployment(c)}
 	if n, err := strconv.Atoi(c.WorkerPollers); err == nil {
 		o.MaxConcurrentWorkflowTaskPollers, o.MaxConcurrentActivityTaskPollers = n, n
 		return o
@@ -48,6 +49,21 @@ func Options(c config.Config) worker.Options {
 	o.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
 	o.ActivityTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
 	return o
+}
+
+// Deployment makes the worker a Worker Deployment Version when
+// BATON_BUILD_ID is set (docs/releases.md); unset, the worker is unversioned
+// and takes every task of its queue, as `make run` and the tests want.
+// Each workflow's behaviour is set where it is registered (New); there is no
+// default, so a workflow registered without one fails a versioned start.
+func Deployment(c config.Config) worker.DeploymentOptions {
+	if !c.Versioned() {
+		return worker.DeploymentOptions{}
+	}
+	return worker.DeploymentOptions{
+		UseVersioning: true,
+		Version:       worker.WorkerDeploymentVersion{DeploymentName: c.DeploymentName, BuildID: c.BuildID},
+	}
 }
 
 // New builds a worker with every workflow and activity registered.
@@ -63,16 +79,16 @@ func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, err
 		return nil, fmt.Errorf("BATON_SIGNING_KEY: %w", err)
 	}
 	w := worker.New(cl, c.TaskQueue, Options(c))
-	w.RegisterWorkflow(workflows.LeadWorkflow)
+	w.RegisterWorkflowWithOptions(workflows.LeadWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.LeadVersioning})
 	w.RegisterActivity(&activities.Activities{
 		Store: st, Mailer: Mailer(c, st), Signer: signer,
 		PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL,
 	})
-	w.RegisterWorkflow(workflows.CampaignWorkflow)
+	w.RegisterWorkflowWithOptions(workflows.CampaignWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.CampaignVersioning})
 	w.RegisterActivity(&activities.CampaignActivities{Store: st, Mailer: Mailer(c, st), Signer: signer,
 		PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL, DefaultWindow: c.DefaultAcceptWindow})
 	// CSV imports: the drain that starts staged leads at a bounded rate.
-	w.RegisterWorkflow(workflows.ImportDrainWorkflow)
+	w.RegisterWorkflowWithOptions(workflows.ImportDrainWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.ImportDrainVersioning})
 	w.RegisterActivityWithOptions((&intake.Service{Temporal: cl, Store: st, TaskQueue: c.TaskQueue}).DrainBatch,
 		activity.RegisterOptions{Name: workflows.ActivityDrainImportBatch})
 	return w, nil
