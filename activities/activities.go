@@ -111,7 +111,7 @@ func (a *Activities) Assign(ctx context.Context, in AssignInput) (AssignResult, 
 // NotifyInput is one message to send about a lead.
 type NotifyInput struct {
 	Kind     string // mail.KindOffer, KindReassigned, KindEscalation, KindReminder
-	Phase    string // "accept" or "contact"; empty on leads from before the lifecycle engine
+	Phase    string // "accept", "contact", "cadence-N" or "routing"
 	Seq      int    // reminder number, or escalation level
 	To       domain.PersonRef
 	Lead     domain.LeadSnapshot
@@ -122,11 +122,9 @@ type NotifyInput struct {
 	Reason   string // why the lead moved (reassigned, rep-unreachable)
 }
 
-// Key is the message's ledger key: lead, kind, attempt and recipient.
+// Key is the message's ledger key: lead, kind, phase, attempt, sequence and
+// recipient.
 func (in NotifyInput) Key() string {
-	if in.Phase == "" {
-		return fmt.Sprintf("%s:%s:%d:%s", in.Lead.ID, in.Kind, in.Lead.Attempt, in.To.ID)
-	}
 	return fmt.Sprintf("%s:%s:%s:%d:%d:%s", in.Lead.ID, in.Kind, in.Phase, in.Lead.Attempt, in.Seq, in.To.ID)
 }
 
@@ -165,10 +163,8 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 			Lead: in.Lead.ID, Actor: in.To.ID, Action: "accept", Attempt: in.Lead.Attempt,
 			Expires: in.Deadline.Add(a.LinkTTL).Unix(),
 		})
-		n.Links = []store.Link{{Label: "Accept lead", URL: a.PublicURL + "/a/" + tok}}
-		if in.Phase != "" { // the lifecycle engine takes a decline with a reason
-			n.Links = append(n.Links, store.Link{Label: "Decline", URL: a.link(in, "reject")})
-		}
+		n.Links = []store.Link{{Label: "Accept lead", URL: a.PublicURL + "/a/" + tok},
+			{Label: "Decline", URL: a.link(in, "reject")}}
 	}
 	replyTo := ""
 	if in.Kind == mail.KindOffer {

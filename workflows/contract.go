@@ -29,7 +29,7 @@ const (
 var (
 	SACampaign  = temporal.NewSearchAttributeKeyKeyword("BatonCampaign")
 	SALeadState = temporal.NewSearchAttributeKeyKeyword("BatonLeadState")
-	// Kept current by the lifecycle engine (version 1).
+	// Kept current by the lead workflow.
 	SAOwner      = temporal.NewSearchAttributeKeyKeyword("BatonOwnerRep")
 	SASLADueAt   = temporal.NewSearchAttributeKeyTime("BatonSLADueAt")
 	SAEscalation = temporal.NewSearchAttributeKeyInt64("BatonEscalationLevel")
@@ -56,7 +56,7 @@ func SearchAttributeFlags() []string {
 	return flags
 }
 
-// QueryDeadlines returns every running deadline and the time left (version 1).
+// QueryDeadlines returns every running deadline and the time left.
 const QueryDeadlines = "deadlines"
 
 // Deadline is one running SLA clock.
@@ -102,9 +102,6 @@ type LeadInput struct {
 	// MaxTouchesPerRun bounds the touches one run takes while nurturing
 	// before it continues as new; zero means DefaultMaxTouchesPerRun.
 	MaxTouchesPerRun int
-	// MaxReassign is how many times a lapsed offer moves to another rep
-	// before the manager is escalated to. Zero means the default, 1.
-	MaxReassign int
 }
 
 // Touch is one arrival of the lead from a source.
@@ -147,7 +144,7 @@ type AcceptResult struct {
 // already accepted, not offered): the gateway shows its message to the rep.
 const ErrStaleAction = "StaleAction"
 
-// Updates added by the lifecycle engine (workflow version 1).
+// Rep actions on an offered or owned lead.
 const (
 	UpdateReject  = "reject"  // the offered rep declines, with a reason
 	UpdateContact = "contact" // the owner logs a touch with the prospect
@@ -186,18 +183,6 @@ type CloseInput struct {
 
 // Channels a contact may be logged on.
 var Channels = []string{"call", "email", "meeting", "linkedin", "other"}
-
-// versionSLAPolicy gates the lifecycle engine: leads started before it keep
-// the fixed-window path they began with.
-const versionSLAPolicy = "sla-policy"
-
-// versionNobodyEligible gates the policy's "nobody eligible" choice.
-const versionNobodyEligible = "nobody-eligible"
-
-// versionLocalActivities gates running the short database steps (Record,
-// LoadCampaign, Assign, RepMisses, TeamManager) as local activities: no
-// task-queue round trip each, about twice the handoff rate (ENGINE.md).
-const versionLocalActivities = "local-activities"
 
 // Manager actions (lifecycle engine).
 const (
@@ -262,10 +247,6 @@ type AwayInput struct {
 	RepID string
 	Until time.Time
 }
-
-// versionQualifyRule gates the full qualification rule (domain.Qualifies):
-// required fields, and late leads of an ended campaign kept in nurture.
-const versionQualifyRule = "qualify-rule"
 
 // CampaignWorkflowID is the id of a campaign's workflow.
 func CampaignWorkflowID(campaignID string) string { return "campaign-" + campaignID }
@@ -381,7 +362,7 @@ type CampaignView struct {
 // SignalMailBounced tells a lead that a message could not reach its
 // recipient: a SendGrid bounce or drop reported by the Event Webhook. A
 // bounced offer to the current holder reassigns the lead at once and alerts
-// the manager (workflow version 1 of versionMailUnreachable).
+// the manager.
 const SignalMailBounced = "mail-bounced"
 
 // MailBounce is what the gateway learned from SendGrid's event.
@@ -394,19 +375,11 @@ type MailBounce struct {
 	Reason  string // SendGrid's reason
 }
 
-// versionMailUnreachable gates the "rep unreachable" path: a bounced or
-// refused offer moves the lead on at once; other refused mail is recorded
-// and no longer fails the workflow.
-const versionMailUnreachable = "mail-unreachable"
-
 // SignalEngagement carries an engagement event (a page view, an email click,
 // a webinar attended) that adds points to the lead's score. Fire-and-forget:
 // the gateway records the event in PostgreSQL and signals; the workflow
 // ignores an event id it has seen.
 const SignalEngagement = "engagement"
-
-// versionEngagement gates the engagement signal's handling.
-const versionEngagement = "engagement-signal"
 
 // EngagementEvent is one engagement event of a lead.
 type EngagementEvent struct {

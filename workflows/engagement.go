@@ -7,9 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// listenEngagement takes engagement signals for the life of the run. It
-// issues no command until a signal arrives, so histories from before it
-// replay unchanged; the handling itself is gated by versionEngagement.
+// listenEngagement takes engagement signals for the life of the run.
 func (w *leadWorkflow) listenEngagement(ctx workflow.Context) {
 	ch := workflow.GetSignalChannel(ctx, SignalEngagement)
 	w.engagements = ch
@@ -28,9 +26,6 @@ func (w *leadWorkflow) listenEngagement(ctx workflow.Context) {
 // it. A nurturing lead whose score reaches the campaign's bar leaves the
 // nurture wait and is qualified and routed by the main run.
 func (w *leadWorkflow) engage(ctx workflow.Context, ev EngagementEvent) {
-	if workflow.GetVersion(ctx, versionEngagement, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return
-	}
 	if ev.ID == "" || w.st.State == domain.StateErased || w.erasing != nil {
 		return
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/domain"
-	"github.com/batonhq/baton/internal/mail"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -79,12 +78,11 @@ type leadWorkflow struct {
 	recorded int // touches written to the store
 	log      log.Logger
 
-	// Lifecycle engine state (version 1).
+	// Lifecycle state.
 	pol            domain.Policy
 	manager        domain.PersonRef
 	rejected       map[int]bool // attempts the offered rep declined
 	nextEscalation time.Time
-	version        workflow.Version
 	pending        *ReassignInput // a manager's reassignment not yet carried out
 	erasing        *EraseInput
 	snoozes        int
@@ -94,7 +92,6 @@ type leadWorkflow struct {
 	extended       bool // the one extension was used
 	moved          bool // the running deadline moved; the wait must re-arm
 	contacts       int
-	local          bool // short database steps run as local activities
 	touches        workflow.ReceiveChannel
 	touching       int // signalled touches being recorded
 	engaging       int // engagement events being recorded
@@ -136,7 +133,6 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 	if r := w.in.Resume; r != nil {
 		w.st, w.seenIDs, w.recorded = r.Lead, r.SeenIDs, r.Lead.Touches
 	}
-	w.local = workflow.GetVersion(ctx, versionLocalActivities, workflow.DefaultVersion, 1) >= 1
 	// Before the handlers exist: the SDK delivers a buffered update as soon as
 	// its handler is registered, and it must find the input's touch applied.
 	if w.in.First != nil {
@@ -202,13 +198,10 @@ func actx(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// exec runs a short database step: a local activity from version
-// local-activities on (retried like the others, idempotent by its business
-// key, so a worker dying mid-task only repeats it), else a regular one.
+// exec runs a short database step as a local activity: no task-queue round
+// trip (about twice the handoff rate, ENGINE.md); retried like the others and
+// idempotent by its business key, so a worker dying mid-task only repeats it.
 func (w *leadWorkflow) exec(ctx workflow.Context, name string, args ...any) workflow.Future {
-	if !w.local {
-		return workflow.ExecuteActivity(actx(ctx), name, args...)
-	}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -288,7 +281,7 @@ func (w *leadWorkflow) applyTouch(ctx workflow.Context, t Touch) bool {
 	if t.Country != "" {
 		w.st.Country = t.Country
 	}
-	// Routing fields: state only, no new commands, so no version gate.
+	// Routing fields.
 	w.st.Region, w.st.Industry, w.st.CompanySize = orDefault(t.Region, w.st.Region), orDefault(t.Industry, w.st.Industry), orDefault(t.CompanySize, w.st.CompanySize)
 	if t.Score > w.st.Score {
 		w.st.Score = t.Score
@@ -356,20 +349,10 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 	if err := workflow.Await(ctx, func() bool { return w.st.Touches > 0 }); err != nil {
 		return err
 	}
-	// 1: the lifecycle engine; 2: it also keeps owner, due time and
-	// escalation level as search attributes.
-	w.version = workflow.GetVersion(ctx, versionSLAPolicy, workflow.DefaultVersion, 2)
 	if err := w.exec(ctx, "LoadCampaign", w.st.CampaignID).Get(ctx, &w.campaign); err != nil {
 		return err
 	}
-	// 1: the whole qualification rule (required fields, and an ended
-	// campaign nurtures its late leads), as domain.Qualifies words it.
-	qualifies := func() (bool, string) {
-		return w.st.Score >= w.campaign.MinScore, fmt.Sprintf("score %d is below the campaign's bar of %d", w.st.Score, w.campaign.MinScore)
-	}
-	if workflow.GetVersion(ctx, versionQualifyRule, workflow.DefaultVersion, 1) >= 1 {
-		qualifies = func() (bool, string) { return domain.Qualifies(w.campaign, w.st) }
-	}
+	qualifies := func() (bool, string) { return domain.Qualifies(w.campaign, w.st) }
 	qualified := func() bool { ok, _ := qualifies(); return ok }
 	if ok, why := qualifies(); !ok {
 		w.setState(ctx, domain.StateNurturing)
@@ -406,95 +389,7 @@ func (w *leadWorkflow) run(ctx workflow.Context) error {
 	if err := w.record(ctx, "mql", "mql", "system", fmt.Sprintf("score %d meets %d", w.st.Score, w.campaign.MinScore), nil); err != nil {
 		return err
 	}
-	if w.version >= 1 {
-		return w.lifecycle(ctx)
-	}
-	// Leads started before the lifecycle engine keep their fixed-window path.
-	if err := w.offerLoop(ctx); err != nil {
-		return err
-	}
-	// Let in-flight handlers (a late touch, the accept's own record) finish.
-	return workflow.Await(ctx, w.settled(ctx))
-}
-
-func (w *leadWorkflow) offerLoop(ctx workflow.Context) error {
-	maxReassign := w.in.MaxReassign
-	if maxReassign <= 0 {
-		maxReassign = 1
-	}
-	var had []string
-	var prev domain.PersonRef
-	var manager domain.PersonRef
-	for attempt := 1; ; attempt++ {
-		var res activities.AssignResult
-		err := workflow.ExecuteActivity(actx(ctx), a.Assign, activities.AssignInput{
-			LeadID: w.st.ID, Attempt: attempt, TeamID: w.campaign.TeamID, Exclude: had,
-		}).Get(ctx, &res)
-		if err != nil {
-			return err
-		}
-		if res.NoEligibleRep {
-			if attempt == 1 {
-				w.setState(ctx, domain.StateUnroutable)
-				return w.record(ctx, "unroutable", "unroutable", "system", res.Reason, nil)
-			}
-			// Nobody left to reassign to: escalate now.
-			return w.escalate(ctx, prev, manager)
-		}
-		as := res.Assignment
-		manager = as.Manager
-		now := workflow.Now(ctx)
-		w.st.Owner, w.st.Attempt = as.Rep, attempt
-		w.st.OfferedAt, w.st.AcceptBy = now, now.Add(w.campaign.AcceptWindow)
-		w.setState(ctx, domain.StateOffered)
-		if err := w.record(ctx, "offered", fmt.Sprintf("offered:%d", attempt), "system", "",
-			map[string]string{"rep": as.Rep.ID, "accept_by": w.st.AcceptBy.UTC().Format(time.RFC3339)}); err != nil {
-			return err
-		}
-		if prev.ID != "" {
-			if err := w.notify(ctx, mail.KindReassigned, prev, prev, as.Rep, now); err != nil {
-				return err
-			}
-		}
-		if err := w.notify(ctx, mail.KindOffer, as.Rep, as.Rep, domain.PersonRef{}, w.st.AcceptBy); err != nil {
-			return err
-		}
-		ok, err := workflow.AwaitWithTimeout(ctx, w.st.AcceptBy.Sub(workflow.Now(ctx)), w.accepted)
-		if err != nil || ok {
-			return err
-		}
-		if err := w.record(ctx, "lapsed", fmt.Sprintf("lapsed:%d", attempt), "system",
-			"acceptance window closed without an answer", map[string]string{"rep": as.Rep.ID}); err != nil {
-			return err
-		}
-		had = append(had, as.Rep.ID)
-		prev = as.Rep
-		if attempt > maxReassign {
-			return w.escalate(ctx, as.Rep, manager)
-		}
-	}
-}
-
-// escalate tells the manager; the current holder may still accept.
-func (w *leadWorkflow) escalate(ctx workflow.Context, holder, manager domain.PersonRef) error {
-	w.st.EscalatedAt = workflow.Now(ctx)
-	w.setState(ctx, domain.StateEscalated)
-	if err := w.record(ctx, "escalated", "escalated", "system",
-		fmt.Sprintf("%s let the lead lapse after %d offer(s)", holder.Name, w.st.Attempt), map[string]string{"to": manager.ID}); err != nil {
-		return err
-	}
-	if manager.ID != "" {
-		if err := w.notify(ctx, mail.KindEscalation, manager, holder, domain.PersonRef{}, w.st.AcceptBy); err != nil {
-			return err
-		}
-	}
-	return workflow.Await(ctx, w.accepted)
-}
-
-func (w *leadWorkflow) notify(ctx workflow.Context, kind string, to, rep, next domain.PersonRef, deadline time.Time) error {
-	return workflow.ExecuteActivity(actx(ctx), a.Notify, activities.NotifyInput{
-		Kind: kind, To: to, Lead: w.st, Campaign: w.campaign, Rep: rep, NextRep: next, Deadline: deadline,
-	}).Get(ctx, nil)
+	return w.lifecycle(ctx)
 }
 
 func orDefault(s, d string) string {

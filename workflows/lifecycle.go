@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// lifecycle is the lead's life under its SLA policy (workflow version 1):
+// lifecycle is the lead's life under its SLA policy:
 // offers on business-time deadlines with reminders, reassignment, a two-level
 // escalation chain, the first-contact clock, and the outcome.
 func (w *leadWorkflow) lifecycle(ctx workflow.Context) error {
@@ -90,9 +90,6 @@ func (w *leadWorkflow) deadlines(ctx workflow.Context) DeadlinesView {
 
 // upsertSLA keeps the owner, due time and escalation level searchable.
 func (w *leadWorkflow) upsertSLA(ctx workflow.Context, due time.Time) {
-	if w.version < 2 {
-		return
-	}
 	updates := []temporal.SearchAttributeUpdate{SAOwner.ValueSet(w.st.Owner.ID), SAEscalation.ValueSet(int64(w.st.EscalationLevel))}
 	if due.IsZero() {
 		updates = append(updates, SASLADueAt.ValueUnset())
@@ -197,9 +194,6 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 					if err := w.record(ctx, "unroutable", fmt.Sprintf("unroutable:%d", attempt), "system", res.Reason, nil); err != nil {
 						return err
 					}
-				}
-				if workflow.GetVersion(ctx, versionNobodyEligible, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-					return nil // leads from before the policy choice stop here
 				}
 				if err := w.nobodyEligible(ctx); err != nil {
 					return err
@@ -383,7 +377,7 @@ func (w *leadWorkflow) notifyPhase(ctx workflow.Context, kind, phase string, to,
 		Kind: kind, Phase: phase, Seq: n, To: to, Lead: w.st, Campaign: w.campaign, Rep: rep, NextRep: next, Deadline: deadline,
 	}).Get(ctx, nil)
 	if err != nil && mail.IsRejected(err) {
-		return w.mailRejected(ctx, kind, phase, to, n, err) // version-gated
+		return w.mailRejected(ctx, kind, phase, to, n, err)
 	}
 	return err
 }
@@ -494,9 +488,6 @@ func (w *leadWorkflow) close(ctx workflow.Context, in CloseInput) (domain.LeadSt
 // --- manager actions ---
 
 func (w *leadWorkflow) validateManager(id string) error {
-	if w.pol.Name == "" {
-		return stale("This lead started before manager actions existed.")
-	}
 	if id == "" || (id != w.manager.ID && id != w.campaign.SalesLeader.ID && id != SystemDirectory) {
 		return stale("Only the team's manager or the sales leader can do this.")
 	}
@@ -724,8 +715,6 @@ func (w *leadWorkflow) nobodyEligible(ctx workflow.Context) error {
 
 func (w *leadWorkflow) validateAway(ctx workflow.Context, in AwayInput) error {
 	switch {
-	case w.pol.Name == "":
-		return stale("This lead started before out-of-office handling existed.")
 	case in.RepID == "" || in.RepID != w.st.Owner.ID:
 		return stale("%s does not hold this lead.", in.RepID)
 	case w.st.State != domain.StateOffered && w.st.State != domain.StateEscalated && !w.st.State.Owned():

@@ -17,13 +17,9 @@ import (
 var errOfferUnreachable = errors.New("the offer could not reach the rep")
 
 // mailRejected handles a message SendGrid refused (a 4xx retrying cannot
-// fix). Leads from before versionMailUnreachable fail as they did. Now the
-// refusal is an event; an offer returns errOfferUnreachable, any other
+// fix): the refusal is an event; an offer returns errOfferUnreachable, any other
 // message lets the lead go on.
 func (w *leadWorkflow) mailRejected(ctx workflow.Context, kind, phase string, to domain.PersonRef, n int, cause error) error {
-	if workflow.GetVersion(ctx, versionMailUnreachable, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return cause
-	}
 	if err := w.record(ctx, "mail-rejected", fmt.Sprintf("mail-rejected:%s:%s:%d:%d:%s", kind, phase, w.st.Attempt, n, to.ID), "system:mail",
 		rootMessage(cause), map[string]string{"message": kind, "to": to.ID}); err != nil {
 		return err
@@ -63,10 +59,7 @@ func (w *leadWorkflow) listenBounces(ctx workflow.Context) {
 // dropped; a bounce of anything else (an old offer, a notice) is only the
 // lead event the gateway already wrote.
 func (w *leadWorkflow) mailBounced(ctx workflow.Context, in MailBounce) error {
-	if workflow.GetVersion(ctx, versionMailUnreachable, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return nil
-	}
-	if w.pol.Name == "" || in.Kind != mail.KindOffer || in.Attempt != w.st.Attempt || w.pending != nil ||
+	if in.Kind != mail.KindOffer || in.Attempt != w.st.Attempt || w.pending != nil ||
 		(w.st.State != domain.StateOffered && w.st.State != domain.StateEscalated) || !strings.EqualFold(in.Email, w.st.Owner.Email) {
 		return nil
 	}
@@ -112,12 +105,10 @@ func (w *leadWorkflow) notifyUnreachable(ctx workflow.Context, manager, rep doma
 }
 
 // notifyReassigned tells the previous holder the lead moved on. A lead
-// moved by hand or by an absence says why (from versionMailUnreachable on);
-// a lapsed offer's notice is as before.
+// moved by hand or by an absence says why.
 func (w *leadWorkflow) notifyReassigned(ctx workflow.Context, prev, next domain.PersonRef, now time.Time, moved *ReassignInput) error {
 	reason := ""
-	if moved != nil && moved.Reason != "" &&
-		workflow.GetVersion(ctx, versionMailUnreachable, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+	if moved != nil && moved.Reason != "" {
 		reason = moved.Reason
 		if moved.ManagerID != SystemDirectory {
 			reason = "your manager moved it (" + moved.Reason + ")"
