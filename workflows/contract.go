@@ -96,11 +96,12 @@ func LeadWorkflowID(leadID string) string { return "lead-" + leadID }
 type LeadInput struct {
 	LeadID string
 	First  *Touch
-	// Resume carries a lead into its next run (continue-as-new): a recycled
-	// lead's next cycle, or a long nurture.
-	Resume *Resume
-	// MaxTouchesPerRun bounds the touches one run takes while nurturing
-	// before it continues as new; zero means DefaultMaxTouchesPerRun.
+	// Resume carries the whole state into the next run (continue-as-new): a
+	// recycled lead's next cycle, a long nurture, a long owned phase.
+	Resume *LeadRun
+	// MaxTouchesPerRun bounds the touches and engagement events one run
+	// takes (nurturing or owned) before it continues as new; zero means
+	// DefaultMaxTouchesPerRun.
 	MaxTouchesPerRun int
 }
 
@@ -231,12 +232,6 @@ type SnoozeInput struct {
 
 // DefaultMaxTouchesPerRun keeps a nurturing lead's history small.
 const DefaultMaxTouchesPerRun = 500
-
-// Resume is the state a lead's next run starts from.
-type Resume struct {
-	Lead    domain.LeadSnapshot
-	SeenIDs []string
-}
 
 // UpdateAway tells a lead its holder is out of office until an instant; the
 // policy's out_of_office choice decides what the clock does.

@@ -89,7 +89,7 @@ func TestRefusedReminderIsRecordedAndTheLeadGoesOn(t *testing.T) {
 	if bea != nil || closeErr != nil {
 		t.Fatalf("accept %v, close %v", bea, closeErr)
 	}
-	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "mail-rejected", "unreachable", "mail-rejected", "offered", "accepted", "contact-due", "converted")
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "mail-rejected", "unreachable", "offered", "mail-rejected", "accepted", "contact-due", "converted")
 }
 
 func TestBouncedOfferReassignsAtOnceAndAlertsTheManager(t *testing.T) {
