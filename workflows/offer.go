@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/internal/bizclock"
 	"github.com/batonhq/baton/internal/domain"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -98,7 +97,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			w.setState(ctx, domain.StateOffered)
 			w.upsertSLA(ctx, w.Lead.AcceptBy)
 			// The new rep's offer first; the notice to the previous holder beside it.
-			w.notice(ctx, activities.NotifyInput{Kind: KindOffer, Phase: "accept", To: as.Rep, Rep: as.Rep, Deadline: w.Lead.AcceptBy})
+			w.notice(ctx, activities.NotifyInput{Kind: domain.KindOffer, Phase: "accept", To: as.Rep, Rep: as.Rep, Deadline: w.Lead.AcceptBy})
 		}
 		if prev.ID != "" && !w.Rejected[attempt-1] {
 			w.noticeReassigned(ctx, prev, as.Rep, now, moved)
@@ -176,7 +175,7 @@ func (w *leadWorkflow) sleepUntil(ctx workflow.Context, at func() time.Time, don
 // deadline can move (an extension, a snooze, an absence): reminders and the
 // final timer are then re-armed against the new one. It reports whether
 // done() won.
-func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *bizclock.Calendar, start time.Time, due *time.Time,
+func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *domain.Calendar, start time.Time, due *time.Time,
 	holder domain.PersonRef, done func() bool) (bool, error) {
 	for i, f := range w.Policy.Reminders {
 		reminderAt := func() time.Time { return addBusiness(cal, start, time.Duration(float64(cal.Elapsed(start, *due))*f)) }
@@ -187,7 +186,7 @@ func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *bizcl
 			map[string]string{"phase": phase, "rep": holder.ID, "due": stamp(reminderAt()), "fired": stamp(workflow.Now(ctx)), "deadline": stamp(*due)}); err != nil {
 			return false, err
 		}
-		w.notice(ctx, activities.NotifyInput{Kind: KindReminder, Phase: phase, Seq: i + 1, To: holder, Rep: holder, Deadline: *due})
+		w.notice(ctx, activities.NotifyInput{Kind: domain.KindReminder, Phase: phase, Seq: i + 1, To: holder, Rep: holder, Deadline: *due})
 	}
 	return w.sleepUntil(ctx, func() time.Time { return *due }, done)
 }
@@ -249,7 +248,7 @@ func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder,
 				"due": stamp(due), "fired": stamp(workflow.Now(ctx))}); err != nil {
 			return false, err
 		}
-		w.notice(ctx, activities.NotifyInput{Kind: KindEscalation, Phase: phase, Seq: level + 1, To: to, Rep: holder, Deadline: deadline})
+		w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: phase, Seq: level + 1, To: to, Rep: holder, Deadline: deadline})
 		due = next
 	}
 	return moved(w.wait(ctx, done))
