@@ -68,11 +68,25 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			}
 			// Nobody left to reassign to: the last holder keeps it, escalated.
 			reason, from := fmt.Sprintf("%s missed the accept deadline and nobody else in the team is eligible", w.Lead.Owner.Name), w.Lead.AcceptBy
-			if moved != nil { // not a miss: the chain starts now, and says why
+			switch { // not a miss: the chain starts now, and says why
+			case moved != nil:
 				reason, from = fmt.Sprintf("the lead was to move (%s) but nobody else in the team is eligible", moved.Reason), workflow.Now(ctx)
+			case w.Rejected[w.Lead.Attempt]:
+				reason, from = fmt.Sprintf("%s declined and nobody else in the team is eligible", w.Lead.Owner.Name), workflow.Now(ctx)
 			}
 			w.pending = nil
 			w.Lead.EscalationLevel, w.NextEscalation = 0, time.Time{}
+			if !w.Lead.State.Open() {
+				// Declined with nobody else to take it: the lead waits on the
+				// manager (reassign, take over) or the holder's accept; never in
+				// a state nobody can act on. Under a policy that does not
+				// escalate, the manager is still told once.
+				w.setState(ctx, domain.StateEscalated)
+				if !w.Policy.OnMiss.Escalate && w.Manager.ID != "" {
+					w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: "accept", Seq: 1, To: w.Manager, Rep: w.Lead.Owner,
+						Deadline: workflow.Now(ctx), Reason: "declined, and nobody else in the team is eligible"})
+				}
+			}
 			if again, err := w.escalateChain(ctx, "accept", w.Lead.Owner, w.Manager, from, reason); err != nil || !again {
 				return err
 			}

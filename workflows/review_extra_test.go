@@ -64,3 +64,25 @@ func TestReassignedNoticeNeverDelaysTheNextOffer(t *testing.T) {
 		t.Errorf("ana's mail %v, want the reassigned notice", got)
 	}
 }
+
+// R5's other door: a decline when nobody else in the team is eligible leaves
+// the lead escalated (the manager is told), where the manager can still move
+// it; under a policy that does not escalate too.
+func TestDeclineWithNobodyElseLeavesTheManagerAbleToAct(t *testing.T) {
+	for _, escalate := range []bool{true, false} {
+		r := newLifeRun(t, "ana")
+		r.store.campaign.Policy.OnMiss.Escalate = escalate
+		var rej, take error
+		r.update(nyAt(20, 16, 40), UpdateReject, RejectInput{RepID: "ana", Attempt: 1, Reason: "no-capacity"}, &rej)
+		r.update(nyAt(23, 9, 0), UpdateReassign, ReassignInput{ManagerID: "max", ToRep: "max", TakeOver: true, Reason: "mine"}, &take)
+		r.at(nyAt(23, 9, 1), func() { r.env.CancelWorkflow() })
+		first := Touch{ID: "req-1", Campaign: "webinar-q3", Email: "dana@acme.example", Score: 40}
+		r.env.ExecuteWorkflow(LeadWorkflow, LeadInput{LeadID: "ld_test", First: &first})
+		if rej != nil || take != nil || r.store.lead.Owner.ID != "max" {
+			t.Errorf("escalate=%v: decline %v, take-over %v, owner %s; events %v", escalate, rej, take, r.store.lead.Owner.ID, r.store.kinds())
+		}
+		if len(r.mail.to("max@example.com")) == 0 {
+			t.Errorf("escalate=%v: the manager was not told", escalate)
+		}
+	}
+}
