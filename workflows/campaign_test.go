@@ -25,7 +25,7 @@ type fakeCampaignStore struct {
 	mu       sync.Mutex
 	spec     domain.Campaign
 	status   []string
-	events   []store.CampaignEvent
+	events   []domain.CampaignEvent
 	keys     map[string]bool
 	stats    func(from, to time.Time, target int) domain.CampaignStats
 	statsAsk []time.Time // the `to` of every numbers request
@@ -54,7 +54,7 @@ func (s *fakeCampaignStore) SetCampaignStatus(_ context.Context, _, status strin
 	return nil
 }
 
-func (s *fakeCampaignStore) RecordCampaignEvent(_ context.Context, _ string, ev store.CampaignEvent) error {
+func (s *fakeCampaignStore) RecordCampaignEvent(_ context.Context, _ string, ev domain.CampaignEvent) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.keys == nil {
@@ -67,7 +67,7 @@ func (s *fakeCampaignStore) RecordCampaignEvent(_ context.Context, _ string, ev 
 	return nil
 }
 
-func (s *fakeCampaignStore) event(kind string) (store.CampaignEvent, bool) {
+func (s *fakeCampaignStore) event(kind string) (domain.CampaignEvent, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range s.events {
@@ -75,7 +75,7 @@ func (s *fakeCampaignStore) event(kind string) (store.CampaignEvent, bool) {
 			return e, true
 		}
 	}
-	return store.CampaignEvent{}, false
+	return domain.CampaignEvent{}, false
 }
 
 func (s *fakeCampaignStore) kinds() string {
@@ -372,7 +372,7 @@ func TestCampaignContinuesAsNewWithItsState(t *testing.T) {
 	}
 }
 
-// The campaign's qualification rule (version "qualify-rule" 1): a lead above
+// The campaign's qualification rule: a lead above
 // the score bar but missing a required field nurtures until a touch fills it.
 func TestRequiredFieldKeepsTheLeadInNurtureUntilATouchFillsIt(t *testing.T) {
 	r := newLifeRun(t, "ana", "bob")
@@ -395,4 +395,24 @@ func TestRequiredFieldKeepsTheLeadInNurtureUntilATouchFillsIt(t *testing.T) {
 	}
 	wantAt(t, "mql when the country arrives", r.eventAt("mql", 1), r.start.Add(time.Hour))
 	r.eventAt("offered", 1)
+}
+
+// The weekly results the campaign state keeps are bounded: after 30 checks
+// the state (carried across continue-as-new, shown in digests) holds the last
+// MaxWeeksKept, while Week counts them all.
+func TestCampaignWeeksKeptAreBounded(t *testing.T) {
+	c := livePlan()
+	c.Commitments.Every = domain.Duration(time.Hour)
+	r := newCampaignRun(t, c)
+	var v CampaignView
+	r.env.RegisterDelayedCallback(func() { v = r.view() }, 30*time.Hour+time.Minute)
+	var end error
+	r.update(30*time.Hour+2*time.Minute, UpdateCampaignEnd, &end, CampaignEndInput{Actor: "owner:mo@example.com"})
+	r.env.ExecuteWorkflow(CampaignWorkflow, CampaignInput{CampaignID: "webinar-q3"})
+	if err := r.env.GetWorkflowError(); err != nil || end != nil {
+		t.Fatalf("workflow %v, end %v", err, end)
+	}
+	if v.Week != 30 || len(v.Weeks) != MaxWeeksKept || v.Weeks[0].Week != 30-MaxWeeksKept+1 || v.Weeks[len(v.Weeks)-1].Week != 30 {
+		t.Fatalf("week %d, kept %d (first %+v)", v.Week, len(v.Weeks), v.Weeks)
+	}
 }

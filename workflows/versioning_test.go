@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/batonhq/baton/activities"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -20,8 +21,8 @@ import (
 func TestContinueAsNewMovesToTheCurrentBuild(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterActivityWithOptions(func(_ context.Context, in DrainBatchInput) (DrainBatchResult, error) {
-		return DrainBatchResult{Started: in.Rows, Remaining: 1}, nil // never done: the drain continues as new
+	env.RegisterActivityWithOptions(func(_ context.Context, in activities.DrainBatchInput) (activities.DrainBatchResult, error) {
+		return activities.DrainBatchResult{Started: in.Rows, Remaining: 1}, nil // never done: the drain continues as new
 	}, activity.RegisterOptions{Name: ActivityDrainImportBatch})
 	env.ExecuteWorkflow(ImportDrainWorkflow, ImportDrainInput{ImportID: 7, Batch: 1})
 	var can *workflow.ContinueAsNewError

@@ -185,7 +185,7 @@ func (s *Service) restart(ctx context.Context, next domain.LeadSnapshot, stuck b
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-	}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: next.ID, Resume: &workflows.Resume{Lead: next}})
+	}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: next.ID, Resume: &workflows.LeadRun{Lead: next}})
 	if err != nil {
 		return "", fmt.Errorf("start the new run of %s: %w", next.ID, err)
 	}
@@ -249,6 +249,6 @@ func (s *Service) refusedStart(ctx context.Context, id string, req domain.LeadRe
 	if err != nil {
 		return Result{}, err
 	}
-	return s.deliver(ctx, id, req, touch, idemKey, workflows.LeadInput{LeadID: id, Resume: &workflows.Resume{Lead: next}},
+	return s.deliver(ctx, id, req, touch, idemKey, workflows.LeadInput{LeadID: id, Resume: &workflows.LeadRun{Lead: next}},
 		enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY)
 }

@@ -10,21 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// CampaignEvent is one step of a campaign's life: a review request, an
-// approval, a change request with its comment, a marketing-side breach, a
-// digest. Key is a business key (campaign + step + round/week), so a retried
-// activity writes it once.
-type CampaignEvent struct {
-	Key    string            `json:"key"`
-	Kind   string            `json:"kind"`
-	Actor  string            `json:"actor"`
-	Reason string            `json:"reason,omitempty"`
-	Data   map[string]string `json:"data,omitempty"`
-	At     time.Time         `json:"at"`
-}
-
 // RecordCampaignEvent appends one event to a campaign's history, once per key.
-func (s *Store) RecordCampaignEvent(ctx context.Context, campaignID string, ev CampaignEvent) error {
+func (s *Store) RecordCampaignEvent(ctx context.Context, campaignID string, ev domain.CampaignEvent) error {
 	data, _ := json.Marshal(ev.Data)
 	if ev.Data == nil {
 		data = []byte("{}")
@@ -40,11 +27,11 @@ func (s *Store) RecordCampaignEvent(ctx context.Context, campaignID string, ev C
 }
 
 // CampaignEvents lists a campaign's history, oldest first.
-func (s *Store) CampaignEvents(ctx context.Context, campaignID string) ([]CampaignEvent, error) {
+func (s *Store) CampaignEvents(ctx context.Context, campaignID string) ([]domain.CampaignEvent, error) {
 	rows, _ := s.Pool.Query(ctx, `select event_key, kind, actor, reason, data, occurred_at from campaign_events
 		where campaign_id = $1 order by occurred_at, id`, campaignID)
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (CampaignEvent, error) {
-		var e CampaignEvent
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.CampaignEvent, error) {
+		var e domain.CampaignEvent
 		err := r.Scan(&e.Key, &e.Kind, &e.Actor, &e.Reason, &e.Data, &e.At)
 		return e, err
 	})
@@ -104,20 +91,22 @@ func (s *Store) CampaignIntake(ctx context.Context, id string) (bool, string, er
 }
 
 // statKinds are the lead events the campaign numbers read.
-var statKinds = []string{"captured", "mql", "accepted", "lapsed", "rejected", "contacted", "breached",
+var statKinds = []string{"captured", "touch", "mql", "accepted", "lapsed", "rejected", "contacted", "breached",
 	"converted", "disqualified", "recycled"}
 
 // CampaignStats computes a campaign's numbers over [from, to) from the lead
 // events (see domain.AggregateCampaign for what each number means).
 func (s *Store) CampaignStats(ctx context.Context, id string, from, to time.Time, target int) (domain.CampaignStats, error) {
 	rows, _ := s.Pool.Query(ctx, `
-		select e.lead_id, e.kind, e.reason, e.data, e.occurred_at, l.country
+		select e.lead_id, e.kind, e.reason, e.data, e.occurred_at, l.country,
+			l.campaign_id <> $1, coalesce(e.data->>'campaign', l.campaign_id) = $1
 		from lead_events e join leads l on l.id = e.lead_id
-		where l.campaign_id = $1 and e.occurred_at < $2 and e.kind = any($3)
+		where e.occurred_at < $2 and (l.campaign_id = $1 and e.kind = any($3)
+			or e.kind in ('captured', 'touch') and e.data->>'campaign' = $1)
 		order by e.occurred_at, e.seq, e.id`, id, to, statKinds)
 	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.StatEvent, error) {
 		var e domain.StatEvent
-		err := r.Scan(&e.LeadID, &e.Kind, &e.Reason, &e.Data, &e.At, &e.Segment)
+		err := r.Scan(&e.LeadID, &e.Kind, &e.Reason, &e.Data, &e.At, &e.Segment, &e.Foreign, &e.Credited)
 		return e, err
 	})
 	if err != nil {
