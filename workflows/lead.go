@@ -284,7 +284,7 @@ func actx(ctx workflow.Context) workflow.Context {
 const localRetryFor = 7 * 24 * time.Hour
 
 // exec runs a short database step as a local activity: no task-queue round
-// trip (about twice the handoff rate, ENGINE.md); retried like the others and
+// trip (about twice the handoff rate, docs/engine.md); retried like the others and
 // idempotent by its business key, so a worker dying mid-task only repeats it.
 func (w *leadWorkflow) exec(ctx workflow.Context, activity any, args ...any) workflow.Future {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{

@@ -105,14 +105,11 @@ func startPrism(t *testing.T) (string, *lockedBuffer) {
 	if _, err := os.Stat(prism); err != nil {
 		t.Fatalf("Stoplight Prism is not at %s: run `make prism` (npm install --prefix .tools/prism @stoplight/prism-cli@5.16.0) or set BATON_PRISM: %v", prism, err)
 	}
-	// BATON_SENDGRID_CONTRACT, else the team's shared copy next to the
-	// checkout, else the copy in testdata (a clean clone elsewhere).
+	// BATON_SENDGRID_CONTRACT, else the copy of SendGrid's official contract
+	// kept in testdata.
 	contract := os.Getenv("BATON_SENDGRID_CONTRACT")
 	if contract == "" {
-		contract = filepath.Join(root, "..", "shared", "contracts", "sendgrid-mail-v3.yaml")
-		if _, err := os.Stat(contract); err != nil {
-			contract = filepath.Join(root, "internal", "mail", "testdata", "contracts", "sendgrid-mail-v3.yaml")
-		}
+		contract = filepath.Join(root, "internal", "mail", "testdata", "contracts", "sendgrid-mail-v3.yaml")
 	}
 	if _, err := os.Stat(contract); err != nil {
 		t.Fatalf("the SendGrid contract is not at %s (set BATON_SENDGRID_CONTRACT to its path): %v", contract, err)

@@ -43,7 +43,7 @@ func Options(c config.Config) worker.Options {
 		o.MaxConcurrentWorkflowTaskPollers, o.MaxConcurrentActivityTaskPollers = n, n
 		return o
 	}
-	// Autoscaling follows the backlog (ENGINE.md saw it help bursts against
+	// Autoscaling follows the backlog (docs/engine.md saw it help bursts against
 	// the SDK's 2 pollers); `make bench-tune` found 8 fixed pollers better
 	// in steady state here, so that is the default (README, Tuning).
 	o.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
