@@ -99,7 +99,7 @@ func main() {
 			"Measures, side by side in one run on a stack like `make run`: the engine's one-activity\n"+
 			"workflow rate, Baton's handoff rate, SLA timer lateness and its knee, intake latency,\n"+
 			"the footprint, and routing against the database's insert rate.\n"+
-			"Every flag also reads an environment variable (BENCH_*, shown in the README).\n\n")
+			"Every flag also reads an environment variable (BENCH_*, listed in docs/configuration.md).\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()

@@ -20,7 +20,7 @@ import (
 
 // devServerFlags are the dynamic-config settings `make run` and the bench give
 // the dev server: one task-queue partition, because one worker polls each
-// queue here and four partitions only spread its tasks thin (README, Tuning).
+// queue here and four partitions only spread its tasks thin (docs/benchmarks.md, Tuning).
 var devServerFlags = []string{
 	"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
 	"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
@@ -28,7 +28,7 @@ var devServerFlags = []string{
 
 // sqlitePragmas are the pragmas `make run` gives the dev server's SQLite file:
 // a write-ahead log, and fsync at checkpoints rather than at every commit
-// (README, Tuning, has the measurement).
+// (docs/benchmarks.md, Tuning, has the measurement).
 var sqlitePragmas = []string{"journal_mode=wal", "synchronous=normal"}
 
 // devServer starts `temporal server start-dev` on a SQLite file, as make run does.

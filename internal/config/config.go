@@ -16,7 +16,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 )
 
-// Config is the one struct every binary loads. The README's configuration
+// Config is the one struct every binary loads. docs/configuration.md's
 // table lists the same variables, defaults and meanings.
 type Config struct {
 	DatabaseURL string `envconfig:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/baton?sslmode=disable" desc:"PostgreSQL connection URL"`

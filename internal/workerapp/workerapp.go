@@ -31,7 +31,7 @@ func Mailer(c config.Config, st *store.Store) mail.Mailer {
 		TemplateIDs: ids, Limiter: mail.NewLimiter(c.MailRate), Grace: c.MailGrace, Timeout: c.SendGridTimeout}
 }
 
-// Options are the worker settings Baton runs with (README, Tuning); `make
+// Options are the worker settings Baton runs with (docs/benchmarks.md, Tuning); `make
 // bench` gives its engine-baseline worker the same ones. The sticky cache
 // size is process-wide, so it is set here, before any worker exists.
 func Options(c config.Config) worker.Options {
@@ -45,7 +45,7 @@ func Options(c config.Config) worker.Options {
 	}
 	// Autoscaling follows the backlog (docs/engine.md saw it help bursts against
 	// the SDK's 2 pollers); `make bench-tune` found 8 fixed pollers better
-	// in steady state here, so that is the default (README, Tuning).
+	// in steady state here, so that is the default (docs/benchmarks.md, Tuning).
 	o.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
 	o.ActivityTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
 	return o
