@@ -104,20 +104,20 @@ func (s *Store) CampaignIntake(ctx context.Context, id string) (bool, string, er
 }
 
 // statKinds are the lead events the campaign numbers read.
-var statKinds = []string{"captured", "mql", "accepted", "lapsed", "rejected", "contacted", "breached",
+var statKinds = []string{"captured", "mql", "offered", "accepted", "lapsed", "rejected", "contacted", "breached",
 	"converted", "disqualified", "recycled"}
 
 // CampaignStats computes a campaign's numbers over [from, to) from the lead
 // events (see domain.AggregateCampaign for what each number means).
 func (s *Store) CampaignStats(ctx context.Context, id string, from, to time.Time, target int) (domain.CampaignStats, error) {
 	rows, _ := s.Pool.Query(ctx, `
-		select e.lead_id, e.kind, e.reason, e.data, e.occurred_at, l.country
+		select e.lead_id, e.kind, e.actor, e.reason, e.data, e.occurred_at, l.country
 		from lead_events e join leads l on l.id = e.lead_id
 		where l.campaign_id = $1 and e.occurred_at < $2 and e.kind = any($3)
 		order by e.occurred_at, e.seq, e.id`, id, to, statKinds)
 	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.StatEvent, error) {
 		var e domain.StatEvent
-		err := r.Scan(&e.LeadID, &e.Kind, &e.Reason, &e.Data, &e.At, &e.Segment)
+		err := r.Scan(&e.LeadID, &e.Kind, &e.Actor, &e.Reason, &e.Data, &e.At, &e.Segment)
 		return e, err
 	})
 	if err != nil {
