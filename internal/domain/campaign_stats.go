@@ -80,9 +80,9 @@ type RepNote struct {
 func (s CampaignStats) HasDecisions() bool { return s.Accepted+s.Rejected > 0 }
 
 // Best and Worst return the first and last group, or nil when fewer than two
-// groups exist (one group is neither best nor worst).
+// groups exist or all convert alike (nothing distinguishes them).
 func Best(g []GroupConversion) *GroupConversion {
-	if len(g) < 2 {
+	if len(g) < 2 || g[0].Rate == g[len(g)-1].Rate {
 		return nil
 	}
 	return &g[0]
@@ -90,7 +90,7 @@ func Best(g []GroupConversion) *GroupConversion {
 
 // Worst is the group with the lowest conversion.
 func Worst(g []GroupConversion) *GroupConversion {
-	if len(g) < 2 {
+	if len(g) < 2 || g[0].Rate == g[len(g)-1].Rate {
 		return nil
 	}
 	return &g[len(g)-1]

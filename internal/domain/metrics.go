@@ -490,3 +490,38 @@ func (v Volume) String() string {
 	return fmt.Sprintf("%s of %.1f due pro rata (%d per %s, live %s)", Plural(v.MQLs, "MQL", "MQLs"), v.Due(),
 		v.PerPeriod, HumanDuration(v.Period), HumanDuration(v.Live))
 }
+
+// MetricLine is one shared metric as every surface prints it: the name, the
+// value, and what it counts.
+type MetricLine struct {
+	Key, Name, Value, Detail string
+}
+
+// Lines are the five metrics in words, in MetricDefs order.
+func (m Metrics) Lines() []MetricLine {
+	ratio := func(key string, r Ratio, of string) MetricLine {
+		d := Def(key)
+		if !r.Known() {
+			return MetricLine{key, d.Name, "—", "no " + of + " yet"}
+		}
+		return MetricLine{key, d.Name, r.Pct(), fmt.Sprintf("%d of %s", r.N, Plural(r.Of, strings.TrimSuffix(of, "s"), of))}
+	}
+	durs := func(key string, ds Durations, of string) MetricLine {
+		d := Def(key)
+		if ds.N == 0 {
+			return MetricLine{key, d.Name, "—", "no " + of + " yet"}
+		}
+		return MetricLine{key, d.Name, "median " + HumanDuration(ds.Median) + ", p90 " + HumanDuration(ds.P90),
+			"over " + Plural(ds.N, strings.TrimSuffix(of, "s"), of)}
+	}
+	return []MetricLine{
+		ratio(MetricAcceptance, m.Acceptance, "decided leads"),
+		ratio(MetricSLA, m.SLA, "deadlines"),
+		durs(MetricTimeToAccept, m.TimeToAccept, "accepted leads"),
+		durs(MetricTimeToFirstContact, m.TimeToFirstContact, "contacted leads"),
+		ratio(MetricConversion, m.Conversion, "MQLs"),
+	}
+}
+
+// String is "Acceptance: 75% (3 of 4 decided leads)".
+func (l MetricLine) String() string { return l.Name + ": " + l.Value + " (" + l.Detail + ")" }

@@ -114,3 +114,16 @@ func TestHumanDuration(t *testing.T) {
 		t.Error("plural")
 	}
 }
+
+func TestMetricLines(t *testing.T) {
+	m := Metrics{Acceptance: Ratio{3, 4}, SLA: Ratio{1, 1}, TimeToAccept: Durations{N: 2, Median: 5 * time.Minute, P90: 95 * time.Minute},
+		Conversion: Ratio{0, 1}}
+	want := []string{"Acceptance: 75% (3 of 4 decided leads)", "SLA compliance: 100% (1 of 1 deadline)",
+		"Time to accept: median 5m, p90 1h 35m (over 2 accepted leads)", "Time to first contact: — (no contacted leads yet)",
+		"Conversion: 0% (0 of 1 MQL)"}
+	for i, l := range m.Lines() {
+		if l.String() != want[i] {
+			t.Errorf("line %d = %q, want %q", i, l.String(), want[i])
+		}
+	}
+}

@@ -30,6 +30,10 @@ var weekStats = domain.CampaignStats{
 	Declines: []domain.Count{{Name: "bad-fit", N: 5}, {Name: "not-my-territory", N: 3}}, Disqualified: []domain.Count{{Name: "student", N: 2}},
 	Converted: 4, ConversionRate: 4.0 / 31, SLAMet: 30, SLAMissed: 6, SLACompliance: 30.0 / 36,
 	Contacted: 15, FirstContactMedian: 95 * time.Minute, FirstContactP90: 7*time.Hour + 10*time.Minute,
+	Metrics: domain.Metrics{Acceptance: domain.Ratio{N: 18, Of: 25}, SLA: domain.Ratio{N: 30, Of: 36}, Conversion: domain.Ratio{N: 4, Of: 31},
+		TimeToAccept:       domain.Durations{N: 18, Median: 12 * time.Minute, P90: 2*time.Hour + 5*time.Minute},
+		TimeToFirstContact: domain.Durations{N: 15, Median: 95 * time.Minute, P90: 7*time.Hour + 10*time.Minute}},
+	Notes: []domain.RepNote{{LeadID: "ld_q3", Rep: "ana", Kind: "declined", Reason: "bad-fit", Note: "a student project"}},
 	Sources:  []domain.GroupConversion{{Name: "webinar-form", MQLs: 20, Converted: 4, Rate: 0.2}, {Name: "ads", MQLs: 11, Converted: 0}},
 	Segments: []domain.GroupConversion{{Name: "DE", MQLs: 25, Converted: 4, Rate: 0.16}, {Name: "FR", MQLs: 6, Converted: 0}},
 }
@@ -49,6 +53,7 @@ func campaignNotice(kind string) mail.CampaignNotice {
 		n.To = owner
 	case mail.KindCampaignShortfall, mail.KindCampaignDigest, mail.KindCampaignRetro:
 		n.Week, n.Period, n.ToDate = 1, weekStats, weekStats
+		n.CampaignURL = "https://baton.example.com/campaigns/webinar-q3"
 		n.Shortfall = domain.Shortfall(campaignSpec.Commitments, weekStats)
 		n.Weeks = []mail.PeriodResult{{Week: 1, From: weekStats.From, MQLs: 31, Target: 40, Shortfall: n.Shortfall},
 			{Week: 2, From: weekStats.To, MQLs: 44, Target: 40}}

@@ -115,15 +115,42 @@ func (s *Store) CampaignStats(ctx context.Context, id string, from, to time.Time
 		from lead_events e join leads l on l.id = e.lead_id
 		where l.campaign_id = $1 and e.occurred_at < $2 and e.kind = any($3)
 		order by e.occurred_at, e.seq, e.id`, id, to, statKinds)
-	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.StatEvent, error) {
-		var e domain.StatEvent
-		err := r.Scan(&e.LeadID, &e.Kind, &e.Actor, &e.Reason, &e.Data, &e.At, &e.Segment)
-		return e, err
-	})
+	evs, err := pgx.CollectRows(rows, scanStatEvent)
 	if err != nil {
 		return domain.CampaignStats{}, fmt.Errorf("campaign %s stats: %w", id, err)
 	}
 	return domain.AggregateCampaign(evs, from, to, target), nil
+}
+
+func scanStatEvent(r pgx.CollectableRow) (domain.StatEvent, error) {
+	var e domain.StatEvent
+	err := r.Scan(&e.LeadID, &e.Kind, &e.Actor, &e.Reason, &e.Data, &e.At, &e.Segment)
+	return e, err
+}
+
+// ToDate is the period a campaign's numbers "to date" cover, on every
+// surface: the MQLs since it went live (since its first lead when it never
+// went live), counted up to its end, or now while it runs.
+func ToDate(c CampaignState, now time.Time) (from, to time.Time) {
+	if c.LiveAt != nil {
+		from = *c.LiveAt
+	}
+	to = now
+	if c.EndedAt != nil && c.EndedAt.Before(now) {
+		to = *c.EndedAt
+	}
+	return from, to
+}
+
+// CampaignToDate is a campaign's spec and its numbers to date (see ToDate).
+func (s *Store) CampaignToDate(ctx context.Context, id string, now time.Time) (CampaignState, domain.CampaignStats, error) {
+	c, err := s.CampaignSpec(ctx, id)
+	if err != nil {
+		return c, domain.CampaignStats{}, err
+	}
+	from, to := ToDate(c, now)
+	st, err := s.CampaignStats(ctx, id, from, to, 0)
+	return c, st, err
 }
 
 // Leaders returns the active sales and marketing leaders (empty when none).

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/store"
 )
 
@@ -113,15 +114,15 @@ func TestCountdown(t *testing.T) {
 
 func TestTeamSLA(t *testing.T) {
 	reps := []store.RepSLA{
-		{RepID: "ana", TeamID: "emea", TeamName: "EMEA", Accepted: 3, Lapsed: 1, FirstContacts: 2},
-		{RepID: "bea", TeamID: "emea", TeamName: "EMEA", Accepted: 1, Breaches: 2, Rejected: 1},
-		{RepID: "zed", TeamID: "us", TeamName: "US", Lapsed: 2},
+		{RepID: "ana", TeamID: "emea", TeamName: "EMEA", RepMetrics: domain.RepMetrics{SLA: domain.Ratio{N: 5, Of: 6}, MissedAccept: []string{"a"}}},
+		{RepID: "bea", TeamID: "emea", TeamName: "EMEA", RepMetrics: domain.RepMetrics{SLA: domain.Ratio{N: 1, Of: 3}, MissedContact: []string{"b", "c"}}},
+		{RepID: "zed", TeamID: "us", TeamName: "US", RepMetrics: domain.RepMetrics{SLA: domain.Ratio{N: 0, Of: 2}, MissedAccept: []string{"d", "e"}}},
 	}
 	got := TeamSLA(reps)
 	if len(got) != 2 || got[0].TeamID != "emea" || got[1].TeamID != "us" {
 		t.Fatalf("teams: %+v", got)
 	}
-	if e := got[0]; e.Met() != 6 || e.Missed() != 3 || e.Rejected != 1 {
+	if e := got[0]; e.Met() != 6 || e.Missed() != 3 || len(e.MissedAccept) != 1 || len(e.MissedContact) != 2 {
 		t.Fatalf("emea: %+v (met %d missed %d)", e, e.Met(), e.Missed())
 	}
 	if p, ok := Percent(got[1].Met(), got[1].Missed()); !ok || p != 0 {
@@ -204,9 +205,11 @@ func TestFocusRingContrast(t *testing.T) {
 
 func TestByMarketer(t *testing.T) {
 	views := []marketingView{
-		{CampaignStat: store.CampaignStat{ID: "a", OwnerName: "Mo", OwnerEmail: "mo@x.example", MQL: 4, Accepted: 3, Rejected: 1},
+		{CampaignStat: store.CampaignStat{ID: "a", OwnerName: "Mo", OwnerEmail: "mo@x.example"},
+			Stats:  domain.CampaignStats{MQLs: 4, Metrics: domain.Metrics{Acceptance: domain.Ratio{N: 3, Of: 4}}},
 			Commit: store.Commitments{MQLsPerWeek: 2, MinAcceptance: 0.8}, VolumeMet: true, QualityMet: false},
-		{CampaignStat: store.CampaignStat{ID: "b", OwnerName: "Mo", OwnerEmail: "MO@x.example", MQL: 1, Lapsed: 1}},
+		{CampaignStat: store.CampaignStat{ID: "b", OwnerName: "Mo", OwnerEmail: "MO@x.example"},
+			Stats: domain.CampaignStats{MQLs: 1, Metrics: domain.Metrics{Acceptance: domain.Ratio{N: 0, Of: 1}}}},
 		{CampaignStat: store.CampaignStat{ID: "c", OwnerName: "Lu", OwnerEmail: "lu@x.example"}},
 	}
 	got := ByMarketer(views)
@@ -214,10 +217,10 @@ func TestByMarketer(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 	mo, lu := got[0], got[1]
-	if mo.Campaigns != 2 || mo.MQL != 5 || mo.Accepted != 3 || mo.Declined != 2 || mo.AcceptancePct != "60%" || mo.CommitmentText != "1 of 2 met" {
+	if mo.Campaigns != 2 || mo.MQL != 5 || mo.Acceptance != (domain.Ratio{N: 3, Of: 5}) || mo.AcceptancePct() != "60% (3 of 5 decided leads)" || mo.CommitmentText != "1 of 2 met" {
 		t.Fatalf("mo: %+v", mo)
 	}
-	if lu.AcceptancePct != "no offers yet" || lu.CommitmentText != "none in the specs" {
+	if lu.AcceptancePct() != "no decided leads yet" || lu.CommitmentText != "none in the specs" {
 		t.Fatalf("lu: %+v", lu)
 	}
 }

@@ -55,6 +55,10 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
 	},
+	"reason": domain.ReasonLabel,
+	"event":  domain.EventLabel,
+	"dur":    domain.HumanDuration,
+	"plural": domain.Plural,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // Server holds the gateway's dependencies.
