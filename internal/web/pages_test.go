@@ -34,6 +34,7 @@ type fixture struct {
 	url   string
 	st    *store.Store
 	leads map[string]string // name -> id
+	dbURL string
 }
 
 func seed(t *testing.T) *fixture {
@@ -68,7 +69,7 @@ func seed(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	signer, _ := token.NewSigner([]byte(strings.Repeat("handler-test-key", 3)))
-	f := &fixture{st: st, leads: map[string]string{}}
+	f := &fixture{st: st, leads: map[string]string{}, dbURL: dbURL}
 	now := time.Now().UTC()
 	rec := func(name, email string, owner domain.PersonRef, state domain.LeadState, evs ...domain.Event) {
 		id := domain.LeadID(email)
