@@ -38,6 +38,10 @@ func init() {
 		"It is closed with your reason; marketing sees the reason on the campaign page."}
 	actions["contact"] = struct{ Title, Button, Done, DoneText string }{"Log a contact with", "Log contact", "Contact logged",
 		"The first-contact clock stops at your first logged contact."}
+	actions["convert"] = struct{ Title, Button, Done, DoneText string }{"Convert", "Convert lead", "Lead converted",
+		"It counts as converted for the campaign; marketing sees it on the campaign page."}
+	actions["recycle"] = struct{ Title, Button, Done, DoneText string }{"Recycle", "Recycle to nurture", "Lead recycled",
+		"It goes back to marketing's nurture with your reason."}
 }
 
 // inboxLinkTTL is how long an action link minted on the inbox page works.
@@ -52,6 +56,13 @@ func moreUpdates(c token.Claims, r *http.Request) (string, any, error) {
 			return "", nil, errors.New("choose why the lead is disqualified")
 		}
 		return workflows.UpdateClose, workflows.CloseInput{RepID: c.Actor, Outcome: workflows.OutcomeDisqualified, Reason: reason}, nil
+	case "convert":
+		return workflows.UpdateClose, workflows.CloseInput{RepID: c.Actor, Outcome: workflows.OutcomeConverted, Reference: r.PostFormValue("reference")}, nil
+	case "recycle":
+		if !domain.ValidReason(reason, domain.RecycleReasons) {
+			return "", nil, errors.New("choose why the lead is recycled")
+		}
+		return workflows.UpdateClose, workflows.CloseInput{RepID: c.Actor, Outcome: workflows.OutcomeRecycled, Reason: reason}, nil
 	case "contact":
 		return workflows.UpdateContact, workflows.ContactInput{RepID: c.Actor, Channel: r.PostFormValue("channel"), Note: note}, nil
 	}
@@ -171,14 +182,37 @@ func (s *Server) leadOrTimeline(w http.ResponseWriter, r *http.Request) {
 	type row struct{ When, What, Who, Why string }
 	rows := make([]row, len(lead.Events))
 	for i, e := range lead.Events {
-		why := e.Reason
-		if n := e.Data["note"]; n != "" {
-			why = strings.TrimSpace(why + " — " + n)
-		}
-		rows[i] = row{When: inZone(e.At, v.TimeZone), What: e.Kind, Who: names[e.Actor], Why: why}
+		rows[i] = row{When: inZone(e.At, v.TimeZone), What: domain.EventLabel(e.Kind), Who: names[e.Actor], Why: eventWhy(e)}
 	}
-	s.render(w, http.StatusOK, "timeline.html", map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Lead": lead, "Rows": rows,
-		"Zone": zoneName(v.TimeZone)})
+	il := store.InboxLead{ID: lead.ID, State: lead.State, Attempt: lead.Attempt, AcceptBy: lead.AcceptBy, ContactBy: lead.ContactBy,
+		ContactedAt: lead.ContactedAt}
+	if lead.Owner != nil {
+		il.OwnerID = lead.Owner.ID
+	}
+	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Lead": lead, "Rows": rows,
+		"Zone": zoneName(v.TimeZone), "Actions": s.rowActions(v, il)}
+	if d := il.Deadline(); d != nil {
+		label := "Accept by"
+		if lead.State == "Accepted" {
+			label = "First contact by"
+		}
+		data["DeadlineLabel"], data["DeadlineAt"], data["DeadlineISO"] = label, inZone(*d, v.TimeZone), d.UTC().Format(time.RFC3339)
+		data["Countdown"], data["Overdue"] = Countdown(s.Now(), *d), d.Before(s.Now())
+	}
+	s.render(w, http.StatusOK, "timeline.html", data)
+}
+
+// eventWhy is an event's reason in words, with the rep's note.
+func eventWhy(e store.EventView) string {
+	why := e.Reason
+	switch e.Kind {
+	case "rejected", "disqualified", "recycled":
+		why = domain.ReasonLabel(e.Reason)
+	}
+	if n := e.Data["note"]; n != "" {
+		why = strings.TrimSpace(why + " — " + n)
+	}
+	return why
 }
 
 // actorNames turns "rep:ana" into "Ana Schmidt (rep)".
@@ -266,6 +300,8 @@ func (s *Server) rowActions(v store.Viewer, l store.InboxLead) []inboxAction {
 		add("reject", "Decline")
 	case mine && (l.State == "Accepted" || l.State == "Contacted"):
 		add("contact", "Log contact")
+		add("convert", "Convert")
+		add("recycle", "Recycle")
 		add("disqualify", "Disqualify")
 	case v.Role == store.RoleManager && (l.State == "Offered" || l.State == "Escalated"):
 		add("reassign", "Send to next rep")

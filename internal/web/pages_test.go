@@ -301,7 +301,7 @@ func TestRolesSeeOnlyTheirLeads(t *testing.T) {
 	if _, page := get(t, max, f.url+"/inbox"); !strings.Contains(page, "Priya Nair") || !strings.Contains(page, "Olu Bello") || !strings.Contains(page, "Take over") {
 		t.Fatalf("manager's inbox: %s", page)
 	}
-	if resp, page := get(t, max, f.url+"/leads/"+olu); resp.StatusCode != 200 || !strings.Contains(page, "not-my-territory — US account") || !strings.Contains(page, "Ana Schmidt (rep)") {
+	if resp, page := get(t, max, f.url+"/leads/"+olu); resp.StatusCode != 200 || !strings.Contains(page, "Not my territory — US account") || !strings.Contains(page, "Ana Schmidt (rep)") {
 		t.Fatalf("manager's timeline: %d %s", resp.StatusCode, page)
 	}
 

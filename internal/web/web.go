@@ -446,7 +446,7 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(r), MaxAge: 3600}) // Secure when BATON_PUBLIC_URL is https (auth.go)
 	s.render(w, http.StatusOK, "confirm.html", map[string]any{"Lead": lead, "Rep": who, "CSRF": csrf, "Action": r.URL.Path,
 		"Kind": c.Action, "Words": actions[c.Action], "RejectReasons": domain.RejectReasons,
-		"DisqualifyReasons": domain.DisqualifyReasons, "Channels": workflows.Channels,
+		"DisqualifyReasons": domain.DisqualifyReasons, "RecycleReasons": domain.RecycleReasons, "Channels": workflows.Channels,
 		"Extensions": []string{"30m", "1h", "2h", "4h"}})
 }
 
@@ -498,6 +498,8 @@ func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
 	err = s.runUpdate(ctx, workflows.LeadWorkflowID(c.Lead), name, arg)
 	words := actions[c.Action]
 	switch {
+	case err == nil:
+		s.done(w, r, c, words.Done, words.DoneText)
 	case s.explainUpdate(w, err, words.Done, words.DoneText):
 	default:
 		// The workflow may have ended (the lead was accepted and closed): explain from the record.
