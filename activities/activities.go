@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/batonhq/baton/internal/domain"
@@ -169,6 +170,15 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		if in.Phase != "" { // the lifecycle engine takes a decline with a reason
 			n.Links = append(n.Links, store.Link{Label: "Decline", URL: a.link(in, "reject")})
 		}
+	}
+	if in.Kind == mail.KindReminder && (in.Phase == "contact" || strings.HasPrefix(in.Phase, "cadence")) {
+		// A first-contact or follow-up reminder carries the action it asks for.
+		tok := a.Signer.Sign(token.Claims{
+			Lead: in.Lead.ID, Actor: in.To.ID, Action: "view", Attempt: in.Lead.Attempt,
+			Expires: in.Deadline.Add(a.LinkTTL).Unix(),
+		})
+		n.LeadURL = a.PublicURL + "/leads/" + url.PathEscape(in.Lead.ID) + "?t=" + url.QueryEscape(tok)
+		n.Links = []store.Link{{Label: "Log contact", URL: a.link(in, "contact")}, {Label: "Open the lead", URL: n.LeadURL}}
 	}
 	replyTo := ""
 	if in.Kind == mail.KindOffer {

@@ -224,3 +224,23 @@ func TestByMarketer(t *testing.T) {
 		t.Fatalf("lu: %+v", lu)
 	}
 }
+
+func TestExtendChoicesFollowThePolicy(t *testing.T) {
+	got := extendChoices(time.Minute)
+	if len(got) != 3 || got[0].Value != "15s" || got[1].Value != "30s" || got[2].Value != "1m0s" {
+		t.Errorf("60 s window: %+v", got)
+	}
+	got = extendChoices(4 * time.Hour)
+	if len(got) != 3 || got[0].Label != "1h of business time" || got[2].Value != "4h0m0s" {
+		t.Errorf("4 h window: %+v", got)
+	}
+	for _, c := range append(extendChoices(90*time.Second), extendChoices(3*time.Hour)...) {
+		d, err := time.ParseDuration(c.Value)
+		if err != nil || d <= 0 {
+			t.Errorf("choice %+v does not parse", c)
+		}
+	}
+	if extendChoices(0) != nil {
+		t.Error("no window, no choices")
+	}
+}

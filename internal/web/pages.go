@@ -178,7 +178,16 @@ func (s *Server) leadOrTimeline(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	names := s.actorNames(r.Context(), lead.Events)
+	data := s.leadData(r.Context(), v, lead)
+	data["Viewer"], data["CSRF"] = v, s.signoutToken(r)
+	s.render(w, http.StatusOK, "timeline.html", data)
+}
+
+// leadData is what the lead pages show a viewer: the record, its deadline
+// in the viewer's zone with a countdown, the actions the viewer may take, and
+// the history with readable event names.
+func (s *Server) leadData(ctx context.Context, v store.Viewer, lead store.LeadView) map[string]any {
+	names := s.actorNames(ctx, lead.Events)
 	type row struct{ When, What, Who, Why string }
 	rows := make([]row, len(lead.Events))
 	for i, e := range lead.Events {
@@ -189,8 +198,10 @@ func (s *Server) leadOrTimeline(w http.ResponseWriter, r *http.Request) {
 	if lead.Owner != nil {
 		il.OwnerID = lead.Owner.ID
 	}
-	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Lead": lead, "Rows": rows,
-		"Zone": zoneName(v.TimeZone), "Actions": s.rowActions(v, il)}
+	data := map[string]any{"Lead": lead, "Rows": rows, "Zone": zoneName(v.TimeZone), "Actions": s.rowActions(v, il)}
+	if lead.Owner != nil && lead.Owner.ID == v.PersonID && (lead.State == "Accepted" || lead.State == "Contacted") {
+		data["MailTo"] = "mailto:" + lead.Email
+	}
 	if d := il.Deadline(); d != nil {
 		label := "Accept by"
 		if lead.State == "Accepted" {
@@ -199,7 +210,7 @@ func (s *Server) leadOrTimeline(w http.ResponseWriter, r *http.Request) {
 		data["DeadlineLabel"], data["DeadlineAt"], data["DeadlineISO"] = label, inZone(*d, v.TimeZone), d.UTC().Format(time.RFC3339)
 		data["Countdown"], data["Overdue"] = Countdown(s.Now(), *d), d.Before(s.Now())
 	}
-	s.render(w, http.StatusOK, "timeline.html", data)
+	return data
 }
 
 // eventWhy is an event's reason in words, with the rep's note.

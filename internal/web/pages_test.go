@@ -353,10 +353,22 @@ func TestInboxActionLinksAreSingleUseLinks(t *testing.T) {
 			t.Fatalf("reason %s missing", r)
 		}
 	}
+	if !strings.Contains(page, `<option value="" selected disabled>Choose...</option>`) || !strings.Contains(page, `>Not my territory</option>`) {
+		t.Fatalf("decline reasons need a placeholder and readable labels: %s", page)
+	}
 	// A disqualify link (minted as the inbox does) asks for the disqualify reason.
-	c := token.Claims{Lead: f.leads["Priya Nair"], Actor: "ana", Action: "disqualify", Attempt: 1}
-	if _, page := get(t, ana, f.url+f.srv.link(c)); !strings.Contains(page, `<option value="no-budget">`) {
+	if _, page := get(t, ana, f.url+f.srv.link(token.Claims{Lead: f.leads["Olu Bello"], Actor: "bea", Action: "disqualify", Attempt: 1})); !strings.Contains(page, `<option value="no-budget">`) {
 		t.Fatalf("disqualify confirm: %s", page)
+	}
+	// A link the lead has moved past explains itself on the GET, with ways on.
+	c := token.Claims{Lead: f.leads["Priya Nair"], Actor: "ana", Action: "disqualify", Attempt: 1}
+	if resp, page := get(t, ana, f.url+f.srv.link(c)); resp.StatusCode != http.StatusConflict ||
+		!strings.Contains(page, "This lead is Offered now; there is nothing to log or close.") || !strings.Contains(page, ">Open the lead</a>") {
+		t.Fatalf("stale disqualify: %d %s", resp.StatusCode, page)
+	}
+	if resp, page := get(t, ana, f.url+f.srv.link(token.Claims{Lead: f.leads["Olu Bello"], Actor: "ana", Action: "accept", Attempt: 1})); resp.StatusCode != http.StatusConflict ||
+		!strings.Contains(page, "Bea Ortiz accepted this lead. It is Accepted now; nothing is left for you to do.") {
+		t.Fatalf("old offer link for a lead taken: %d %s", resp.StatusCode, page)
 	}
 	// A used link answers 403 on the confirm page and on the POST.
 	link := f.srv.link(token.Claims{Lead: f.leads["Priya Nair"], Actor: "ana", Action: "accept", Attempt: 1})
