@@ -4,6 +4,7 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -242,5 +243,30 @@ func TestExtendChoicesFollowThePolicy(t *testing.T) {
 	}
 	if extendChoices(0) != nil {
 		t.Error("no window, no choices")
+	}
+}
+
+func TestInboxQueuesPutWinnableFirst(t *testing.T) {
+	contacted := time.Now()
+	rows := []inboxRow{
+		{InboxLead: store.InboxLead{ID: "late", State: "Offered", OwnerID: "ana", OwnerName: "Ana"}, Overdue: true},
+		{InboxLead: store.InboxLead{ID: "offer", State: "Offered", OwnerID: "ana", OwnerName: "Ana"}},
+		{InboxLead: store.InboxLead{ID: "call", State: "Accepted", OwnerID: "bea", OwnerName: "Bea"}},
+		{InboxLead: store.InboxLead{ID: "follow", State: "Accepted", OwnerID: "bea", OwnerName: "Bea", ContactedAt: &contacted}},
+	}
+	qs := Queues(rows, "", "")
+	var got []string
+	for _, q := range qs {
+		got = append(got, fmt.Sprintf("%s:%d", q.ID, len(q.Rows)))
+	}
+	if strings.Join(got, " ") != "accept:1 contact:1 overdue:1 follow-up:1" || qs[0].Rows[0].ID != "offer" {
+		t.Errorf("queues %v", got)
+	}
+	if qs := Queues(rows, "bea", "contact"); len(qs) != 1 || len(qs[0].Rows) != 1 || qs[0].Rows[0].ID != "call" {
+		t.Errorf("filtered %+v", qs)
+	}
+	g := ByOwner(rows)
+	if len(g) != 2 || g[0].Name != "Ana" || g[0].Counts["overdue"] != 1 || g[0].Counts["accept"] != 1 || g[1].Total != 2 {
+		t.Errorf("groups %+v", g)
 	}
 }

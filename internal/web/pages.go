@@ -345,7 +345,14 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 		}
 		rows[i] = row
 	}
-	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Rows": rows, "Zone": zoneName(v.TimeZone)}
+	q := r.URL.Query()
+	repFilter, queueFilter := q.Get("rep"), q.Get("queue")
+	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Rows": rows, "Zone": zoneName(v.TimeZone),
+		"Queues": Queues(rows, repFilter, queueFilter), "RepFilter": repFilter, "QueueFilter": queueFilter,
+		"QueueNames": queueNames, "Marketer": v.Role == store.RoleMarketer}
+	if v.Role != store.RoleRep {
+		data["Groups"] = ByOwner(rows)
+	}
 	if v.Role == store.RoleRep {
 		recs, err := s.Store.RepRecords(r.Context(), v, now.AddDate(0, 0, -30), now)
 		if err != nil {
@@ -357,6 +364,83 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, http.StatusOK, "inbox.html", data)
+}
+
+// The inbox is a work queue: what can still be won first, then what is late.
+var queueNames = []struct{ ID, Title string }{
+	{"accept", "Accept now"}, {"contact", "Contact now"}, {"overdue", "Overdue"}, {"follow-up", "In follow-up"}, {"other", "Waiting for a rep"}}
+
+// queueOf is the queue a lead belongs in.
+func queueOf(r inboxRow) string {
+	switch {
+	case r.Overdue:
+		return "overdue"
+	case r.State == "Offered" || r.State == "Escalated":
+		return "accept"
+	case r.State == "Accepted" && r.ContactedAt == nil:
+		return "contact"
+	case r.State == "Accepted" || r.State == "Contacted":
+		return "follow-up"
+	}
+	return "other"
+}
+
+// Queue is one section of the inbox with its leads.
+type Queue struct {
+	ID, Title string
+	Rows      []inboxRow
+}
+
+// Queues sorts rows into the work queues, in order (winnable first; within
+// a queue, the nearest deadline first as OpenLeads lists them), keeping only
+// a rep's leads and one queue when filters are set. Empty queues stay, so
+// the counts show zero.
+func Queues(rows []inboxRow, rep, only string) []Queue {
+	var out []Queue
+	for _, qn := range queueNames {
+		if only != "" && qn.ID != only {
+			continue
+		}
+		q := Queue{ID: qn.ID, Title: qn.Title}
+		for _, r := range rows {
+			if queueOf(r) == qn.ID && (rep == "" || r.OwnerID == rep) {
+				q.Rows = append(q.Rows, r)
+			}
+		}
+		if len(q.Rows) > 0 || qn.ID == "accept" || qn.ID == "contact" || qn.ID == "overdue" {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// OwnerGroup is one rep's open leads with the count in each queue.
+type OwnerGroup struct {
+	ID, Name string
+	Counts   map[string]int
+	Total    int
+}
+
+// ByOwner groups rows by who holds them, by name, with counts per queue.
+func ByOwner(rows []inboxRow) []OwnerGroup {
+	idx := map[string]int{}
+	var out []OwnerGroup
+	for _, r := range rows {
+		i, ok := idx[r.OwnerID]
+		if !ok {
+			i = len(out)
+			idx[r.OwnerID] = i
+			name := r.OwnerName
+			if name == "" {
+				name = "Nobody"
+			}
+			out = append(out, OwnerGroup{ID: r.OwnerID, Name: name, Counts: map[string]int{}})
+		}
+		out[i].Counts[queueOf(r)]++
+		out[i].Total++
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 func pctText(p float64, ok bool) string {
