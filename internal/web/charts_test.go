@@ -1,10 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
