@@ -50,49 +50,54 @@ func TestPercent(t *testing.T) {
 var rectWidth = regexp.MustCompile(`<rect class="bar" x="[^"]+" y="[^"]+" width="([0-9.]+)"`)
 
 func TestHBars(t *testing.T) {
-	svg := string(HBars("f", "Funnel <of> leads", []Bar{{Label: "Captured", Value: 10}, {Label: "MQL & more", Value: 5}, {Label: "Converted", Value: 0}}, 0))
-	if !strings.HasPrefix(svg, `<svg id="f" class="chart" role="img" aria-labelledby="f-t"`) || !strings.Contains(svg, `<title id="f-t">Funnel &lt;of&gt; leads</title>`) {
-		t.Fatalf("not an accessible svg: %s", svg)
+	h := string(HBars("f", "Funnel <of> leads", "", []Bar{{Label: "Captured", Value: 10}, {Label: "MQL & more", Value: 5}, {Label: "Converted", Value: 0}}, 0, 0))
+	if !strings.HasPrefix(h, `<figure id="f" class="chart hbars" aria-labelledby="f-t"><figcaption id="f-t">Funnel &lt;of&gt; leads</figcaption>`) {
+		t.Fatalf("no visible title: %s", h)
 	}
-	if !strings.Contains(svg, "MQL &amp; more") || strings.Contains(svg, "MQL & more") {
-		t.Fatalf("label not escaped: %s", svg)
+	if !strings.Contains(h, "MQL &amp; more") || strings.Contains(h, "MQL & more") {
+		t.Fatalf("label not escaped: %s", h)
 	}
-	m := rectWidth.FindAllStringSubmatch(svg, -1)
+	m := rectWidth.FindAllStringSubmatch(h, -1)
 	if len(m) != 3 {
-		t.Fatalf("%d bars, want 3: %s", len(m), svg)
+		t.Fatalf("%d bars, want 3: %s", len(m), h)
 	}
 	w := make([]float64, 3)
 	for i := range m {
 		w[i], _ = strconv.ParseFloat(m[i][1], 64)
 	}
 	// 10 is the (nice) maximum: full width; 5 is half; 0 is nothing.
-	if w[0] <= 0 || w[1] != w[0]/2 || w[2] != 0 {
+	if w[0] != 100 || w[1] != 50 || w[2] != 0 {
 		t.Fatalf("bar widths %v", w)
 	}
-	// A fixed maximum (percentages) is honoured.
-	svg = string(HBars("p", "pct", []Bar{{Label: "a", Value: 50}}, 100))
-	m = rectWidth.FindAllStringSubmatch(svg, -1)
-	if full := 360.0 - 120 - 48; len(m) != 1 || m[0][1] != strconv.FormatFloat(full/2, 'f', 1, 64) {
-		t.Fatalf("50 of 100: %v", m)
+	if !strings.Contains(h, `<span class="ticks"><span>0</span><span>5</span><span>10</span></span>`) || strings.Contains(h, "target") {
+		t.Fatalf("axis or stray target: %s", h)
+	}
+	// A fixed maximum (percentages) is honoured, with the unit and the target line.
+	h = string(HBars("p", "pct", "%", []Bar{{Label: "a", Value: 50}}, 100, 90))
+	m = rectWidth.FindAllStringSubmatch(h, -1)
+	if len(m) != 1 || m[0][1] != "50.0" || !strings.Contains(h, `<line class="target" x1="90.0"`) ||
+		!strings.Contains(h, "<span>100%</span>") || !strings.Contains(h, "target 90%") || !strings.Contains(h, `<span class="hval">50%</span>`) {
+		t.Fatalf("50 of 100, target 90: %s", h)
 	}
 }
 
 func TestColumns(t *testing.T) {
-	svg := string(Columns("c", "Over time", []string{"1 Jan", "2 Jan"}, []Series{
-		{Name: "Breaches", Values: []float64{2, 0}, Color: colorBad}, {Name: "Escalations", Values: []float64{1, 4}, Color: colorBar}}))
-	if n := strings.Count(svg, `class="col"`); n != 4 {
-		t.Fatalf("%d columns, want 4: %s", n, svg)
+	h := string(Columns("c", "Escalations per day", "escalations", []string{"1 Jan", "2 Jan", "3 Jan"}, Series{Name: "Escalations", Values: []float64{1, 4, 0}, Color: colorBar}))
+	if n := strings.Count(h, `class="col"`); n != 3 {
+		t.Fatalf("%d columns, want 3: %s", n, h)
 	}
-	if !strings.Contains(svg, "<title>2 Jan Escalations: 4</title>") || !strings.Contains(svg, ">Breaches</text>") {
-		t.Fatalf("column titles or legend missing: %s", svg)
+	if !strings.Contains(h, "<figcaption id=\"c-t\">Escalations per day</figcaption>") || !strings.Contains(h, "<title>2 Jan: 4 escalations</title>") {
+		t.Fatalf("title or column title missing: %s", h)
+	}
+	if !strings.Contains(h, `<div class="yaxis" aria-hidden="true"><span>5</span><span>escalations</span><span>0</span></div>`) ||
+		!strings.Contains(h, `<span>1 Jan</span><span>2 Jan</span><span>3 Jan</span>`) {
+		t.Fatalf("axes: %s", h)
 	}
 	// The tallest column (4 of a nice max of 5) is 4/5 of the plot height.
-	re := regexp.MustCompile(`height="([0-9.]+)" fill="#0b5cad"><title>2 Jan Escalations`)
-	m := re.FindStringSubmatch(svg)
-	if m == nil || m[1] != "115.2" { // (200-34-22) * 4/5
-		t.Fatalf("tallest column: %v", m)
+	if !strings.Contains(h, `height="40.00" fill="#0b5cad"><title>2 Jan`) {
+		t.Fatalf("tallest column: %s", h)
 	}
-	if empty := string(Columns("e", "none", nil, nil)); !strings.HasSuffix(empty, "</svg>") {
+	if empty := string(Columns("e", "none", "", nil, Series{})); !strings.HasSuffix(empty, "</figure>") {
 		t.Fatalf("empty chart: %s", empty)
 	}
 }

@@ -673,16 +673,16 @@ func (s *Server) campaignPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "C": m, "Funnel": funnel, "Defs": domain.MetricDefs,
 		"Cohort": domain.CohortRule, "Judging": Judging, "Declined": decl,
-		"FunnelChart": HBars("funnel", "Leads at each step (MQLs to date and what became of them)", funnel, 0)}
+		"FunnelChart": HBars("funnel", "Leads at each step (count of leads: MQLs to date and what became of them)", "", funnel, 0, 0)}
 	if len(reasonBars) > 0 {
-		data["ReasonsChart"] = HBars("reasons", "Declines by reason (count of declines)", reasonBars, 0)
+		data["ReasonsChart"] = HBars("reasons", "Declines by reason (count of declines)", "", reasonBars, 0, 0)
 	}
 	var sla []Bar
 	if b, ok := pctBar("SLA compliance", st.Metrics.SLA.N, st.Metrics.SLA.Of-st.Metrics.SLA.N, slaTarget); ok {
 		sla = append(sla, b)
 	}
 	if len(sla) > 0 {
-		data["SLAChart"] = HBars("sla", fmt.Sprintf("SLA compliance, %% of deadlines kept (target %d%%)", slaTarget), sla, 100)
+		data["SLAChart"] = HBars("sla", fmt.Sprintf("SLA compliance, %% of deadlines kept (target %d%%)", slaTarget), "%", sla, 100, slaTarget)
 	}
 	s.render(w, http.StatusOK, "campaign.html", data)
 }
@@ -784,26 +784,26 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Teams": teamRows, "Reps": repRows, "Marketing": mkt, "Marketers": marketers, "Days": days,
 		"Since": inZone(since, v.TimeZone), "Defs": domain.MetricDefs, "Cohort": domain.CohortRule, "Judging": Judging, "By": by,
-		"OverTime": Columns("over-time", fmt.Sprintf("Sales deadlines missed per day, last %d days (UTC)", scoreboardDays), labels, []Series{breaches}),
-		"EscTime":  Columns("esc-time", fmt.Sprintf("Escalations per day, last %d days (UTC)", scoreboardDays), labels, []Series{escalations}),
-		"MktTime":  Columns("mkt-time", fmt.Sprintf("Marketing commitments missed per day, last %d days (UTC)", scoreboardDays), labels, []Series{mktMisses})}
+		"OverTime": Columns("over-time", fmt.Sprintf("Sales deadlines missed per day, last %d days (UTC)", scoreboardDays), "missed", labels, breaches),
+		"EscTime":  Columns("esc-time", fmt.Sprintf("Escalations per day, last %d days (UTC)", scoreboardDays), "escalations", labels, escalations),
+		"MktTime":  Columns("mkt-time", fmt.Sprintf("Marketing commitments missed per day, last %d days (UTC)", scoreboardDays), "missed", labels, mktMisses)}
 	if len(teamBars) > 0 && v.Role != store.RoleRep {
-		data["TeamChart"] = HBars("by-team", fmt.Sprintf("SLA compliance by team, %% of deadlines kept (target %d%%)", slaTarget), teamBars, 100)
+		data["TeamChart"] = HBars("by-team", fmt.Sprintf("SLA compliance by team, %% of deadlines kept (target %d%%)", slaTarget), "%", teamBars, 100, slaTarget)
 	}
 	if len(repBars) > 0 {
-		data["RepChart"] = HBars("by-rep", fmt.Sprintf("SLA compliance by rep, %% of deadlines kept (target %d%%)", slaTarget), repBars, 100)
+		data["RepChart"] = HBars("by-rep", fmt.Sprintf("SLA compliance by rep, %% of deadlines kept (target %d%%)", slaTarget), "%", repBars, 100, slaTarget)
 	}
 	if len(missBars) > 0 {
-		data["MissChart"] = HBars("misses", "Deadlines missed by rep: acceptances vs first contacts (count)", missBars, 0)
+		data["MissChart"] = HBars("misses", "Deadlines missed by rep: acceptances vs first contacts (count of deadlines)", "", missBars, 0, 0)
 	}
 	if len(marketerBars) > 0 {
-		data["MarketerChart"] = HBars("by-marketer", "Acceptance by marketer, % of decided leads", marketerBars, 100)
+		data["MarketerChart"] = HBars("by-marketer", "Acceptance by marketer, % of decided leads", "%", marketerBars, 100, 0)
 	}
 	if len(volBars) > 0 {
-		data["VolumeChart"] = HBars("volume", "MQLs to date by campaign (count; red below the pro-rata commitment)", volBars, 0)
+		data["VolumeChart"] = HBars("volume", "MQLs to date by campaign (count of leads; red below the pro-rata commitment)", "", volBars, 0, 0)
 	}
 	if len(accBars) > 0 {
-		data["AcceptChart"] = HBars("by-campaign", "Acceptance by campaign, % of decided leads", accBars, 100)
+		data["AcceptChart"] = HBars("by-campaign", "Acceptance by campaign, % of decided leads", "%", accBars, 100, 0)
 	}
 	s.render(w, http.StatusOK, "scoreboard.html", data)
 }

@@ -311,7 +311,7 @@ func TestRolesSeeOnlyTheirLeads(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("marketer's campaign: %d %s", resp.StatusCode, page)
 	}
-	for _, want := range []string{`<svg id="funnel"`, `<svg id="reasons"`, "Not my territory", "not judged: the campaign has not gone live", "75% committed", "US account"} {
+	for _, want := range []string{`<figure id="funnel"`, `<figure id="reasons"`, "Not my territory", "not judged: the campaign has not gone live", "75% committed", "US account"} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("campaign page lacks %q:\n%s", want, page)
 		}
@@ -323,7 +323,7 @@ func TestRolesSeeOnlyTheirLeads(t *testing.T) {
 	// The leader sees everything, with charts.
 	sam := f.signIn(t, "sam.okafor@example.com")
 	_, page = get(t, sam, f.url+"/scoreboard")
-	for _, want := range []string{`<svg id="by-team"`, `<svg id="by-rep"`, `<svg id="by-campaign"`, `<svg id="over-time"`, `<svg id="by-marketer"`, "EMEA inbound", "Cy Walsh", "Bea Ortiz",
+	for _, want := range []string{`<figure id="by-team"`, `<figure id="by-rep"`, `<figure id="by-campaign"`, `<figure id="over-time"`, `<figure id="by-marketer"`, "EMEA inbound", "Cy Walsh", "Bea Ortiz",
 		"<td>Mo Fischer</td><td class=\"num\">1</td><td class=\"num\">2</td><td>100% (1 of 1 decided lead)</td>"} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("scoreboard lacks %q:\n%s", want, page)
