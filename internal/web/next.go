@@ -18,6 +18,7 @@ type Next struct {
 	DeadlineLabel, DeadlineAt string
 	DeadlineISO, Countdown    string
 	Overdue                   bool
+	NoDeadline                string
 	Zone                      string
 	MailTo                    string
 	Actions                   []inboxAction
@@ -51,6 +52,9 @@ func (s *Server) next(ctx context.Context, c token.Claims) *Next {
 		if lead.ContactedAt == nil {
 			due, n.DeadlineLabel = lead.ContactBy, "First contact by"
 		}
+	}
+	if due == nil && lead.State == "Accepted" && lead.ContactedAt == nil {
+		n.NoDeadline = "No first-contact deadline: this campaign's SLA policy sets none. Contact them soon all the same."
 	}
 	if due != nil {
 		n.DeadlineAt, n.DeadlineISO = inZone(*due, tz), due.UTC().Format(time.RFC3339)

@@ -404,7 +404,7 @@ const csrfCookie = "baton_csrf"
 
 // actions are what a one-click link may do, with its page's wording.
 var actions = map[string]struct{ Title, Button, Done, DoneText string }{
-	"accept":   {"Accept", "Accept lead", "Lead accepted", "It is yours. The lead's details are in the offer email."},
+	"accept":   {"Accept", "Accept lead", "Lead accepted", "It is yours. Reach out, then log the contact here: the first-contact clock runs."},
 	"reject":   {"Decline", "Decline lead", "Lead declined", "It goes to the next rep now. Thank you for saying so early."},
 	"reassign": {"Hand over", "Reassign lead", "Lead reassigned", "It was offered to the rep you chose (or the next in rotation); the new acceptance clock runs."},
 	"extend":   {"Extend the deadline of", "Extend once", "Deadline extended", "The rep has more time; the clock re-armed at the new deadline."},
