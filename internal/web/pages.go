@@ -105,7 +105,7 @@ func (s *Server) notUsed(w http.ResponseWriter, r *http.Request, c token.Claims)
 		return false
 	}
 	if u != nil {
-		s.message(w, http.StatusForbidden, "This link cannot be used", s.usedText(r.Context(), c, u))
+		s.messageLinks(w, http.StatusForbidden, "This link cannot be used", s.usedText(r.Context(), c, u), s.staleLinks(c))
 		return false
 	}
 	return true
@@ -116,7 +116,7 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request, c token.Claims) b
 	err := s.Store.ClaimToken(r.Context(), token.ID(r.PathValue("token")), c.Lead, c.Actor, c.Action)
 	if errors.Is(err, store.ErrTokenUsed) {
 		u, _ := s.Store.TokenUsed(r.Context(), token.ID(r.PathValue("token")))
-		s.message(w, http.StatusForbidden, "This link cannot be used", s.usedText(r.Context(), c, u))
+		s.messageLinks(w, http.StatusForbidden, "This link cannot be used", s.usedText(r.Context(), c, u), s.staleLinks(c))
 		return false
 	}
 	if err != nil {
