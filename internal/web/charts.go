@@ -123,8 +123,12 @@ func HBars(id, title, unit string, bars []Bar, max, target float64) template.HTM
 		}
 		fmt.Fprintf(&sb, `</svg><span class="hval">%s</span></div>`, esc(disp))
 	}
-	fmt.Fprintf(&sb, `<div class="hrow haxis" aria-hidden="true"><span class="hlabel"></span><span class="ticks"><span>0</span><span>%s%s</span><span>%s%s</span></span><span class="hval"></span></div>`,
-		fmtNum(max/2), unit, fmtNum(max), unit)
+	mid := "" // counts have no half ticks
+	if unit != "" || max/2 == math.Trunc(max/2) {
+		mid = fmtNum(max/2) + unit
+	}
+	fmt.Fprintf(&sb, `<div class="hrow haxis" aria-hidden="true"><span class="hlabel"></span><span class="ticks"><span>0</span><span>%s</span><span>%s%s</span></span><span class="hval"></span></div>`,
+		mid, fmtNum(max), unit)
 	if target > 0 {
 		fmt.Fprintf(&sb, `<p class="legend"><span class="target-key" aria-hidden="true">┆</span> target %s%s</p>`, fmtNum(target), unit)
 	}
