@@ -154,7 +154,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		n.LeadURL = a.PublicURL + "/leads/" + url.PathEscape(in.Lead.ID) + "?t=" + url.QueryEscape(tok)
 		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL}}
 		if in.Kind == mail.KindEscalation && in.Phase == "accept" {
-			n.Links = append(n.Links, store.Link{Label: "Send to the next rep", URL: a.link(in, "reassign")},
+			n.Links = append(n.Links, store.Link{Label: "Hand to a rep", URL: a.link(in, "reassign")},
 				store.Link{Label: "Take it myself", URL: a.link(in, "takeover")},
 				store.Link{Label: "Extend once", URL: a.link(in, "extend")})
 		}

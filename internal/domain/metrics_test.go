@@ -127,3 +127,14 @@ func TestMetricLines(t *testing.T) {
 		}
 	}
 }
+
+func TestNoBestOrWorstWhenNothingDistinguishes(t *testing.T) {
+	same := []GroupConversion{{Name: "web", MQLs: 3}, {Name: "ads", MQLs: 1}} // both converted none
+	if Best(same) != nil || Worst(same) != nil {
+		t.Error("two sources converting alike have no best or worst")
+	}
+	diff := []GroupConversion{{Name: "web", MQLs: 2, Converted: 1, Rate: 0.5}, {Name: "ads", MQLs: 1}}
+	if Best(diff).Name != "web" || Worst(diff).Name != "ads" {
+		t.Error("best and worst when they differ")
+	}
+}
