@@ -148,6 +148,7 @@ type LeadRecord struct {
 	Offers          []OfferRecord
 	Declines        []DeclineRecord
 	Lapses          []string // the rep of each lapsed offer
+	AwayFrom        []string // reps the directory took the lead from while they were away
 	AcceptedAt      time.Time
 	AcceptedBy      string // person id of whoever accepted
 	TakenOver       bool   // a manager took the lead over (no offer to them)
@@ -264,6 +265,10 @@ func LeadRecords(events []StatEvent, to time.Time) []LeadRecord {
 			}
 		case "lapsed":
 			l.Lapses = append(l.Lapses, e.Data["rep"])
+		case "reassigned":
+			if e.Actor == "system:directory" && e.Data["from"] != "" {
+				l.AwayFrom = append(l.AwayFrom, e.Data["from"])
+			}
 		case "rejected":
 			l.Declines = append(l.Declines, DeclineRecord{Rep: personOf(e.Actor), Reason: e.Reason, Note: e.Data["note"], At: e.At})
 		case "contacted":
@@ -400,6 +405,7 @@ type RepMetrics struct {
 	TimeToAccept             Durations
 	TimeToFirstContact       Durations
 	Declines                 []Count
+	Away                     int // leads handed on because the rep was away
 	Offers, Accepted         int
 	AcceptedLeads, Contacted []string
 }
@@ -446,6 +452,9 @@ func ByRep(ls []LeadRecord) map[string]*RepMetrics {
 		if d, ok := l.ContactWait(); ok {
 			ttfc[l.FirstContactBy] = append(ttfc[l.FirstContactBy], d)
 			get(l.FirstContactBy).Contacted = append(get(l.FirstContactBy).Contacted, l.ID)
+		}
+		for _, rep := range l.AwayFrom {
+			get(rep).Away++
 		}
 		for _, d := range l.Declines {
 			if declines[d.Rep] == nil {

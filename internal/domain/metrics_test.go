@@ -36,6 +36,7 @@ func TestMetricsByDefinition(t *testing.T) {
 		ev("d", "mql", "system", 0, "", nil),
 		ev("d", "offered", "system", 0, "", map[string]string{"rep": "ben", "accept_by": by(60)}),
 		ev("d", "lapsed", "system", 60, "", map[string]string{"rep": "ben"}),
+		ev("d", "reassigned", "system:directory", 61, "the holder is out of office", map[string]string{"from": "ben"}),
 		// e: a manager took it over: in time, not in time-to-accept.
 		ev("e", "mql", "system", 0, "", nil),
 		ev("e", "accepted", "manager:max", 70, "took over", nil),
@@ -64,7 +65,7 @@ func TestMetricsByDefinition(t *testing.T) {
 		ana.TimeToAccept.N != 2 || ana.Accepted != 2 {
 		t.Errorf("ana %+v", ana)
 	}
-	if ben.SLA != (Ratio{0, 2}) || len(ben.MissedAccept) != 2 || ben.Offers != 3 || len(ben.Declines) != 1 || ben.Declines[0] != (Count{"bad-fit", 1}) {
+	if ben.SLA != (Ratio{0, 2}) || len(ben.MissedAccept) != 2 || ben.Away != 1 || ben.Offers != 3 || len(ben.Declines) != 1 || ben.Declines[0] != (Count{"bad-fit", 1}) {
 		t.Errorf("ben %+v", ben)
 	}
 	// The reps' deadlines add up to the cohort's.

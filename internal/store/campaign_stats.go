@@ -104,7 +104,7 @@ func (s *Store) CampaignIntake(ctx context.Context, id string) (bool, string, er
 }
 
 // statKinds are the lead events the campaign numbers read.
-var statKinds = []string{"captured", "mql", "offered", "accepted", "lapsed", "rejected", "contacted", "breached",
+var statKinds = []string{"captured", "mql", "offered", "reassigned", "accepted", "lapsed", "rejected", "contacted", "breached",
 	"converted", "disqualified", "recycled"}
 
 // CampaignStats computes a campaign's numbers over [from, to) from the lead
