@@ -50,7 +50,7 @@ func staleText(lead store.LeadView, c token.Claims, tz string) string {
 		case !open:
 			return "This lead is " + lead.State + " now; it cannot be accepted or declined."
 		case !mine || lead.Attempt != c.Attempt:
-			return fmt.Sprintf("This offer passed to %s on %s, after your acceptance window closed.", holder, when(lead.OfferedAt, tz))
+			return fmt.Sprintf("This lead was reassigned to %s at %s, after your acceptance window closed.", holder, when(lead.OfferedAt, tz))
 		}
 	case "reassign", "takeover":
 		if !open && lead.State != "Unroutable" {
