@@ -77,8 +77,9 @@ func (r Ratio) Pct() string {
 
 // Durations is the median and p90 of a set of durations.
 type Durations struct {
-	N           int           `json:"n"`
-	Median, P90 time.Duration `json:"-"`
+	N      int           `json:"n"`
+	Median time.Duration `json:"median_ns"`
+	P90    time.Duration `json:"p90_ns"`
 }
 
 // Of summarises durations (nearest-rank percentiles).

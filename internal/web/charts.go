@@ -170,11 +170,3 @@ func Columns(id, title, unit string, labels []string, s Series) template.HTML {
 	sb.WriteString(`</figure>`)
 	return template.HTML(sb.String()) //nolint:gosec // every text is escaped above
 }
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}

@@ -443,13 +443,6 @@ func ByOwner(rows []inboxRow) []OwnerGroup {
 	return out
 }
 
-func pctText(p float64, ok bool) string {
-	if !ok {
-		return "no deadlines yet"
-	}
-	return fmt.Sprintf("%.0f%%", p)
-}
-
 // pctBar is a percentage bar: green at or above the target, red below.
 func pctBar(label string, met, missed int, target float64) (Bar, bool) {
 	p, ok := Percent(met, missed)
