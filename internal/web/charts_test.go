@@ -259,7 +259,7 @@ func TestInboxQueuesPutWinnableFirst(t *testing.T) {
 		{InboxLead: store.InboxLead{ID: "call", State: "Accepted", OwnerID: "bea", OwnerName: "Bea"}},
 		{InboxLead: store.InboxLead{ID: "follow", State: "Accepted", OwnerID: "bea", OwnerName: "Bea", ContactedAt: &contacted}},
 	}
-	qs := Queues(rows, "", "")
+	qs := Queues(rows, "", "", false)
 	var got []string
 	for _, q := range qs {
 		got = append(got, fmt.Sprintf("%s:%d", q.ID, len(q.Rows)))
@@ -267,8 +267,13 @@ func TestInboxQueuesPutWinnableFirst(t *testing.T) {
 	if strings.Join(got, " ") != "accept:1 contact:1 overdue:1 follow-up:1" || qs[0].Rows[0].ID != "offer" {
 		t.Errorf("queues %v", got)
 	}
-	if qs := Queues(rows, "bea", "contact"); len(qs) != 1 || len(qs[0].Rows) != 1 || qs[0].Rows[0].ID != "call" {
+	if qs := Queues(rows, "bea", "contact", false); len(qs) != 1 || len(qs[0].Rows) != 1 || qs[0].Rows[0].ID != "call" {
 		t.Errorf("filtered %+v", qs)
+	}
+	mixed := []inboxRow{rows[1], {InboxLead: store.InboxLead{ID: "b-offer", State: "Offered", OwnerID: "bea", OwnerName: "Bea"}},
+		{InboxLead: store.InboxLead{ID: "a-offer2", State: "Offered", OwnerID: "ana", OwnerName: "Ana"}}}
+	if q := Queues(mixed, "", "accept", true)[0].Rows; q[0].ID != "offer" || q[1].ID != "a-offer2" || q[0].GroupHead != "Ana" || q[1].GroupHead != "" || q[2].GroupHead != "Bea" {
+		t.Errorf("manager's queue not grouped by rep: %+v", q)
 	}
 	g := ByOwner(rows)
 	if len(g) != 2 || g[0].Name != "Ana" || g[0].Counts["overdue"] != 1 || g[0].Counts["accept"] != 1 || g[1].Total != 2 {

@@ -285,6 +285,8 @@ type inboxRow struct {
 	DeadlineLabel, DeadlineAt, DeadlineISO, Countdown string
 	Overdue                                           bool
 	Actions                                           []inboxAction
+	// GroupHead starts a rep's group in a manager's queue (their name).
+	GroupHead string
 }
 
 func (s *Server) link(c token.Claims) string {
@@ -348,7 +350,7 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	repFilter, queueFilter := q.Get("rep"), q.Get("queue")
 	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Rows": rows, "Zone": zoneName(v.TimeZone),
-		"Queues": Queues(rows, repFilter, queueFilter), "RepFilter": repFilter, "QueueFilter": queueFilter,
+		"Queues": Queues(rows, repFilter, queueFilter, v.Role != store.RoleRep), "RepFilter": repFilter, "QueueFilter": queueFilter,
 		"QueueNames": queueNames, "Marketer": v.Role == store.RoleMarketer}
 	if v.Role != store.RoleRep {
 		data["Groups"] = ByOwner(rows)
@@ -395,7 +397,7 @@ type Queue struct {
 // a queue, the nearest deadline first as OpenLeads lists them), keeping only
 // a rep's leads and one queue when filters are set. Empty queues stay, so
 // the counts show zero.
-func Queues(rows []inboxRow, rep, only string) []Queue {
+func Queues(rows []inboxRow, rep, only string, byRep bool) []Queue {
 	var out []Queue
 	for _, qn := range queueNames {
 		if only != "" && qn.ID != only {
@@ -405,6 +407,18 @@ func Queues(rows []inboxRow, rep, only string) []Queue {
 		for _, r := range rows {
 			if queueOf(r) == qn.ID && (rep == "" || r.OwnerID == rep) {
 				q.Rows = append(q.Rows, r)
+			}
+		}
+		if byRep {
+			// Grouped by who holds the lead, nearest deadline first within each.
+			sort.SliceStable(q.Rows, func(i, j int) bool { return q.Rows[i].OwnerName < q.Rows[j].OwnerName })
+			for i := range q.Rows {
+				if i == 0 || q.Rows[i].OwnerID != q.Rows[i-1].OwnerID {
+					q.Rows[i].GroupHead = q.Rows[i].OwnerName
+					if q.Rows[i].GroupHead == "" {
+						q.Rows[i].GroupHead = "Nobody"
+					}
+				}
 			}
 		}
 		if len(q.Rows) > 0 || qn.ID == "accept" || qn.ID == "contact" || qn.ID == "overdue" {
