@@ -317,8 +317,11 @@ func (s *Server) rowActions(v store.Viewer, l store.InboxLead) []inboxAction {
 		add("recycle", "Recycle")
 		add("disqualify", "Disqualify")
 	case v.Role == store.RoleManager && (l.State == "Offered" || l.State == "Escalated"):
-		add("reassign", "Send to next rep")
+		add("reassign", "Hand to a rep")
 		add("takeover", "Take over")
+		if l.State == "Offered" {
+			add("extend", "Extend")
+		}
 	}
 	return out
 }
