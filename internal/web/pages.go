@@ -170,7 +170,8 @@ func (s *Server) leadOrTimeline(w http.ResponseWriter, r *http.Request) {
 	}
 	if !visible {
 		s.Log.Info("lead not shown", "lead", id, "viewer", v.Email, "role", v.Role)
-		s.message(w, http.StatusNotFound, "Not found", "There is no such lead.")
+		s.messageLinks(w, http.StatusNotFound, "Not found", "There is no such lead among those you can see. A lead you declined or let lapse belongs to its new holder now; your manager can see it.",
+			[]inboxAction{{"Your inbox", "/inbox"}})
 		return
 	}
 	lead, err := s.Store.Lead(r.Context(), id)
