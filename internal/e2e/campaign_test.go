@@ -246,20 +246,20 @@ func TestCampaignDraftToClosedOnTheRealStack(t *testing.T) {
 	if mqls != 3 || captured != 5 {
 		t.Fatalf("lead_events say %d MQLs and %d captured in week 1, want 3 and 5", mqls, captured)
 	}
-	for _, want := range []string{"MQL volume 3 is below the commitment of 5", "MQLs:                  3 of 5 committed (5 leads captured)"} {
+	for _, want := range []string{"MQL volume 3 is below the commitment of 5", "MQLs:               3 of 5 committed (5 leads captured)"} {
 		if !strings.Contains(sf.Text, want) {
 			t.Errorf("shortfall lacks %q:\n%s", want, sf.Text)
 		}
 	}
 	dg := waitMail(t, s, "max.becker@example.com", "campaign-digest", 5*time.Second)
 	for _, want := range []string{
-		"Acceptance:            67% (2 of 3 decided leads)", // won and accepted; declined only declined
-		"Declines by reason:    Bad fit 1",
-		"Conversion:            33% (1 of 3 MQLs)",
+		"Acceptance:         67% (2 of 3 decided leads)", // won and accepted; declined only declined
+		"Declines by reason: Bad fit 1",
+		"Conversion:         33% (1 of 3 MQLs)",
 		"Time to first contact: median",
-		"Best source:           webinar — 1 of 2 converted",
-		"Worst source:          ads — 0 of 1 converted",
-		"Best segment:          DE — 1 of 2 converted",
+		"Best source:        webinar — 1 of 2 converted",
+		"Worst source:       ads — 0 of 1 converted",
+		"Best segment:       DE — 1 of 2 converted",
 		"Marketing commitments missed this week",
 	} {
 		if !strings.Contains(dg.Text, want) {
@@ -281,7 +281,7 @@ func TestCampaignDraftToClosedOnTheRealStack(t *testing.T) {
 	// The end date: retrospective to both teams, then closed.
 	retro := waitMail(t, s, "sam.okafor@example.com", "campaign-retro", 20*time.Second)
 	if !strings.Contains(retro.Text, "week 1: 3 MQLs of 5 — missed: MQL volume 3 is below the commitment of 5") ||
-		!strings.Contains(retro.Text, "Conversion:            33% (1 of 3 MQLs)") {
+		!strings.Contains(retro.Text, "Conversion:         33% (1 of 3 MQLs)") {
 		t.Errorf("retrospective:\n%s", retro.Text)
 	}
 	waitCampaign(t, s, id, "closed", 10*time.Second)

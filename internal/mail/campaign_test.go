@@ -107,9 +107,9 @@ func TestCampaignBodiesCarryTheNumbers(t *testing.T) {
 		if m.Kind != mail.KindCampaignDigest {
 			continue
 		}
-		for _, s := range []string{"MQLs:                  31 of 40 committed (51 leads captured)", "Acceptance:            72% (18 of 25 decided leads)",
-			"Bad fit 5, Not my territory 3", "SLA compliance:        83% (30 of 36 deadlines)", "median 1h 35m, p90 7h 10m",
-			"Conversion:            13% (4 of 31 MQLs)", "Best source:           webinar-form — 4 of 20 converted", "Worst segment:         FR — 0 of 6 converted",
+		for _, s := range []string{"MQLs:               31 of 40 committed (51 leads captured)", "Acceptance:         72% (18 of 25 decided leads)",
+			"Bad fit 5, Not my territory 3", "SLA compliance:     83% (30 of 36 deadlines)", "median 1h 35m, p90 7h 10m",
+			"Conversion:         13% (4 of 31 MQLs)", "Best source:        webinar-form — 4 of 20 converted", "Worst segment:      FR — 0 of 6 converted",
 			"MQL volume 31 is below the commitment of 40", `Bad fit: "a student project"`, "https://baton.example.com/campaigns/webinar-q3"} {
 			if !strings.Contains(m.Text, s) {
 				t.Errorf("digest text lacks %q:\n%s", s, m.Text)
