@@ -196,7 +196,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		n.LeadURL = a.PublicURL + "/leads/" + url.PathEscape(in.Lead.ID) + "?t=" + url.QueryEscape(tok)
 		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL}}
 		if in.Kind == mail.KindEscalation && in.Phase == "accept" {
-			n.Links = append(n.Links, store.Link{Label: "Send to the next rep", URL: a.link(in, "reassign")},
+			n.Links = append(n.Links, store.Link{Label: "Hand to a rep", URL: a.link(in, "reassign")},
 				store.Link{Label: "Take it myself", URL: a.link(in, "takeover")},
 				store.Link{Label: "Extend once", URL: a.link(in, "extend")})
 		}
@@ -210,6 +210,15 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		})
 		n.Links = []store.Link{{Label: "Accept lead", URL: a.PublicURL + "/a/" + tok},
 			{Label: "Decline", URL: a.link(in, "reject")}}
+	}
+	if in.Kind == mail.KindReminder && (in.Phase == "contact" || strings.HasPrefix(in.Phase, "cadence")) {
+		// A first-contact or follow-up reminder carries the action it asks for.
+		tok := a.Signer.Sign(token.Claims{
+			Lead: in.Lead.ID, Actor: in.To.ID, Action: "view", Attempt: in.Lead.Attempt,
+			Expires: in.Deadline.Add(a.LinkTTL).Unix(),
+		})
+		n.LeadURL = a.PublicURL + "/leads/" + url.PathEscape(in.Lead.ID) + "?t=" + url.QueryEscape(tok)
+		n.Links = []store.Link{{Label: "Log contact", URL: a.link(in, "contact")}, {Label: "Open the lead", URL: n.LeadURL}}
 	}
 	replyTo := ""
 	if in.Kind == mail.KindOffer {

@@ -195,6 +195,10 @@ func (a *CampaignActivities) SendCampaignMail(ctx context.Context, in CampaignMa
 		n.Links = []store.Link{{Label: "Approve the plan", URL: link(ActionCampaignApprove)},
 			{Label: "Request changes", URL: link(ActionCampaignChanges)}}
 	}
+	if n.Kind == mail.KindCampaignDigest || n.Kind == mail.KindCampaignRetro || n.Kind == mail.KindCampaignShortfall {
+		n.CampaignURL = a.PublicURL + "/campaigns/" + n.Campaign.ID
+		n.Links = []store.Link{{Label: "Open the campaign page", URL: n.CampaignURL}}
+	}
 	sort.SliceStable(n.Comments, func(i, j int) bool { return n.Comments[i].At.Before(n.Comments[j].At) })
 	m, err := mail.ComposeCampaign(n, a.From)
 	if err != nil {

@@ -342,17 +342,12 @@ func campaignStatusCmd(a *app) *cobra.Command {
 				}
 				cl.Close()
 			}
-			if cur.LiveAt != nil {
-				to := time.Now()
-				if cur.EndedAt != nil {
-					to = *cur.EndedAt
-				}
-				s, err := a.st.CampaignStats(ctx, args[0], *cur.LiveAt, to, 0)
-				if err != nil {
-					return err
-				}
-				out.ToDate = &s
+			from, to := store.ToDate(cur, time.Now())
+			s, err := a.st.CampaignStats(ctx, args[0], from, to, 0)
+			if err != nil {
+				return err
 			}
+			out.ToDate = &s
 			if out.Events, err = a.st.CampaignEvents(ctx, args[0]); err != nil {
 				return err
 			}
@@ -399,9 +394,14 @@ func printCampaignStatus(w io.Writer, cur store.CampaignState, out CampaignStatu
 		fmt.Fprintf(tw, "Now:\t%s (no running workflow)\n", term(out.Status))
 	}
 	if s := out.ToDate; s != nil {
-		fmt.Fprintf(tw, "To date:\t%d captured, %d MQLs, %d accepted, %d rejected (acceptance %s), %d converted (%s), SLA %s, first contact median %s p90 %s\n",
-			s.Captured, s.MQLs, s.Accepted, s.Rejected, domain.Pct(s.AcceptanceRate), s.Converted, domain.Pct(s.ConversionRate),
-			domain.Pct(s.SLACompliance), s.FirstContactMedian.Round(time.Second), s.FirstContactP90.Round(time.Second))
+		since := "the first lead"
+		if !s.From.IsZero() {
+			since = when(s.From)
+		}
+		fmt.Fprintf(tw, "To date:\t%d captured, %d MQLs since %s (%s)\n", s.Captured, s.MQLs, since, domain.CohortRule)
+		for _, l := range s.Metrics.Lines() {
+			fmt.Fprintf(tw, "  %s:\t%s (%s)\n", l.Name, l.Value, l.Detail)
+		}
 	}
 	fmt.Fprintln(tw, "History:")
 	for _, e := range out.Events {

@@ -3,7 +3,6 @@ package domain
 import (
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"time"
 )
@@ -13,6 +12,7 @@ import (
 type StatEvent struct {
 	LeadID  string
 	Kind    string
+	Actor   string // "rep:ana", "manager:max", "system"
 	Reason  string
 	Data    map[string]string
 	At      time.Time
@@ -66,20 +66,34 @@ type CampaignStats struct {
 	// against lapses and breaches.
 	SLAMet, SLAMissed int
 	SLACompliance     float64
-	// From MQL to the first logged contact, over cohort leads contacted by To.
+	// Time to first contact (from the acceptance), over cohort leads
+	// contacted by To; time to accept (from the accepted offer) over
+	// AcceptedTimed leads.
 	Contacted                           int
 	FirstContactMedian, FirstContactP90 time.Duration
-	Collateral                          []Count           // from contact events that name collateral
-	Sources, Segments                   []GroupConversion // best first, by conversion rate then volume
+	AcceptedTimed                       int
+	AcceptMedian, AcceptP90             time.Duration
+	// Metrics are the shared metrics (metrics.go) the fields above repeat.
+	Metrics Metrics `json:"metrics"`
+	// Notes are the reps' notes for marketing on declined leads.
+	Notes             []RepNote         `json:"notes,omitempty"`
+	Collateral        []Count           // from contact events that name collateral
+	Sources, Segments []GroupConversion // best first, by conversion rate then volume
+}
+
+// RepNote is what a rep told marketing about a lead when declining it.
+type RepNote struct {
+	LeadID, Rep, Kind, Reason, Note string
+	At                              time.Time
 }
 
 // HasDecisions reports whether any cohort lead was accepted or rejected.
 func (s CampaignStats) HasDecisions() bool { return s.Accepted+s.Rejected > 0 }
 
 // Best and Worst return the first and last group, or nil when fewer than two
-// groups exist (one group is neither best nor worst).
+// groups exist or all convert alike (nothing distinguishes them).
 func Best(g []GroupConversion) *GroupConversion {
-	if len(g) < 2 {
+	if len(g) < 2 || g[0].Rate == g[len(g)-1].Rate {
 		return nil
 	}
 	return &g[0]
@@ -87,7 +101,7 @@ func Best(g []GroupConversion) *GroupConversion {
 
 // Worst is the group with the lowest conversion.
 func Worst(g []GroupConversion) *GroupConversion {
-	if len(g) < 2 {
+	if len(g) < 2 || g[0].Rate == g[len(g)-1].Rate {
 		return nil
 	}
 	return &g[len(g)-1]
@@ -107,166 +121,79 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	return s[i]
 }
 
-type leadFacts struct {
-	mqlAt                           time.Time
-	source, segment                 string
-	accepted, acceptLate, converted bool
-	declines, misses                int
-	collateral                      []string
-	firstContact, firstBreach       time.Time
-	disqualified, recycled          string
-	hasDisqualified, hasRecycled    bool
-}
-
 // AggregateCampaign computes the numbers of [from, to) from the events of
 // every lead of the campaign up to `to` (events at or after `to` are ignored).
+// The shared metrics come from MetricsOf (metrics.go), so every surface that
+// shows CampaignStats shows the same numbers.
 func AggregateCampaign(events []StatEvent, from, to time.Time, target int) CampaignStats {
 	st := CampaignStats{From: from, To: to, Target: target}
-	sorted := append([]StatEvent(nil), events...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].At.Before(sorted[j].At) })
-	facts := map[string]*leadFacts{}
-	get := func(id string) *leadFacts {
-		f := facts[id]
-		if f == nil {
-			f = &leadFacts{}
-			facts[id] = f
+	all := LeadRecords(events, to)
+	for _, l := range all {
+		if !l.CapturedAt.IsZero() && !l.CapturedAt.Before(from) {
+			st.Captured++
 		}
-		return f
 	}
-	declines, disq, recyc, coll := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
-	type pendingDecline struct{ lead, reason string }
-	var decl []pendingDecline
-	for _, e := range sorted {
-		if !e.At.Before(to) {
-			continue
-		}
-		inPeriod := !e.At.Before(from)
-		if (e.Kind == "captured" || e.Kind == "touch") && e.Credited && inPeriod {
+	// Touches this campaign brought in the period, its own leads' and those
+	// of people already leads of another campaign (credited here, counted
+	// nowhere else: LeadRecords skips another campaign's leads).
+	for _, e := range events {
+		if (e.Kind == "captured" || e.Kind == "touch") && e.Credited && !e.At.Before(from) && e.At.Before(to) {
 			st.Responses++
 			if e.Foreign {
 				st.Returning++
 			}
 		}
-		if e.Foreign {
-			continue
-		}
-		f := get(e.LeadID)
-		if e.Segment != "" {
-			f.segment = e.Segment
-		}
-		switch e.Kind {
-		case "captured":
-			f.source = e.Data["source"]
-			if !e.At.Before(from) {
-				st.Captured++
-			}
-		case "mql":
-			if f.mqlAt.IsZero() {
-				f.mqlAt = e.At
-			}
-		case "accepted":
-			if !f.accepted {
-				f.accepted = true
-				// A take-over carries no deadline: it is in time.
-				by, err := time.Parse(time.RFC3339, e.Data["accept_by"])
-				f.acceptLate = err == nil && e.At.After(by)
-			}
-		case "lapsed":
-			f.misses++
-		case "rejected":
-			f.declines++
-			decl = append(decl, pendingDecline{e.LeadID, e.Reason})
-		case "contacted":
-			if f.firstContact.IsZero() {
-				f.firstContact = e.At
-			}
-			if c := e.Data["collateral"]; c != "" && !slices.Contains(f.collateral, c) {
-				f.collateral = append(f.collateral, c)
-			}
-		case "breached":
-			if f.firstContact.IsZero() { // a first-contact miss; later ones are cadence touches
-				if f.firstBreach.IsZero() {
-					f.firstBreach = e.At
-				}
-				f.misses++
-			}
-		case "converted":
-			f.converted = true
-		case "disqualified":
-			f.hasDisqualified, f.disqualified = true, e.Reason
-		case "recycled":
-			f.hasRecycled, f.recycled = true, e.Reason
-		}
 	}
-	inCohort := func(f *leadFacts) bool { return !f.mqlAt.IsZero() && !f.mqlAt.Before(from) }
-	for _, d := range decl {
-		if inCohort(facts[d.lead]) {
-			declines[orDefault(d.reason, "unspecified")]++
-		}
-	}
+	cohort := Cohort(all, from, to)
+	m := MetricsOf(cohort)
+	st.Metrics = m
+	declines, disq, recyc, coll := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	sources, segments := map[string]*GroupConversion{}, map[string]*GroupConversion{}
-	var ttfc []time.Duration
-	ids := make([]string, 0, len(facts))
-	for id := range facts {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		f := facts[id]
-		if !inCohort(f) {
-			continue
-		}
+	for _, f := range cohort {
 		st.MQLs++
-		switch {
-		case f.accepted:
-			st.Accepted++
-		case f.declines > 0:
-			st.Rejected++
+		for _, d := range f.Declines {
+			declines[orDefault(d.Reason, "unspecified")]++
+			if d.Note != "" {
+				st.Notes = append(st.Notes, RepNote{LeadID: f.ID, Rep: d.Rep, Kind: "declined", Reason: d.Reason, Note: d.Note, At: d.At})
+			}
 		}
-		if f.accepted && !f.acceptLate {
-			st.SLAMet++
-		}
-		st.SLAMissed += f.misses
-		for _, c := range f.collateral {
+		for _, c := range f.Collateral {
 			coll[c]++
 		}
-		if !f.firstContact.IsZero() {
+		if f.Contacted() {
 			st.Contacted++
-			ttfc = append(ttfc, f.firstContact.Sub(f.mqlAt))
-			if f.firstBreach.IsZero() || f.firstContact.Before(f.firstBreach) {
-				st.SLAMet++
-			}
 		}
-		if f.converted {
-			st.Converted++
+		if f.HasDisqualified {
+			disq[orDefault(f.Disqualified, "unspecified")]++
 		}
-		if f.hasDisqualified {
-			disq[orDefault(f.disqualified, "unspecified")]++
-		}
-		if f.hasRecycled {
-			recyc[orDefault(f.recycled, "unspecified")]++
+		if f.HasRecycled {
+			recyc[orDefault(f.Recycled, "unspecified")]++
 		}
 		for _, g := range []struct {
 			m    map[string]*GroupConversion
 			name string
-		}{{sources, orDefault(f.source, "api")}, {segments, orDefault(f.segment, "unknown")}} {
+		}{{sources, orDefault(f.Source, "api")}, {segments, orDefault(f.Segment, "unknown")}} {
 			gc := g.m[g.name]
 			if gc == nil {
 				gc = &GroupConversion{Name: g.name}
 				g.m[g.name] = gc
 			}
 			gc.MQLs++
-			if f.converted {
+			if f.Converted {
 				gc.Converted++
 			}
 		}
 	}
+	st.Accepted, st.Rejected = m.Acceptance.N, m.Acceptance.Of-m.Acceptance.N
+	st.Converted = m.Conversion.N
+	st.SLAMet, st.SLAMissed = m.SLA.N, m.SLA.Of-m.SLA.N
 	st.Collateral = counts(coll)
 	st.Declines, st.Disqualified, st.Recycled = counts(declines), counts(disq), counts(recyc)
-	st.AcceptanceRate = ratio(st.Accepted, st.Accepted+st.Rejected)
-	st.ConversionRate = ratio(st.Converted, st.MQLs)
-	st.SLACompliance = ratio(st.SLAMet, st.SLAMet+st.SLAMissed)
-	st.FirstContactMedian, st.FirstContactP90 = Percentile(ttfc, 0.5), Percentile(ttfc, 0.9)
+	st.AcceptanceRate = m.Acceptance.Rate()
+	st.ConversionRate = m.Conversion.Rate()
+	st.SLACompliance = m.SLA.Rate()
+	st.FirstContactMedian, st.FirstContactP90 = m.TimeToFirstContact.Median, m.TimeToFirstContact.P90
+	st.AcceptMedian, st.AcceptP90, st.AcceptedTimed = m.TimeToAccept.Median, m.TimeToAccept.P90, m.TimeToAccept.N
 	st.Sources, st.Segments = groups(sources), groups(segments)
 	return st
 }

@@ -219,7 +219,7 @@ func TestPagesInBrowser(t *testing.T) {
 		t.Errorf("timeline is %dpx wide on a %dpx phone (%v)", w, phoneWidth, err)
 	}
 	accessible(t, ctx, "timeline")
-	if tl := text(t, ctx, "#timeline"); !strings.Contains(tl, "accepted") || !strings.Contains(tl, "offered") || !strings.Contains(tl, "(rep)") {
+	if tl := text(t, ctx, "#timeline"); !strings.Contains(tl, "Accepted") || !strings.Contains(tl, "Offered to a rep") || !strings.Contains(tl, "(rep)") {
 		t.Fatalf("timeline:\n%s", tl)
 	}
 	// Sign out.
@@ -249,8 +249,8 @@ func TestPagesInBrowser(t *testing.T) {
 		}
 		return n
 	}
-	if n := nonZero("#over-time rect.col"); n < 2 { // today's breaches and escalation
-		t.Fatalf("breaches chart has %d visible columns", n)
+	if n, m := nonZero("#over-time rect.col"), nonZero("#esc-time rect.col"); n < 1 || m < 1 { // today's breaches and escalation, one chart each
+		t.Fatalf("breaches chart has %d visible columns, escalations %d", n, m)
 	}
 	// One bar per rep; the rep who accepted shows, the reps who let it lapse are at 0%.
 	if n, all := nonZero("#by-rep rect.bar"), len(visibleSizes(t, ctx, "#by-rep rect.bar")); all != 3 || n < 1 {

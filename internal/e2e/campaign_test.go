@@ -253,10 +253,10 @@ func TestCampaignDraftToClosedOnTheRealStack(t *testing.T) {
 	}
 	dg := waitMail(t, s, "max.becker@example.com", "campaign-digest", 5*time.Second)
 	for _, want := range []string{
-		"Accepted by sales:  2, rejected 1 — acceptance 67%", // won and accepted; declined only declined
-		"Declines by reason: bad-fit 1",
-		"Converted:          1 (33% of MQLs)",
-		"First contact:      median",
+		"Acceptance:         67% (2 of 3 decided leads)", // won and accepted; declined only declined
+		"Declines by reason: Bad fit 1",
+		"Conversion:         33% (1 of 3 MQLs)",
+		"Time to first contact: median",
 		"Best source:        webinar — 1 of 2 converted",
 		"Worst source:       ads — 0 of 1 converted",
 		"Best segment:       DE — 1 of 2 converted",
@@ -281,7 +281,7 @@ func TestCampaignDraftToClosedOnTheRealStack(t *testing.T) {
 	// The end date: retrospective to both teams, then closed.
 	retro := waitMail(t, s, "sam.okafor@example.com", "campaign-retro", 20*time.Second)
 	if !strings.Contains(retro.Text, "week 1: 3 MQLs of 5 — missed: MQL volume 3 is below the commitment of 5") ||
-		!strings.Contains(retro.Text, "Converted:          1 (33% of MQLs)") {
+		!strings.Contains(retro.Text, "Conversion:         33% (1 of 3 MQLs)") {
 		t.Errorf("retrospective:\n%s", retro.Text)
 	}
 	waitCampaign(t, s, id, "closed", 10*time.Second)

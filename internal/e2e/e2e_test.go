@@ -356,7 +356,7 @@ func TestLeadHandedToRepEndToEnd(t *testing.T) {
 		t.Fatalf("late click: %d %s", code, page)
 	}
 	// The manager's link opens the lead page; without the token nothing shows.
-	if resp, page := do(t, http.DefaultClient, "GET", esc.Links[0].URL, "", ""); resp.StatusCode != 200 || !strings.Contains(page, "escalated") {
+	if resp, page := do(t, http.DefaultClient, "GET", esc.Links[0].URL, "", ""); resp.StatusCode != 200 || !strings.Contains(page, "Escalated") {
 		t.Fatalf("manager's lead page: %d %s", resp.StatusCode, page)
 	}
 	// Without the token (and no session) it asks to sign in, and shows nothing of the lead.

@@ -113,7 +113,7 @@ func TestInboxActionsEndToEnd(t *testing.T) {
 	}
 	// The timeline shows every step with actor and reason.
 	_, tl := do(t, ana, "GET", s.URL+"/leads/"+kept, "", "")
-	for _, want := range []string{"<strong>accepted</strong> by Ana Schmidt (rep)", "<strong>contacted</strong> by Ana Schmidt (rep)", "<strong>disqualified</strong> by Ana Schmidt (rep)", "no-budget"} {
+	for _, want := range []string{"<strong>Accepted</strong> by Ana Schmidt (rep)", "<strong>Contact logged</strong> by Ana Schmidt (rep)", "<strong>Disqualified</strong> by Ana Schmidt (rep)", "No budget"} {
 		if !strings.Contains(tl, want) {
 			t.Fatalf("timeline lacks %q:\n%s", want, tl)
 		}

@@ -159,10 +159,10 @@ func TestOneClickDeclineAndManagerReassign(t *testing.T) {
 
 	// Ana lets it lapse: with no reassignment in the policy, the manager is told at once.
 	esc := waitMail(t, s, "max.becker@example.com", "escalation", 10*time.Second)
-	if code, page := clickWith(t, linkNamed(t, esc, "Send to the next rep"), url.Values{}); code != 400 || !strings.Contains(page, "needs a reason") {
+	if code, page := clickWith(t, linkNamed(t, esc, "Hand to a rep"), url.Values{}); code != 400 || !strings.Contains(page, "needs a reason") {
 		t.Fatalf("reassign without a reason: %d %s", code, page)
 	}
-	if code, page := clickWith(t, linkNamed(t, esc, "Send to the next rep"), url.Values{"reason": {"Ana is at an offsite"}}); code != 200 ||
+	if code, page := clickWith(t, linkNamed(t, esc, "Hand to a rep"), url.Values{"reason": {"Ana is at an offsite"}}); code != 200 ||
 		!strings.Contains(page, "Lead reassigned") {
 		t.Fatalf("manager reassign: %d %s", code, page)
 	}

@@ -30,25 +30,23 @@ type CampaignNotice struct {
 	domain.CampaignMessage
 	Key   string // ledger key: campaign + kind + round/week + recipient
 	Links []store.Link
+	// CampaignURL is the campaign's page (digests, shortfalls, retrospectives).
+	CampaignURL string
 }
 
 // Pct formats a fraction as a percentage.
 func (CampaignNotice) Pct(f float64) string { return domain.Pct(f) }
 
-// Dur formats a duration for people: 1h30m, 45s, or — for none.
-func (CampaignNotice) Dur(d time.Duration) string {
-	if d <= 0 {
-		return "—"
-	}
-	if d >= time.Minute {
-		d = d.Round(time.Minute)
-	}
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
+// Dur formats a duration for people: 1h 30m, 45s, or — for none.
+func (CampaignNotice) Dur(d time.Duration) string { return domain.HumanDuration(d) }
+
+// Plural is "1 lead", "2 leads".
+func (CampaignNotice) Plural(n int, one, many string) string { return domain.Plural(n, one, many) }
+
+// SameBlocks reports whether the period is the whole campaign so far (the
+// first week): the digest then shows one block, not the same one twice.
+func (n CampaignNotice) SameBlocks() bool {
+	return n.Period.From.Equal(n.ToDate.From) && n.Period.To.Equal(n.ToDate.To)
 }
 
 // Local formats an instant in the recipient's time zone.
@@ -137,7 +135,13 @@ type StatsBlock struct {
 func (StatsBlock) Pct(f float64) string { return domain.Pct(f) }
 
 // Dur formats a duration for people.
-func (StatsBlock) Dur(d time.Duration) string { return CampaignNotice{}.Dur(d) }
+func (StatsBlock) Dur(d time.Duration) string { return domain.HumanDuration(d) }
+
+// Plural is "1 lead", "2 leads".
+func (StatsBlock) Plural(n int, one, many string) string { return domain.Plural(n, one, many) }
+
+// Lines are the shared metrics in words (domain.Metrics.Lines).
+func (b StatsBlock) Lines() []domain.MetricLine { return b.Metrics.Lines() }
 
 // BestSource and the rest pick the best and worst source and segment.
 func (b StatsBlock) BestSource() *domain.GroupConversion  { return domain.Best(b.Sources) }

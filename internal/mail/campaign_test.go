@@ -30,6 +30,10 @@ var weekStats = domain.CampaignStats{
 	Declines: []domain.Count{{Name: "bad-fit", N: 5}, {Name: "not-my-territory", N: 3}}, Disqualified: []domain.Count{{Name: "student", N: 2}},
 	Converted: 4, ConversionRate: 4.0 / 31, SLAMet: 30, SLAMissed: 6, SLACompliance: 30.0 / 36,
 	Contacted: 15, FirstContactMedian: 95 * time.Minute, FirstContactP90: 7*time.Hour + 10*time.Minute,
+	Metrics: domain.Metrics{Acceptance: domain.Ratio{N: 18, Of: 25}, SLA: domain.Ratio{N: 30, Of: 36}, Conversion: domain.Ratio{N: 4, Of: 31},
+		TimeToAccept:       domain.Durations{N: 18, Median: 12 * time.Minute, P90: 2*time.Hour + 5*time.Minute},
+		TimeToFirstContact: domain.Durations{N: 15, Median: 95 * time.Minute, P90: 7*time.Hour + 10*time.Minute}},
+	Notes:    []domain.RepNote{{LeadID: "ld_q3", Rep: "ana", Kind: "declined", Reason: "bad-fit", Note: "a student project"}},
 	Sources:  []domain.GroupConversion{{Name: "webinar-form", MQLs: 20, Converted: 4, Rate: 0.2}, {Name: "ads", MQLs: 11, Converted: 0}},
 	Segments: []domain.GroupConversion{{Name: "DE", MQLs: 25, Converted: 4, Rate: 0.16}, {Name: "FR", MQLs: 6, Converted: 0}},
 }
@@ -49,6 +53,7 @@ func campaignNotice(kind string) mail.CampaignNotice {
 		n.To = owner
 	case mail.KindCampaignShortfall, mail.KindCampaignDigest, mail.KindCampaignRetro:
 		n.Week, n.Period, n.ToDate = 1, weekStats, weekStats
+		n.CampaignURL = "https://baton.example.com/campaigns/webinar-q3"
 		n.Shortfall = domain.Shortfall(campaignSpec.Commitments, weekStats)
 		n.Weeks = []domain.PeriodResult{{Week: 1, From: weekStats.From, MQLs: 31, Target: 40, Shortfall: n.Shortfall},
 			{Week: 2, From: weekStats.To, MQLs: 44, Target: 40}}
@@ -102,13 +107,16 @@ func TestCampaignBodiesCarryTheNumbers(t *testing.T) {
 		if m.Kind != mail.KindCampaignDigest {
 			continue
 		}
-		for _, s := range []string{"MQLs:               31 of 40 committed (51 leads captured)", "acceptance 72%",
-			"bad-fit 5, not-my-territory 3", "SLA compliance:     83% (30 deadlines met, 6 missed)", "median 1h35m, p90 7h10m",
-			"Converted:          4 (13% of MQLs)", "Best source:        webinar-form — 4 of 20 converted", "Worst segment:      FR — 0 of 6 converted",
-			"MQL volume 31 is below the commitment of 40"} {
+		for _, s := range []string{"MQLs:               31 of 40 committed (51 leads captured)", "Acceptance:         72% (18 of 25 decided leads)",
+			"Bad fit 5, Not my territory 3", "SLA compliance:     83% (30 of 36 deadlines)", "median 1h 35m, p90 7h 10m",
+			"Conversion:         13% (4 of 31 MQLs)", "Best source:        webinar-form — 4 of 20 converted", "Worst segment:      FR — 0 of 6 converted",
+			"MQL volume 31 is below the commitment of 40", `Bad fit: "a student project"`, "https://baton.example.com/campaigns/webinar-q3"} {
 			if !strings.Contains(m.Text, s) {
 				t.Errorf("digest text lacks %q:\n%s", s, m.Text)
 			}
+		}
+		if strings.Count(m.Text, "Acceptance:") != 1 {
+			t.Errorf("week one repeats the same block:\n%s", m.Text)
 		}
 		if strings.Contains(m.HTML, "<case study>") || !strings.Contains(m.HTML, "&lt;case study&gt;") && strings.Contains(m.Text, "case study") {
 			t.Error("HTML must escape comments")

@@ -33,7 +33,8 @@ var funcs = map[string]any{
 		}
 		return t.In(loc).Format("Mon 2 Jan 15:04")
 	},
-	"join": strings.Join,
+	"join":   strings.Join,
+	"reason": domain.ReasonLabel,
 	"orDash": func(s string) string {
 		if s == "" {
 			return "—"

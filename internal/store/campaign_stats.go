@@ -91,14 +91,14 @@ func (s *Store) CampaignIntake(ctx context.Context, id string) (bool, string, er
 }
 
 // statKinds are the lead events the campaign numbers read.
-var statKinds = []string{"captured", "touch", "mql", "accepted", "lapsed", "rejected", "contacted", "breached",
+var statKinds = []string{"captured", "touch", "mql", "offered", "reassigned", "accepted", "lapsed", "rejected", "contacted", "breached",
 	"converted", "disqualified", "recycled"}
 
 // CampaignStats computes a campaign's numbers over [from, to) from the lead
 // events (see domain.AggregateCampaign for what each number means).
 func (s *Store) CampaignStats(ctx context.Context, id string, from, to time.Time, target int) (domain.CampaignStats, error) {
 	rows, _ := s.Pool.Query(ctx, `
-		select e.lead_id, e.kind, e.reason, e.data, e.occurred_at, l.country,
+		select e.lead_id, e.kind, e.actor, e.reason, e.data, e.occurred_at, l.country,
 			l.campaign_id <> $1, coalesce(e.data->>'campaign', l.campaign_id) = $1
 		from lead_events e join leads l on l.id = e.lead_id
 		where e.occurred_at < $2 and (l.campaign_id = $1 and e.kind = any($3)
@@ -106,13 +106,44 @@ func (s *Store) CampaignStats(ctx context.Context, id string, from, to time.Time
 		order by e.occurred_at, e.seq, e.id`, id, to, statKinds)
 	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.StatEvent, error) {
 		var e domain.StatEvent
-		err := r.Scan(&e.LeadID, &e.Kind, &e.Reason, &e.Data, &e.At, &e.Segment, &e.Foreign, &e.Credited)
+		err := r.Scan(&e.LeadID, &e.Kind, &e.Actor, &e.Reason, &e.Data, &e.At, &e.Segment, &e.Foreign, &e.Credited)
 		return e, err
 	})
 	if err != nil {
 		return domain.CampaignStats{}, fmt.Errorf("campaign %s stats: %w", id, err)
 	}
 	return domain.AggregateCampaign(evs, from, to, target), nil
+}
+
+func scanStatEvent(r pgx.CollectableRow) (domain.StatEvent, error) {
+	var e domain.StatEvent
+	err := r.Scan(&e.LeadID, &e.Kind, &e.Actor, &e.Reason, &e.Data, &e.At, &e.Segment)
+	return e, err
+}
+
+// ToDate is the period a campaign's numbers "to date" cover, on every
+// surface: the MQLs since it went live (since its first lead when it never
+// went live), counted up to its end, or now while it runs.
+func ToDate(c CampaignState, now time.Time) (from, to time.Time) {
+	if c.LiveAt != nil {
+		from = *c.LiveAt
+	}
+	to = now
+	if c.EndedAt != nil && c.EndedAt.Before(now) {
+		to = *c.EndedAt
+	}
+	return from, to
+}
+
+// CampaignToDate is a campaign's spec and its numbers to date (see ToDate).
+func (s *Store) CampaignToDate(ctx context.Context, id string, now time.Time) (CampaignState, domain.CampaignStats, error) {
+	c, err := s.CampaignSpec(ctx, id)
+	if err != nil {
+		return c, domain.CampaignStats{}, err
+	}
+	from, to := ToDate(c, now)
+	st, err := s.CampaignStats(ctx, id, from, to, 0)
+	return c, st, err
 }
 
 // Leaders returns the active sales and marketing leaders (empty when none).

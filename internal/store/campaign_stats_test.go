@@ -48,7 +48,7 @@ func TestCampaignStatsFromLeadEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	if st.Captured != 3 || st.MQLs != 2 || st.Accepted != 1 || st.Rejected != 1 || st.Converted != 1 || st.Target != 5 ||
-		st.SLAMet != 2 || st.SLAMissed != 1 || st.FirstContactMedian != 45*time.Minute || len(st.Declines) != 1 ||
+		st.SLAMet != 2 || st.SLAMissed != 1 || st.FirstContactMedian != 40*time.Minute || len(st.Declines) != 1 ||
 		st.Declines[0] != (domain.Count{Name: "bad-fit", N: 1}) || st.Sources[0].Name != "webinar" || st.Segments[0].Name != "DE" {
 		t.Errorf("stats = %+v", st)
 	}

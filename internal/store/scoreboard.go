@@ -63,18 +63,19 @@ func (s *Store) OpenLeads(ctx context.Context, v Viewer, limit int) ([]InboxLead
 	return out, nil
 }
 
-// RepSLA is one rep's record: deadlines met and missed.
+// RepSLA is one rep's record over a cohort of leads: the shared metrics of
+// internal/domain (ByRep) with the rep's name and team.
 type RepSLA struct {
 	RepID, Name, TeamID, TeamName string
-	Accepted, Lapsed, Rejected    int
-	FirstContacts, Breaches       int
+	domain.RepMetrics
 }
 
-// Met counts the deadlines kept: offers accepted and first contacts logged.
-func (r RepSLA) Met() int { return r.Accepted + r.FirstContacts }
+// Met counts the deadlines kept: offers accepted in time and first contacts
+// logged in time (see domain.MetricDefs, SLA compliance).
+func (r RepSLA) Met() int { return r.SLA.N }
 
-// Missed counts the deadlines missed: offers that lapsed, contacts breached.
-func (r RepSLA) Missed() int { return r.Lapsed + r.Breaches }
+// Missed counts the deadlines missed: offers that lapsed, first contacts breached.
+func (r RepSLA) Missed() int { return r.SLA.Of - r.SLA.N }
 
 // repScope limits people p to what a viewer may see on the scoreboard.
 func repScope(v Viewer, n int) (string, []any) {
@@ -89,27 +90,40 @@ func repScope(v Viewer, n int) (string, []any) {
 	return "false", nil
 }
 
-// RepRecords returns the sales side of the SLA per rep since a time, for the
-// reps a viewer may see, by team then rep.
-func (s *Store) RepRecords(ctx context.Context, v Viewer, since time.Time) ([]RepSLA, error) {
-	cond, args := repScope(v, 2)
-	rows, _ := s.Pool.Query(ctx, `
-		with ev as (
-			select case when kind in ('lapsed', 'breached') then data->>'rep'
-				when actor like 'rep:%' then substr(actor, 5) end as rep, kind, event_key
-			from lead_events where occurred_at >= $1 and kind in ('accepted', 'lapsed', 'rejected', 'contacted', 'breached'))
-		select p.id, p.name, coalesce(t.id, ''), coalesce(t.name, ''),
-			count(ev.kind) filter (where ev.kind = 'accepted'),
-			count(ev.kind) filter (where ev.kind = 'lapsed'),
-			count(ev.kind) filter (where ev.kind = 'rejected'),
-			count(ev.kind) filter (where ev.kind = 'contacted' and ev.event_key ~ ':contact:1$'),
-			count(ev.kind) filter (where ev.kind = 'breached')
-		from people p left join teams t on t.id = p.team_id left join ev on ev.rep = p.id
-		where p.role = 'rep' and `+cond+`
-		group by p.id, p.name, t.id, t.name order by t.id nulls last, p.id`, append([]any{since}, args...)...)
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[RepSLA])
+// RepRecords returns each rep's side of the shared metrics over the leads
+// that became MQLs in [from, to), counted up to `to`, for the reps a viewer
+// may see, by team then rep.
+func (s *Store) RepRecords(ctx context.Context, v Viewer, from, to time.Time) ([]RepSLA, error) {
+	cond, args := repScope(v, 1)
+	rows, _ := s.Pool.Query(ctx, `select p.id, p.name, coalesce(t.id, ''), coalesce(t.name, '')
+		from people p left join teams t on t.id = p.team_id
+		where p.role = 'rep' and `+cond+` order by t.id nulls last, p.id`, args...)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepSLA, error) {
+		var x RepSLA
+		return x, r.Scan(&x.RepID, &x.Name, &x.TeamID, &x.TeamName)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("rep records: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	rows, _ = s.Pool.Query(ctx, `
+		select e.lead_id, e.kind, e.actor, e.reason, e.data, e.occurred_at, l.country
+		from lead_events e join leads l on l.id = e.lead_id
+		where e.occurred_at < $2 and e.kind = any($3) and e.lead_id in (
+			select lead_id from lead_events where kind = 'mql' and occurred_at >= $1 and occurred_at < $2)
+		order by e.occurred_at, e.seq, e.id`, from, to, statKinds)
+	evs, err := pgx.CollectRows(rows, scanStatEvent)
+	if err != nil {
+		return nil, fmt.Errorf("rep records: %w", err)
+	}
+	by := domain.ByRep(domain.Cohort(domain.LeadRecords(evs, to), from, to))
+	for i := range out {
+		if m := by[out[i].RepID]; m != nil {
+			out[i].RepMetrics = *m
+		}
+		out[i].RepMetrics.Rep = out[i].RepID
 	}
 	return out, nil
 }

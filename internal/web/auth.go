@@ -302,7 +302,7 @@ func (s *Server) linkRefused(w http.ResponseWriter, err error) {
 	case errors.Is(err, store.ErrLinkExpired):
 		text = "This sign-in link has expired. Ask for a new one on the sign-in page."
 	}
-	s.message(w, http.StatusForbidden, "This link cannot be used", text)
+	s.messageLinks(w, http.StatusForbidden, "This link cannot be used", text, []inboxAction{{"Ask for a new sign-in link", "/signin"}})
 }
 
 // signinConfirm is the page a sign-in link opens: it changes nothing.

@@ -86,23 +86,22 @@ func fmtNum(v float64) string {
 
 func esc(s string) string { return template.HTMLEscapeString(s) }
 
-// HBars draws a horizontal bar chart; max 0 means the largest value, rounded up.
-func HBars(id, title string, bars []Bar, max float64) template.HTML {
-	const width, labelW, rowH, valueW = 360.0, 120.0, 30.0, 48.0
+// HBars draws a horizontal bar chart as a figure: a visible title, one row
+// per bar (the label and value are HTML text, so they keep the page's font
+// size on a phone; the bar is a small SVG scaled to the row), an axis with
+// its unit under the bars, and a dashed target line when target > 0.
+// max 0 means the largest value, rounded up. unit follows every number
+// ("%", or "" for counts, then named in the title).
+func HBars(id, title, unit string, bars []Bar, max, target float64) template.HTML {
 	if max <= 0 {
 		for _, b := range bars {
 			max = math.Max(max, b.Value)
 		}
 		max = niceMax(max)
 	}
-	height := rowH*float64(len(bars)) + 8
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg id="%s" class="chart" role="img" aria-labelledby="%s-t" viewBox="0 0 %g %g" width="100%%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">`,
-		esc(id), esc(id), width, height)
-	fmt.Fprintf(&sb, `<title id="%s-t">%s</title>`, esc(id), esc(title))
-	barW := width - labelW - valueW
-	for i, b := range bars {
-		y := 4 + rowH*float64(i)
+	fmt.Fprintf(&sb, `<figure id="%s" class="chart hbars" aria-labelledby="%s-t"><figcaption id="%s-t">%s</figcaption>`, esc(id), esc(id), esc(id), esc(title))
+	for _, b := range bars {
 		color := colorBar
 		switch b.Class {
 		case "good":
@@ -112,74 +111,62 @@ func HBars(id, title string, bars []Bar, max float64) template.HTML {
 		}
 		disp := b.Display
 		if disp == "" {
-			disp = fmtNum(b.Value)
+			disp = fmtNum(b.Value) + unit
 		}
-		w := scale(b.Value, max, barW)
-		fmt.Fprintf(&sb, `<text x="%g" y="%g" font-size="11" fill="%s" text-anchor="end">%s</text>`, labelW-6, y+rowH/2+4, colorText, esc(truncate(b.Label, 16)))
-		fmt.Fprintf(&sb, `<rect class="bar" x="%g" y="%g" width="%.1f" height="%g" fill="%s"><title>%s: %s</title></rect>`,
-			labelW, y+4, w, rowH-10, color, esc(b.Label), esc(disp))
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%g" font-size="12" fill="%s">%s</text>`, labelW+w+4, y+rowH/2+4, colorText, esc(disp))
+		fmt.Fprintf(&sb, `<div class="hrow"><span class="hlabel">%s</span>`, esc(b.Label))
+		fmt.Fprintf(&sb, `<svg class="htrack" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">`)
+		fmt.Fprintf(&sb, `<rect x="0" y="0" width="100" height="10" fill="#eceef2"/>`)
+		fmt.Fprintf(&sb, `<rect class="bar" x="0" y="0" width="%.1f" height="10" fill="%s"><title>%s: %s</title></rect>`, scale(b.Value, max, 100), color, esc(b.Label), esc(disp))
+		if target > 0 && target <= max {
+			tx := target / max * 100
+			fmt.Fprintf(&sb, `<line class="target" x1="%.1f" y1="0" x2="%.1f" y2="10" stroke="%s" stroke-width="2" stroke-dasharray="3 2" vector-effect="non-scaling-stroke"/>`, tx, tx, colorText)
+		}
+		fmt.Fprintf(&sb, `</svg><span class="hval">%s</span></div>`, esc(disp))
 	}
-	sb.WriteString(`</svg>`)
+	mid := "" // counts have no half ticks
+	if unit != "" || max/2 == math.Trunc(max/2) {
+		mid = fmtNum(max/2) + unit
+	}
+	fmt.Fprintf(&sb, `<div class="hrow haxis" aria-hidden="true"><span class="hlabel"></span><span class="ticks"><span>0</span><span>%s</span><span>%s%s</span></span><span class="hval"></span></div>`,
+		mid, fmtNum(max), unit)
+	if target > 0 {
+		fmt.Fprintf(&sb, `<p class="legend"><span class="target-key" aria-hidden="true">┆</span> target %s%s</p>`, fmtNum(target), unit)
+	}
+	sb.WriteString(`</figure>`)
 	return template.HTML(sb.String()) //nolint:gosec // every text is escaped above
 }
 
-// Columns draws grouped columns, one group per label (a day), one column per
-// series, with a legend and a y axis from zero.
-func Columns(id, title string, labels []string, series []Series) template.HTML {
-	const width, height, left, bottom, top = 360.0, 200.0, 28.0, 34.0, 22.0
+// Columns draws one series as columns over labels (days), as a figure with
+// a visible title, a y axis from zero with its unit and x labels in HTML.
+func Columns(id, title, unit string, labels []string, s Series) template.HTML {
+	const width, height = 100.0, 50.0
 	max := 0.0
-	for _, s := range series {
-		for _, v := range s.Values {
-			max = math.Max(max, v)
-		}
+	for _, v := range s.Values {
+		max = math.Max(max, v)
 	}
 	max = niceMax(max)
-	plotW, plotH := width-left-4, height-bottom-top
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg id="%s" class="chart" role="img" aria-labelledby="%s-t" viewBox="0 0 %g %g" width="100%%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">`,
-		esc(id), esc(id), width, height)
-	fmt.Fprintf(&sb, `<title id="%s-t">%s</title>`, esc(id), esc(title))
-	// Axis: zero and the maximum.
-	fmt.Fprintf(&sb, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="%s"/>`, left, top+plotH, width-4, top+plotH, colorGrid)
-	fmt.Fprintf(&sb, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="%s" stroke-dasharray="2 3"/>`, left, top, width-4, top, colorGrid)
-	fmt.Fprintf(&sb, `<text x="%g" y="%g" font-size="10" text-anchor="end" fill="%s">%s</text>`, left-3, top+4, colorText, fmtNum(max))
-	fmt.Fprintf(&sb, `<text x="%g" y="%g" font-size="10" text-anchor="end" fill="%s">0</text>`, left-3, top+plotH+4, colorText)
-	// Legend.
-	x := left
-	for _, s := range series {
-		fmt.Fprintf(&sb, `<rect x="%g" y="4" width="10" height="10" fill="%s"/><text x="%g" y="13" font-size="11" fill="%s">%s</text>`,
-			x, s.Color, x+14, colorText, esc(s.Name))
-		x += 24 + 7*float64(len(s.Name))
-	}
-	if n := len(labels); n > 0 && len(series) > 0 {
-		groupW := plotW / float64(n)
-		colW := math.Max(1, (groupW-2)/float64(len(series)))
-		every := int(math.Ceil(float64(n) / 7)) // at most ~7 date labels
+	fmt.Fprintf(&sb, `<figure id="%s" class="chart cols" aria-labelledby="%s-t"><figcaption id="%s-t">%s</figcaption>`, esc(id), esc(id), esc(id), esc(title))
+	fmt.Fprintf(&sb, `<div class="colgrid"><div class="yaxis" aria-hidden="true"><span>%s</span><span>%s</span><span>0</span></div>`, fmtNum(max), esc(unit))
+	fmt.Fprintf(&sb, `<svg class="plot" viewBox="0 0 %g %g" preserveAspectRatio="none" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`, width, height, esc(title))
+	fmt.Fprintf(&sb, `<line x1="0" y1="0.5" x2="%g" y2="0.5" stroke="%s" stroke-dasharray="2 2" vector-effect="non-scaling-stroke"/>`, width, colorGrid)
+	fmt.Fprintf(&sb, `<line x1="0" y1="%g" x2="%g" y2="%g" stroke="%s" vector-effect="non-scaling-stroke"/>`, height, width, height, colorGrid)
+	if n := len(labels); n > 0 {
+		groupW := width / float64(n)
 		for i, l := range labels {
-			gx := left + groupW*float64(i) + 1
-			for j, s := range series {
-				v := 0.0
-				if i < len(s.Values) {
-					v = s.Values[i]
-				}
-				h := scale(v, max, plotH)
-				fmt.Fprintf(&sb, `<rect class="col" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s</title></rect>`,
-					gx+colW*float64(j), top+plotH-h, colW, h, s.Color, esc(l), esc(s.Name), fmtNum(v))
+			v := 0.0
+			if i < len(s.Values) {
+				v = s.Values[i]
 			}
-			if i%every == 0 {
-				fmt.Fprintf(&sb, `<text x="%.1f" y="%g" font-size="10" fill="%s">%s</text>`, gx, height-bottom+14, colorText, esc(l))
-			}
+			h := scale(v, max, height)
+			fmt.Fprintf(&sb, `<rect class="col" x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"><title>%s: %s %s</title></rect>`,
+				groupW*float64(i)+groupW*0.15, height-h, groupW*0.7, h, s.Color, esc(l), fmtNum(v), esc(unit))
 		}
 	}
-	sb.WriteString(`</svg>`)
-	return template.HTML(sb.String()) //nolint:gosec // every text is escaped above
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+	sb.WriteString(`</svg></div>`)
+	if n := len(labels); n > 0 {
+		fmt.Fprintf(&sb, `<div class="xaxis" aria-hidden="true"><span>%s</span><span>%s</span><span>%s</span></div>`, esc(labels[0]), esc(labels[n/2]), esc(labels[n-1]))
 	}
-	return string(r[:n-1]) + "…"
+	sb.WriteString(`</figure>`)
+	return template.HTML(sb.String()) //nolint:gosec // every text is escaped above
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/store"
 )
 
@@ -48,49 +50,54 @@ func TestPercent(t *testing.T) {
 var rectWidth = regexp.MustCompile(`<rect class="bar" x="[^"]+" y="[^"]+" width="([0-9.]+)"`)
 
 func TestHBars(t *testing.T) {
-	svg := string(HBars("f", "Funnel <of> leads", []Bar{{Label: "Captured", Value: 10}, {Label: "MQL & more", Value: 5}, {Label: "Converted", Value: 0}}, 0))
-	if !strings.HasPrefix(svg, `<svg id="f" class="chart" role="img" aria-labelledby="f-t"`) || !strings.Contains(svg, `<title id="f-t">Funnel &lt;of&gt; leads</title>`) {
-		t.Fatalf("not an accessible svg: %s", svg)
+	h := string(HBars("f", "Funnel <of> leads", "", []Bar{{Label: "Captured", Value: 10}, {Label: "MQL & more", Value: 5}, {Label: "Converted", Value: 0}}, 0, 0))
+	if !strings.HasPrefix(h, `<figure id="f" class="chart hbars" aria-labelledby="f-t"><figcaption id="f-t">Funnel &lt;of&gt; leads</figcaption>`) {
+		t.Fatalf("no visible title: %s", h)
 	}
-	if !strings.Contains(svg, "MQL &amp; more") || strings.Contains(svg, "MQL & more") {
-		t.Fatalf("label not escaped: %s", svg)
+	if !strings.Contains(h, "MQL &amp; more") || strings.Contains(h, "MQL & more") {
+		t.Fatalf("label not escaped: %s", h)
 	}
-	m := rectWidth.FindAllStringSubmatch(svg, -1)
+	m := rectWidth.FindAllStringSubmatch(h, -1)
 	if len(m) != 3 {
-		t.Fatalf("%d bars, want 3: %s", len(m), svg)
+		t.Fatalf("%d bars, want 3: %s", len(m), h)
 	}
 	w := make([]float64, 3)
 	for i := range m {
 		w[i], _ = strconv.ParseFloat(m[i][1], 64)
 	}
 	// 10 is the (nice) maximum: full width; 5 is half; 0 is nothing.
-	if w[0] <= 0 || w[1] != w[0]/2 || w[2] != 0 {
+	if w[0] != 100 || w[1] != 50 || w[2] != 0 {
 		t.Fatalf("bar widths %v", w)
 	}
-	// A fixed maximum (percentages) is honoured.
-	svg = string(HBars("p", "pct", []Bar{{Label: "a", Value: 50}}, 100))
-	m = rectWidth.FindAllStringSubmatch(svg, -1)
-	if full := 360.0 - 120 - 48; len(m) != 1 || m[0][1] != strconv.FormatFloat(full/2, 'f', 1, 64) {
-		t.Fatalf("50 of 100: %v", m)
+	if !strings.Contains(h, `<span class="ticks"><span>0</span><span>5</span><span>10</span></span>`) || strings.Contains(h, "target") {
+		t.Fatalf("axis or stray target: %s", h)
+	}
+	// A fixed maximum (percentages) is honoured, with the unit and the target line.
+	h = string(HBars("p", "pct", "%", []Bar{{Label: "a", Value: 50}}, 100, 90))
+	m = rectWidth.FindAllStringSubmatch(h, -1)
+	if len(m) != 1 || m[0][1] != "50.0" || !strings.Contains(h, `<line class="target" x1="90.0"`) ||
+		!strings.Contains(h, "<span>100%</span>") || !strings.Contains(h, "target 90%") || !strings.Contains(h, `<span class="hval">50%</span>`) {
+		t.Fatalf("50 of 100, target 90: %s", h)
 	}
 }
 
 func TestColumns(t *testing.T) {
-	svg := string(Columns("c", "Over time", []string{"1 Jan", "2 Jan"}, []Series{
-		{Name: "Breaches", Values: []float64{2, 0}, Color: colorBad}, {Name: "Escalations", Values: []float64{1, 4}, Color: colorBar}}))
-	if n := strings.Count(svg, `class="col"`); n != 4 {
-		t.Fatalf("%d columns, want 4: %s", n, svg)
+	h := string(Columns("c", "Escalations per day", "escalations", []string{"1 Jan", "2 Jan", "3 Jan"}, Series{Name: "Escalations", Values: []float64{1, 4, 0}, Color: colorBar}))
+	if n := strings.Count(h, `class="col"`); n != 3 {
+		t.Fatalf("%d columns, want 3: %s", n, h)
 	}
-	if !strings.Contains(svg, "<title>2 Jan Escalations: 4</title>") || !strings.Contains(svg, ">Breaches</text>") {
-		t.Fatalf("column titles or legend missing: %s", svg)
+	if !strings.Contains(h, "<figcaption id=\"c-t\">Escalations per day</figcaption>") || !strings.Contains(h, "<title>2 Jan: 4 escalations</title>") {
+		t.Fatalf("title or column title missing: %s", h)
+	}
+	if !strings.Contains(h, `<div class="yaxis" aria-hidden="true"><span>5</span><span>escalations</span><span>0</span></div>`) ||
+		!strings.Contains(h, `<span>1 Jan</span><span>2 Jan</span><span>3 Jan</span>`) {
+		t.Fatalf("axes: %s", h)
 	}
 	// The tallest column (4 of a nice max of 5) is 4/5 of the plot height.
-	re := regexp.MustCompile(`height="([0-9.]+)" fill="#0b5cad"><title>2 Jan Escalations`)
-	m := re.FindStringSubmatch(svg)
-	if m == nil || m[1] != "115.2" { // (200-34-22) * 4/5
-		t.Fatalf("tallest column: %v", m)
+	if !strings.Contains(h, `height="40.00" fill="#0b5cad"><title>2 Jan`) {
+		t.Fatalf("tallest column: %s", h)
 	}
-	if empty := string(Columns("e", "none", nil, nil)); !strings.HasSuffix(empty, "</svg>") {
+	if empty := string(Columns("e", "none", "", nil, Series{})); !strings.HasSuffix(empty, "</figure>") {
 		t.Fatalf("empty chart: %s", empty)
 	}
 }
@@ -113,15 +120,15 @@ func TestCountdown(t *testing.T) {
 
 func TestTeamSLA(t *testing.T) {
 	reps := []store.RepSLA{
-		{RepID: "ana", TeamID: "emea", TeamName: "EMEA", Accepted: 3, Lapsed: 1, FirstContacts: 2},
-		{RepID: "bea", TeamID: "emea", TeamName: "EMEA", Accepted: 1, Breaches: 2, Rejected: 1},
-		{RepID: "zed", TeamID: "us", TeamName: "US", Lapsed: 2},
+		{RepID: "ana", TeamID: "emea", TeamName: "EMEA", RepMetrics: domain.RepMetrics{SLA: domain.Ratio{N: 5, Of: 6}, MissedAccept: []string{"a"}}},
+		{RepID: "bea", TeamID: "emea", TeamName: "EMEA", RepMetrics: domain.RepMetrics{SLA: domain.Ratio{N: 1, Of: 3}, MissedContact: []string{"b", "c"}}},
+		{RepID: "zed", TeamID: "us", TeamName: "US", RepMetrics: domain.RepMetrics{SLA: domain.Ratio{N: 0, Of: 2}, MissedAccept: []string{"d", "e"}}},
 	}
 	got := TeamSLA(reps)
 	if len(got) != 2 || got[0].TeamID != "emea" || got[1].TeamID != "us" {
 		t.Fatalf("teams: %+v", got)
 	}
-	if e := got[0]; e.Met() != 6 || e.Missed() != 3 || e.Rejected != 1 {
+	if e := got[0]; e.Met() != 6 || e.Missed() != 3 || len(e.MissedAccept) != 1 || len(e.MissedContact) != 2 {
 		t.Fatalf("emea: %+v (met %d missed %d)", e, e.Met(), e.Missed())
 	}
 	if p, ok := Percent(got[1].Met(), got[1].Missed()); !ok || p != 0 {
@@ -204,9 +211,11 @@ func TestFocusRingContrast(t *testing.T) {
 
 func TestByMarketer(t *testing.T) {
 	views := []marketingView{
-		{CampaignStat: store.CampaignStat{ID: "a", OwnerName: "Mo", OwnerEmail: "mo@x.example", MQL: 4, Accepted: 3, Rejected: 1},
+		{CampaignStat: store.CampaignStat{ID: "a", OwnerName: "Mo", OwnerEmail: "mo@x.example"},
+			Stats:  domain.CampaignStats{MQLs: 4, Metrics: domain.Metrics{Acceptance: domain.Ratio{N: 3, Of: 4}}},
 			Commit: store.Commitments{MQLsPerWeek: 2, MinAcceptance: 0.8}, VolumeMet: true, QualityMet: false},
-		{CampaignStat: store.CampaignStat{ID: "b", OwnerName: "Mo", OwnerEmail: "MO@x.example", MQL: 1, Lapsed: 1}},
+		{CampaignStat: store.CampaignStat{ID: "b", OwnerName: "Mo", OwnerEmail: "MO@x.example"},
+			Stats: domain.CampaignStats{MQLs: 1, Metrics: domain.Metrics{Acceptance: domain.Ratio{N: 0, Of: 1}}}},
 		{CampaignStat: store.CampaignStat{ID: "c", OwnerName: "Lu", OwnerEmail: "lu@x.example"}},
 	}
 	got := ByMarketer(views)
@@ -214,10 +223,60 @@ func TestByMarketer(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 	mo, lu := got[0], got[1]
-	if mo.Campaigns != 2 || mo.MQL != 5 || mo.Accepted != 3 || mo.Declined != 2 || mo.AcceptancePct != "60%" || mo.CommitmentText != "1 of 2 met" {
+	if mo.Campaigns != 2 || mo.MQL != 5 || mo.Acceptance != (domain.Ratio{N: 3, Of: 5}) || mo.AcceptancePct() != "60% (3 of 5 decided leads)" || mo.CommitmentText != "1 of 2 met" {
 		t.Fatalf("mo: %+v", mo)
 	}
-	if lu.AcceptancePct != "no offers yet" || lu.CommitmentText != "none in the specs" {
+	if lu.AcceptancePct() != "no decided leads yet" || lu.CommitmentText != "none in the specs" {
 		t.Fatalf("lu: %+v", lu)
+	}
+}
+
+func TestExtendChoicesFollowThePolicy(t *testing.T) {
+	got := extendChoices(time.Minute)
+	if len(got) != 3 || got[0].Value != "15s" || got[1].Value != "30s" || got[2].Value != "1m0s" {
+		t.Errorf("60 s window: %+v", got)
+	}
+	got = extendChoices(4 * time.Hour)
+	if len(got) != 3 || got[0].Label != "1h of business time" || got[2].Value != "4h0m0s" {
+		t.Errorf("4 h window: %+v", got)
+	}
+	for _, c := range append(extendChoices(90*time.Second), extendChoices(3*time.Hour)...) {
+		d, err := time.ParseDuration(c.Value)
+		if err != nil || d <= 0 {
+			t.Errorf("choice %+v does not parse", c)
+		}
+	}
+	if extendChoices(0) != nil {
+		t.Error("no window, no choices")
+	}
+}
+
+func TestInboxQueuesPutWinnableFirst(t *testing.T) {
+	contacted := time.Now()
+	rows := []inboxRow{
+		{InboxLead: store.InboxLead{ID: "late", State: "Offered", OwnerID: "ana", OwnerName: "Ana"}, Overdue: true},
+		{InboxLead: store.InboxLead{ID: "offer", State: "Offered", OwnerID: "ana", OwnerName: "Ana"}},
+		{InboxLead: store.InboxLead{ID: "call", State: "Accepted", OwnerID: "bea", OwnerName: "Bea"}},
+		{InboxLead: store.InboxLead{ID: "follow", State: "Accepted", OwnerID: "bea", OwnerName: "Bea", ContactedAt: &contacted}},
+	}
+	qs := Queues(rows, "", "", false)
+	var got []string
+	for _, q := range qs {
+		got = append(got, fmt.Sprintf("%s:%d", q.ID, len(q.Rows)))
+	}
+	if strings.Join(got, " ") != "accept:1 contact:1 overdue:1 follow-up:1" || qs[0].Rows[0].ID != "offer" {
+		t.Errorf("queues %v", got)
+	}
+	if qs := Queues(rows, "bea", "contact", false); len(qs) != 1 || len(qs[0].Rows) != 1 || qs[0].Rows[0].ID != "call" {
+		t.Errorf("filtered %+v", qs)
+	}
+	mixed := []inboxRow{rows[1], {InboxLead: store.InboxLead{ID: "b-offer", State: "Offered", OwnerID: "bea", OwnerName: "Bea"}},
+		{InboxLead: store.InboxLead{ID: "a-offer2", State: "Offered", OwnerID: "ana", OwnerName: "Ana"}}}
+	if q := Queues(mixed, "", "accept", true)[0].Rows; q[0].ID != "offer" || q[1].ID != "a-offer2" || q[0].GroupHead != "Ana" || q[1].GroupHead != "" || q[2].GroupHead != "Bea" {
+		t.Errorf("manager's queue not grouped by rep: %+v", q)
+	}
+	g := ByOwner(rows)
+	if len(g) != 2 || g[0].Name != "Ana" || g[0].Counts["overdue"] != 1 || g[0].Counts["accept"] != 1 || g[1].Total != 2 {
+		t.Errorf("groups %+v", g)
 	}
 }

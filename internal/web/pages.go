@@ -38,6 +38,10 @@ func init() {
 		"It is closed with your reason; marketing sees the reason on the campaign page."}
 	actions["contact"] = struct{ Title, Button, Done, DoneText string }{"Log a contact with", "Log contact", "Contact logged",
 		"The first-contact clock stops at your first logged contact."}
+	actions["convert"] = struct{ Title, Button, Done, DoneText string }{"Convert", "Convert lead", "Lead converted",
+		"It counts as converted for the campaign; marketing sees it on the campaign page."}
+	actions["recycle"] = struct{ Title, Button, Done, DoneText string }{"Recycle", "Recycle to nurture", "Lead recycled",
+		"It goes back to marketing's nurture with your reason."}
 }
 
 // inboxLinkTTL is how long an action link minted on the inbox page works.
@@ -52,6 +56,13 @@ func moreUpdates(c token.Claims, r *http.Request) (string, any, error) {
 			return "", nil, errors.New("choose why the lead is disqualified")
 		}
 		return workflows.UpdateClose, workflows.CloseInput{RepID: c.Actor, Outcome: workflows.OutcomeDisqualified, Reason: reason}, nil
+	case "convert":
+		return workflows.UpdateClose, workflows.CloseInput{RepID: c.Actor, Outcome: workflows.OutcomeConverted, Reference: r.PostFormValue("reference")}, nil
+	case "recycle":
+		if !domain.ValidReason(reason, domain.RecycleReasons) {
+			return "", nil, errors.New("choose why the lead is recycled")
+		}
+		return workflows.UpdateClose, workflows.CloseInput{RepID: c.Actor, Outcome: workflows.OutcomeRecycled, Reason: reason}, nil
 	case "contact":
 		return workflows.UpdateContact, workflows.ContactInput{RepID: c.Actor, Channel: r.PostFormValue("channel"), Note: note}, nil
 	}
@@ -94,7 +105,7 @@ func (s *Server) notUsed(w http.ResponseWriter, r *http.Request, c token.Claims)
 		return false
 	}
 	if u != nil {
-		s.message(w, http.StatusForbidden, "This link cannot be used", s.usedText(r.Context(), c, u))
+		s.messageLinks(w, http.StatusForbidden, "This link cannot be used", s.usedText(r.Context(), c, u), s.staleLinks(c))
 		return false
 	}
 	return true
@@ -105,7 +116,7 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request, c token.Claims) b
 	err := s.Store.ClaimToken(r.Context(), c.UseKey(), c.Lead, c.Actor, c.Action)
 	if errors.Is(err, store.ErrTokenUsed) {
 		u, _ := s.Store.TokenUsed(r.Context(), c.UseKey())
-		s.message(w, http.StatusForbidden, "This link cannot be used", s.usedText(r.Context(), c, u))
+		s.messageLinks(w, http.StatusForbidden, "This link cannot be used", s.usedText(r.Context(), c, u), s.staleLinks(c))
 		return false
 	}
 	if err != nil {
@@ -159,7 +170,8 @@ func (s *Server) leadOrTimeline(w http.ResponseWriter, r *http.Request) {
 	}
 	if !visible {
 		s.Log.Info("lead not shown", "lead", id, "viewer", v.Email, "role", v.Role)
-		s.message(w, http.StatusNotFound, "Not found", "There is no such lead.")
+		s.messageLinks(w, http.StatusNotFound, "Not found", "There is no such lead among those you can see. A lead you declined or let lapse belongs to its new holder now; your manager can see it.",
+			[]inboxAction{{"Your inbox", "/inbox"}})
 		return
 	}
 	lead, err := s.Store.Lead(r.Context(), id)
@@ -167,18 +179,52 @@ func (s *Server) leadOrTimeline(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	names := s.actorNames(r.Context(), lead.Events)
+	data := s.leadData(r.Context(), v, lead)
+	data["Viewer"], data["CSRF"] = v, s.signoutToken(r)
+	s.render(w, http.StatusOK, "timeline.html", data)
+}
+
+// leadData is what the lead pages show a viewer: the record, its deadline
+// in the viewer's zone with a countdown, the actions the viewer may take, and
+// the history with readable event names.
+func (s *Server) leadData(ctx context.Context, v store.Viewer, lead store.LeadView) map[string]any {
+	names := s.actorNames(ctx, lead.Events)
 	type row struct{ When, What, Who, Why string }
 	rows := make([]row, len(lead.Events))
 	for i, e := range lead.Events {
-		why := e.Reason
-		if n := e.Data["note"]; n != "" {
-			why = strings.TrimSpace(why + " — " + n)
-		}
-		rows[i] = row{When: inZone(e.At, v.TimeZone), What: e.Kind, Who: names[e.Actor], Why: why}
+		rows[i] = row{When: inZone(e.At, v.TimeZone), What: domain.EventLabel(e.Kind), Who: names[e.Actor], Why: eventWhy(e)}
 	}
-	s.render(w, http.StatusOK, "timeline.html", map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Lead": lead, "Rows": rows,
-		"Zone": zoneName(v.TimeZone)})
+	il := store.InboxLead{ID: lead.ID, State: lead.State, Attempt: lead.Attempt, AcceptBy: lead.AcceptBy, ContactBy: lead.ContactBy,
+		ContactedAt: lead.ContactedAt}
+	if lead.Owner != nil {
+		il.OwnerID = lead.Owner.ID
+	}
+	data := map[string]any{"Lead": lead, "Rows": rows, "Zone": zoneName(v.TimeZone), "Actions": s.rowActions(v, il)}
+	if lead.Owner != nil && lead.Owner.ID == v.PersonID && (lead.State == "Accepted" || lead.State == "Contacted") {
+		data["MailTo"] = "mailto:" + lead.Email
+	}
+	if d := il.Deadline(); d != nil {
+		label := "Accept by"
+		if lead.State == "Accepted" {
+			label = "First contact by"
+		}
+		data["DeadlineLabel"], data["DeadlineAt"], data["DeadlineISO"] = label, inZone(*d, v.TimeZone), d.UTC().Format(time.RFC3339)
+		data["Countdown"], data["Overdue"] = Countdown(s.Now(), *d), d.Before(s.Now())
+	}
+	return data
+}
+
+// eventWhy is an event's reason in words, with the rep's note.
+func eventWhy(e store.EventView) string {
+	why := e.Reason
+	switch e.Kind {
+	case "rejected", "disqualified", "recycled":
+		why = domain.ReasonLabel(e.Reason)
+	}
+	if n := e.Data["note"]; n != "" {
+		why = strings.TrimSpace(why + " — " + n)
+	}
+	return why
 }
 
 // actorNames turns "rep:ana" into "Ana Schmidt (rep)".
@@ -240,6 +286,8 @@ type inboxRow struct {
 	DeadlineLabel, DeadlineAt, DeadlineISO, Countdown string
 	Overdue                                           bool
 	Actions                                           []inboxAction
+	// GroupHead starts a rep's group in a manager's queue (their name).
+	GroupHead string
 }
 
 func (s *Server) link(c token.Claims) string {
@@ -266,10 +314,15 @@ func (s *Server) rowActions(v store.Viewer, l store.InboxLead) []inboxAction {
 		add("reject", "Decline")
 	case mine && (l.State == "Accepted" || l.State == "Contacted"):
 		add("contact", "Log contact")
+		add("convert", "Convert")
+		add("recycle", "Recycle")
 		add("disqualify", "Disqualify")
 	case v.Role == store.RoleManager && (l.State == "Offered" || l.State == "Escalated"):
-		add("reassign", "Send to next rep")
+		add("reassign", "Hand to a rep")
 		add("takeover", "Take over")
+		if l.State == "Offered" {
+			add("extend", "Extend")
+		}
 	}
 	return out
 }
@@ -298,28 +351,114 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
 		}
 		rows[i] = row
 	}
-	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Rows": rows, "Zone": zoneName(v.TimeZone)}
+	q := r.URL.Query()
+	repFilter, queueFilter := q.Get("rep"), q.Get("queue")
+	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Rows": rows, "Zone": zoneName(v.TimeZone),
+		"Queues": Queues(rows, repFilter, queueFilter, v.Role != store.RoleRep), "RepFilter": repFilter, "QueueFilter": queueFilter,
+		"QueueNames": queueNames, "Marketer": v.Role == store.RoleMarketer}
+	if v.Role != store.RoleRep {
+		data["Groups"] = ByOwner(rows)
+	}
 	if v.Role == store.RoleRep {
-		recs, err := s.Store.RepRecords(r.Context(), v, now.AddDate(0, 0, -30))
+		recs, err := s.Store.RepRecords(r.Context(), v, now.AddDate(0, 0, -30), now)
 		if err != nil {
 			s.pageError(w, r, err)
 			return
 		}
 		if len(recs) == 1 {
-			rec := recs[0]
-			pct, any := Percent(rec.Met(), rec.Missed())
-			data["Record"] = rec
-			data["RecordPct"] = pctText(pct, any)
+			data["Record"] = recs[0]
 		}
 	}
 	s.render(w, http.StatusOK, "inbox.html", data)
 }
 
-func pctText(p float64, ok bool) string {
-	if !ok {
-		return "no deadlines yet"
+// The inbox is a work queue: what can still be won first, then what is late.
+var queueNames = []struct{ ID, Title string }{
+	{"accept", "Accept now"}, {"contact", "Contact now"}, {"overdue", "Overdue"}, {"follow-up", "In follow-up"}, {"other", "Waiting for a rep"}}
+
+// queueOf is the queue a lead belongs in.
+func queueOf(r inboxRow) string {
+	switch {
+	case r.Overdue:
+		return "overdue"
+	case r.State == "Offered" || r.State == "Escalated":
+		return "accept"
+	case r.State == "Accepted" && r.ContactedAt == nil:
+		return "contact"
+	case r.State == "Accepted" || r.State == "Contacted":
+		return "follow-up"
 	}
-	return fmt.Sprintf("%.0f%%", p)
+	return "other"
+}
+
+// Queue is one section of the inbox with its leads.
+type Queue struct {
+	ID, Title string
+	Rows      []inboxRow
+}
+
+// Queues sorts rows into the work queues, in order (winnable first; within
+// a queue, the nearest deadline first as OpenLeads lists them), keeping only
+// a rep's leads and one queue when filters are set. Empty queues stay, so
+// the counts show zero.
+func Queues(rows []inboxRow, rep, only string, byRep bool) []Queue {
+	var out []Queue
+	for _, qn := range queueNames {
+		if only != "" && qn.ID != only {
+			continue
+		}
+		q := Queue{ID: qn.ID, Title: qn.Title}
+		for _, r := range rows {
+			if queueOf(r) == qn.ID && (rep == "" || r.OwnerID == rep) {
+				q.Rows = append(q.Rows, r)
+			}
+		}
+		if byRep {
+			// Grouped by who holds the lead, nearest deadline first within each.
+			sort.SliceStable(q.Rows, func(i, j int) bool { return q.Rows[i].OwnerName < q.Rows[j].OwnerName })
+			for i := range q.Rows {
+				if i == 0 || q.Rows[i].OwnerID != q.Rows[i-1].OwnerID {
+					q.Rows[i].GroupHead = q.Rows[i].OwnerName
+					if q.Rows[i].GroupHead == "" {
+						q.Rows[i].GroupHead = "Nobody"
+					}
+				}
+			}
+		}
+		if len(q.Rows) > 0 || qn.ID == "accept" || qn.ID == "contact" || qn.ID == "overdue" {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// OwnerGroup is one rep's open leads with the count in each queue.
+type OwnerGroup struct {
+	ID, Name string
+	Counts   map[string]int
+	Total    int
+}
+
+// ByOwner groups rows by who holds them, by name, with counts per queue.
+func ByOwner(rows []inboxRow) []OwnerGroup {
+	idx := map[string]int{}
+	var out []OwnerGroup
+	for _, r := range rows {
+		i, ok := idx[r.OwnerID]
+		if !ok {
+			i = len(out)
+			idx[r.OwnerID] = i
+			name := r.OwnerName
+			if name == "" {
+				name = "Nobody"
+			}
+			out = append(out, OwnerGroup{ID: r.OwnerID, Name: name, Counts: map[string]int{}})
+		}
+		out[i].Counts[queueOf(r)]++
+		out[i].Total++
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // pctBar is a percentage bar: green at or above the target, red below.
@@ -342,6 +481,7 @@ func pctBar(label string, met, missed int, target float64) (Bar, bool) {
 const slaTarget = 90
 
 // TeamSLA sums rep records by team, in the order the teams first appear.
+// Deadlines and misses add up; durations do not, so a team shows none.
 func TeamSLA(reps []store.RepSLA) []store.RepSLA {
 	var out []store.RepSLA
 	idx := map[string]int{}
@@ -357,23 +497,33 @@ func TeamSLA(reps []store.RepSLA) []store.RepSLA {
 			out = append(out, store.RepSLA{TeamID: r.TeamID, TeamName: name, Name: name})
 		}
 		t := &out[i]
+		t.SLA.N += r.SLA.N
+		t.SLA.Of += r.SLA.Of
+		t.Offers += r.Offers
 		t.Accepted += r.Accepted
-		t.Lapsed += r.Lapsed
-		t.Rejected += r.Rejected
-		t.FirstContacts += r.FirstContacts
-		t.Breaches += r.Breaches
+		t.MissedAccept = append(t.MissedAccept, r.MissedAccept...)
+		t.MissedContact = append(t.MissedContact, r.MissedContact...)
 	}
 	return out
 }
 
 // MarketerSLA is the marketing side summed by campaign owner: leads handed
-// to sales, how many sales accepted, and the commitments met.
+// to sales, how many sales accepted of those it decided on, and the
+// commitments met.
 type MarketerSLA struct {
-	Name, Email                   string
-	Campaigns, MQL                int
-	Accepted, Declined            int // declined: rejected or lapsed offers
-	Commitments, CommitmentsMet   int
-	AcceptancePct, CommitmentText string
+	Name, Email                 string
+	Campaigns, MQL              int
+	Acceptance                  domain.Ratio // leads
+	Commitments, CommitmentsMet int
+	CommitmentText              string
+}
+
+// AcceptancePct is the marketer's acceptance in words.
+func (m MarketerSLA) AcceptancePct() string {
+	if !m.Acceptance.Known() {
+		return "no decided leads yet"
+	}
+	return fmt.Sprintf("%s (%d of %s)", m.Acceptance.Pct(), m.Acceptance.N, domain.Plural(m.Acceptance.Of, "decided lead", "decided leads"))
 }
 
 // ByMarketer sums campaigns by owner email, in the order owners first appear.
@@ -390,9 +540,9 @@ func ByMarketer(ms []marketingView) []MarketerSLA {
 		}
 		o := &out[i]
 		o.Campaigns++
-		o.MQL += m.MQL
-		o.Accepted += m.Accepted
-		o.Declined += m.Rejected + m.Lapsed
+		o.MQL += m.Stats.MQLs
+		o.Acceptance.N += m.Stats.Metrics.Acceptance.N
+		o.Acceptance.Of += m.Stats.Metrics.Acceptance.Of
 		if m.Commit.MQLsPerWeek > 0 {
 			o.Commitments++
 			if m.VolumeMet {
@@ -407,10 +557,6 @@ func ByMarketer(ms []marketingView) []MarketerSLA {
 		}
 	}
 	for i := range out {
-		out[i].AcceptancePct = "no offers yet"
-		if p, ok := Percent(out[i].Accepted, out[i].Declined); ok {
-			out[i].AcceptancePct = fmt.Sprintf("%.0f%%", p)
-		}
 		out[i].CommitmentText = "none in the specs"
 		if out[i].Commitments > 0 {
 			out[i].CommitmentText = fmt.Sprintf("%d of %d met", out[i].CommitmentsMet, out[i].Commitments)
@@ -419,37 +565,61 @@ func ByMarketer(ms []marketingView) []MarketerSLA {
 	return out
 }
 
-// marketingView is a campaign's marketing side: commitments against actuals.
+// marketingView is a campaign's shared numbers to date (domain metrics) and
+// marketing's commitments against them.
 type marketingView struct {
 	store.CampaignStat
-	Commit                                 store.Commitments
-	Weeks, ExpectedMQL                     float64
-	Acceptance                             float64
-	HasAcceptance, VolumeMet, QualityMet   bool
-	VolumeText, QualityText, AcceptSLAText string
-	ContactSLAText                         string
+	Stats                   domain.CampaignStats
+	Lines                   []domain.MetricLine
+	Commit                  store.Commitments
+	Live                    bool
+	VolumeMet, QualityMet   bool
+	VolumeText, QualityText string
 }
 
-func (s *Server) marketing(c store.CampaignStat) marketingView {
+// Judging says how commitments are judged on the pages.
+const Judging = "MQL volume is judged pro rata: the weekly commitment times the share of a period the campaign has been live. Lead quality is judged on the leads sales decided on so far. The weekly digest judges each complete period on its own."
+
+func (s *Server) marketing(ctx context.Context, c store.CampaignStat) (marketingView, error) {
 	m := marketingView{CampaignStat: c, Commit: store.ParseCommitments(c.Spec)}
-	m.Weeks = s.Now().Sub(c.CreatedAt).Hours() / (24 * 7)
-	if m.Weeks < 1 {
-		m.Weeks = 1 // a commitment per week is judged on a week at least
+	now := s.Now()
+	cs, st, err := s.Store.CampaignToDate(ctx, c.ID, now)
+	if err != nil {
+		return m, err
 	}
-	m.Acceptance, m.HasAcceptance = Percent(c.Accepted, c.Rejected+c.Lapsed)
+	m.Stats, m.Lines, m.Live = st, st.Metrics.Lines(), cs.LiveAt != nil
 	m.VolumeText, m.QualityText = "no commitment in the campaign spec", "no commitment in the campaign spec"
 	if m.Commit.MQLsPerWeek > 0 {
-		m.ExpectedMQL = m.Commit.MQLsPerWeek * m.Weeks
-		m.VolumeMet = float64(c.MQL) >= m.ExpectedMQL
-		m.VolumeText = fmt.Sprintf("%d MQLs of %.0f committed (%.0f a week over %.1f weeks)", c.MQL, m.ExpectedMQL, m.Commit.MQLsPerWeek, m.Weeks)
+		if cs.LiveAt == nil {
+			m.VolumeText = "not judged: the campaign has not gone live"
+			m.VolumeMet = true
+		} else {
+			_, to := store.ToDate(cs, now)
+			vol := domain.Volume{MQLs: st.MQLs, PerPeriod: cs.Spec.Commitments.MQLsPerWeek, Period: cs.Spec.CheckEvery(), Live: to.Sub(*cs.LiveAt)}
+			m.VolumeMet, m.VolumeText = vol.Met(), vol.String()
+		}
 	}
 	if m.Commit.MinAcceptance > 0 {
-		m.QualityMet = m.HasAcceptance && m.Acceptance >= 100*m.Commit.MinAcceptance
-		m.QualityText = fmt.Sprintf("%s accepted, %.0f%% committed", pctText(m.Acceptance, m.HasAcceptance), 100*m.Commit.MinAcceptance)
+		a := st.Metrics.Acceptance
+		m.QualityMet = !a.Known() || a.Rate() >= m.Commit.MinAcceptance
+		if a.Known() {
+			m.QualityText = fmt.Sprintf("%s of decided leads accepted (%d of %d), %s committed", a.Pct(), a.N, a.Of, domain.Pct(m.Commit.MinAcceptance))
+		} else {
+			m.QualityText = fmt.Sprintf("not judged yet: sales has decided on no lead (%s committed)", domain.Pct(m.Commit.MinAcceptance))
+		}
 	}
-	m.AcceptSLAText = pctText(Percent(c.Accepted, c.Lapsed))
-	m.ContactSLAText = pctText(Percent(c.Contacted, c.Breaches))
-	return m
+	return m, nil
+}
+
+func (s *Server) marketingViews(ctx context.Context, stats []store.CampaignStat) ([]marketingView, error) {
+	views := make([]marketingView, len(stats))
+	for i, c := range stats {
+		var err error
+		if views[i], err = s.marketing(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	return views, nil
 }
 
 func (s *Server) campaignsPage(w http.ResponseWriter, r *http.Request) {
@@ -462,11 +632,13 @@ func (s *Server) campaignsPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	views := make([]marketingView, len(stats))
-	for i, c := range stats {
-		views[i] = s.marketing(c)
+	views, err := s.marketingViews(r.Context(), stats)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
 	}
-	s.render(w, http.StatusOK, "campaigns.html", map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Campaigns": views})
+	s.render(w, http.StatusOK, "campaigns.html", map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Campaigns": views,
+		"Cohort": domain.CohortRule})
 }
 
 func (s *Server) campaignPage(w http.ResponseWriter, r *http.Request) {
@@ -488,42 +660,51 @@ func (s *Server) campaignPage(w http.ResponseWriter, r *http.Request) {
 		s.message(w, http.StatusNotFound, "Not found", "There is no such campaign.")
 		return
 	}
-	m := s.marketing(stats[0])
-	c := m.CampaignStat
-	funnel := []Bar{{Label: "Captured", Value: float64(c.Captured)}, {Label: "MQL", Value: float64(c.MQL)},
-		{Label: "Accepted", Value: float64(c.Accepted)}, {Label: "Contacted", Value: float64(c.Contacted)},
-		{Label: "Converted", Value: float64(c.Converted)}}
-	rejected, err := s.Store.Reasons(r.Context(), id, "rejected")
+	m, err := s.marketing(r.Context(), stats[0])
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	disq, err := s.Store.Reasons(r.Context(), id, "disqualified")
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
+	st := m.Stats
+	funnel := []Bar{{Label: "Captured", Value: float64(st.Captured)}, {Label: "MQL", Value: float64(st.MQLs)},
+		{Label: "Accepted", Value: float64(st.Accepted)}, {Label: "Contacted", Value: float64(st.Contacted)},
+		{Label: "Converted", Value: float64(st.Converted)}}
 	var reasonBars []Bar
-	for _, rc := range rejected {
-		reasonBars = append(reasonBars, Bar{Label: rc.Reason, Value: float64(rc.Count), Class: "bad"})
+	for _, rc := range st.Declines {
+		reasonBars = append(reasonBars, Bar{Label: domain.ReasonLabel(rc.Name), Value: float64(rc.N), Class: "bad"})
+	}
+	names := s.actorNames(r.Context(), declineActors(st.Notes))
+	type declined struct {
+		domain.RepNote
+		Rep, Reason string
+	}
+	var decl []declined
+	for _, n := range st.Notes {
+		decl = append(decl, declined{n, names["rep:"+n.Rep], domain.ReasonLabel(n.Reason)})
+	}
+	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "C": m, "Funnel": funnel, "Defs": domain.MetricDefs,
+		"Cohort": domain.CohortRule, "Judging": Judging, "Declined": decl,
+		"FunnelChart": HBars("funnel", "Leads at each step (count of leads: MQLs to date and what became of them)", "", funnel, 0, 0)}
+	if len(reasonBars) > 0 {
+		data["ReasonsChart"] = HBars("reasons", "Declines by reason (count of declines)", "", reasonBars, 0, 0)
 	}
 	var sla []Bar
-	if b, ok := pctBar("Accepted in time", c.Accepted, c.Lapsed, slaTarget); ok {
+	if b, ok := pctBar("SLA compliance", st.Metrics.SLA.N, st.Metrics.SLA.Of-st.Metrics.SLA.N, slaTarget); ok {
 		sla = append(sla, b)
-	}
-	if b, ok := pctBar("Contacted in time", c.Contacted, c.Breaches, slaTarget); ok {
-		sla = append(sla, b)
-	}
-	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "C": m, "Funnel": funnel,
-		"FunnelChart": HBars("funnel", "Funnel of "+c.Name+": captured, MQL, accepted, contacted, converted", funnel, 0),
-		"Rejected":    rejected, "Disqualified": disq}
-	if len(reasonBars) > 0 {
-		data["ReasonsChart"] = HBars("reasons", "Why sales declined leads of "+c.Name, reasonBars, 0)
 	}
 	if len(sla) > 0 {
-		data["SLAChart"] = HBars("sla", "SLA compliance on leads of "+c.Name, sla, 100)
+		data["SLAChart"] = HBars("sla", fmt.Sprintf("SLA compliance, %% of deadlines kept (target %d%%)", slaTarget), "%", sla, 100, slaTarget)
 	}
 	s.render(w, http.StatusOK, "campaign.html", data)
+}
+
+// declineActors turns decline notes into events for actorNames.
+func declineActors(ns []domain.RepNote) []store.EventView {
+	out := make([]store.EventView, len(ns))
+	for i, n := range ns {
+		out[i].Actor = "rep:" + n.Rep
+	}
+	return out
 }
 
 // scoreboardDays is how many days the breaches chart covers.
@@ -536,7 +717,7 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.Now()
 	since := now.AddDate(0, 0, -30)
-	reps, err := s.Store.RepRecords(r.Context(), v, since)
+	reps, err := s.Store.RepRecords(r.Context(), v, since, now)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -552,7 +733,7 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	teams := TeamSLA(reps)
-	var teamBars, repBars, mktBars []Bar
+	var teamBars, repBars, missBars, volBars, accBars []Bar
 	type line struct {
 		store.RepSLA
 		Pct string
@@ -561,33 +742,39 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 	for _, t := range teams {
 		b, _ := pctBar(t.TeamName, t.Met(), t.Missed(), slaTarget)
 		teamBars = append(teamBars, b)
-		teamRows = append(teamRows, line{t, pctText(Percent(t.Met(), t.Missed()))})
+		teamRows = append(teamRows, line{t, t.SLA.Pct()})
 	}
 	for _, rp := range reps {
 		b, _ := pctBar(rp.Name, rp.Met(), rp.Missed(), slaTarget)
 		repBars = append(repBars, b)
-		repRows = append(repRows, line{rp, pctText(Percent(rp.Met(), rp.Missed()))})
+		repRows = append(repRows, line{rp, rp.SLA.Pct()})
+		if n := len(rp.MissedAccept) + len(rp.MissedContact); n > 0 {
+			missBars = append(missBars, Bar{Label: rp.Name + ": acceptances", Value: float64(len(rp.MissedAccept)), Class: "bad"},
+				Bar{Label: rp.Name + ": first contacts", Value: float64(len(rp.MissedContact)), Class: "bad"})
+		}
 	}
-	var mkt []marketingView
-	for _, c := range stats {
-		m := s.marketing(c)
-		mkt = append(mkt, m)
-		if m.Commit.MQLsPerWeek > 0 {
-			att := 100 * float64(c.MQL) / m.ExpectedMQL
-			b := Bar{Label: c.Name, Value: att, Display: fmt.Sprintf("%.0f%%", att), Class: "good"}
+	mkt, err := s.marketingViews(r.Context(), stats)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	for _, m := range mkt {
+		if m.Commit.MQLsPerWeek > 0 && m.Live {
+			b := Bar{Label: m.Name, Value: float64(m.Stats.MQLs), Class: "good"}
 			if !m.VolumeMet {
 				b.Class = "bad"
 			}
-			mktBars = append(mktBars, b)
-		} else if m.HasAcceptance {
-			b, _ := pctBar(truncate(c.Name, 10)+" accepted", c.Accepted, c.Rejected+c.Lapsed, 100*m.Commit.MinAcceptance)
-			mktBars = append(mktBars, b)
+			volBars = append(volBars, b)
+		}
+		if a := m.Stats.Metrics.Acceptance; a.Known() {
+			b, _ := pctBar(m.Name, a.N, a.Of-a.N, 100*m.Commit.MinAcceptance)
+			accBars = append(accBars, b)
 		}
 	}
 	labels := make([]string, len(days))
-	breaches := Series{Name: "Sales breaches", Color: colorBad}
+	breaches := Series{Name: "Sales deadlines missed", Color: colorBad}
 	escalations := Series{Name: "Escalations", Color: colorBar}
-	mktMisses := Series{Name: "Marketing breaches", Color: colorMarketing}
+	mktMisses := Series{Name: "Marketing commitments missed", Color: colorMarketing}
 	for i, d := range days {
 		labels[i] = d.Day.UTC().Format("2 Jan")
 		breaches.Values = append(breaches.Values, float64(d.Breaches))
@@ -598,25 +785,36 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 	marketers := ByMarketer(mkt)
 	var marketerBars []Bar
 	for _, m := range marketers {
-		if b, ok := pctBar(m.Name, m.Accepted, m.Declined, 0); ok {
+		if b, ok := pctBar(m.Name, m.Acceptance.N, m.Acceptance.Of-m.Acceptance.N, 0); ok {
 			marketerBars = append(marketerBars, b)
 		}
 	}
+	by := "team"
+	if v.Role == store.RoleRep {
+		by = "me"
+	}
 	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "Teams": teamRows, "Reps": repRows, "Marketing": mkt, "Marketers": marketers, "Days": days,
-		"Since": inZone(since, v.TimeZone),
-		"OverTime": Columns("over-time", fmt.Sprintf("Breaches (both sides) and escalations per day, last %d days (UTC)", scoreboardDays),
-			labels, []Series{breaches, escalations, mktMisses})}
-	if len(teamBars) > 0 {
-		data["TeamChart"] = HBars("by-team", "Sales SLA compliance by team, last 30 days", teamBars, 100)
+		"Since": inZone(since, v.TimeZone), "Defs": domain.MetricDefs, "Cohort": domain.CohortRule, "Judging": Judging, "By": by,
+		"OverTime": Columns("over-time", fmt.Sprintf("Sales deadlines missed per day, last %d days (UTC)", scoreboardDays), "missed", labels, breaches),
+		"EscTime":  Columns("esc-time", fmt.Sprintf("Escalations per day, last %d days (UTC)", scoreboardDays), "escalations", labels, escalations),
+		"MktTime":  Columns("mkt-time", fmt.Sprintf("Marketing commitments missed per day, last %d days (UTC)", scoreboardDays), "missed", labels, mktMisses)}
+	if len(teamBars) > 0 && v.Role != store.RoleRep {
+		data["TeamChart"] = HBars("by-team", fmt.Sprintf("SLA compliance by team, %% of deadlines kept (target %d%%)", slaTarget), "%", teamBars, 100, slaTarget)
 	}
 	if len(repBars) > 0 {
-		data["RepChart"] = HBars("by-rep", "Sales SLA compliance by rep, last 30 days", repBars, 100)
+		data["RepChart"] = HBars("by-rep", fmt.Sprintf("SLA compliance by rep, %% of deadlines kept (target %d%%)", slaTarget), "%", repBars, 100, slaTarget)
+	}
+	if len(missBars) > 0 {
+		data["MissChart"] = HBars("misses", "Deadlines missed by rep: acceptances vs first contacts (count of deadlines)", "", missBars, 0, 0)
 	}
 	if len(marketerBars) > 0 {
-		data["MarketerChart"] = HBars("by-marketer", "Share of each marketer's offered leads that sales accepted", marketerBars, 100)
+		data["MarketerChart"] = HBars("by-marketer", "Acceptance by marketer, % of decided leads", "%", marketerBars, 100, 0)
 	}
-	if len(mktBars) > 0 {
-		data["MarketingChart"] = HBars("by-campaign", "Marketing commitments met by campaign (MQL volume, or acceptance)", mktBars, 0)
+	if len(volBars) > 0 {
+		data["VolumeChart"] = HBars("volume", "MQLs to date by campaign (count of leads; red below the pro-rata commitment)", "", volBars, 0, 0)
+	}
+	if len(accBars) > 0 {
+		data["AcceptChart"] = HBars("by-campaign", "Acceptance by campaign, % of decided leads", "%", accBars, 100, 0)
 	}
 	s.render(w, http.StatusOK, "scoreboard.html", data)
 }

@@ -55,6 +55,10 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
 	},
+	"reason": domain.ReasonLabel,
+	"event":  domain.EventLabel,
+	"dur":    domain.HumanDuration,
+	"plural": domain.Plural,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // Server holds the gateway's dependencies.
@@ -400,9 +404,9 @@ const csrfCookie = "baton_csrf"
 
 // actions are what a one-click link may do, with its page's wording.
 var actions = map[string]struct{ Title, Button, Done, DoneText string }{
-	"accept":   {"Accept", "Accept lead", "Lead accepted", "It is yours. The lead's details are in the offer email."},
+	"accept":   {"Accept", "Accept lead", "Lead accepted", "It is yours. Reach out, then log the contact here: the first-contact clock runs."},
 	"reject":   {"Decline", "Decline lead", "Lead declined", "It goes to the next rep now. Thank you for saying so early."},
-	"reassign": {"Send to the next rep", "Reassign lead", "Lead reassigned", "It was offered to the next rep in rotation."},
+	"reassign": {"Hand over", "Reassign lead", "Lead reassigned", "It was offered to the rep you chose (or the next in rotation); the new acceptance clock runs."},
 	"extend":   {"Extend the deadline of", "Extend once", "Deadline extended", "The rep has more time; the clock re-armed at the new deadline."},
 	"takeover": {"Take over", "Take it myself", "The lead is yours", "You hold it now, accepted; the first-contact clock runs on your calendar."},
 }
@@ -435,15 +439,25 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
+	if why := staleText(lead, c, who.TimeZone); why != "" {
+		s.messageLinks(w, http.StatusConflict, "Nothing to do here any more", why+" Nothing was changed.", s.staleLinks(c))
+		return
+	}
 	b := make([]byte, 16)
 	rand.Read(b) //nolint:errcheck // crypto/rand never fails on Linux
 	csrf := hex.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/a/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(r), MaxAge: 3600}) // Secure when BATON_PUBLIC_URL is https (auth.go)
-	s.render(w, http.StatusOK, "confirm.html", map[string]any{"Lead": lead, "Rep": who, "CSRF": csrf, "Action": r.URL.Path,
+	data := map[string]any{"Lead": lead, "Rep": who, "CSRF": csrf, "Action": r.URL.Path,
 		"Kind": c.Action, "Words": actions[c.Action], "RejectReasons": domain.RejectReasons,
-		"DisqualifyReasons": domain.DisqualifyReasons, "Channels": workflows.Channels,
-		"Extensions": []string{"30m", "1h", "2h", "4h"}})
+		"DisqualifyReasons": domain.DisqualifyReasons, "RecycleReasons": domain.RecycleReasons, "Channels": workflows.Channels}
+	switch c.Action {
+	case "extend":
+		data["Extensions"] = extendChoices(s.window(r.Context(), lead))
+	case "reassign":
+		data["Reps"] = s.teamReps(r.Context(), lead, c.Actor)
+	}
+	s.render(w, http.StatusOK, "confirm.html", data)
 }
 
 // update builds the workflow update a confirmed form asks for.
@@ -456,7 +470,7 @@ func update(c token.Claims, r *http.Request) (string, any, error) {
 	case "reject":
 		return workflows.UpdateReject, workflows.RejectInput{RepID: c.Actor, Attempt: c.Attempt, Reason: reason, Note: note}, nil
 	case "reassign":
-		return workflows.UpdateReassign, workflows.ReassignInput{ManagerID: c.Actor, Reason: reason}, nil
+		return workflows.UpdateReassign, workflows.ReassignInput{ManagerID: c.Actor, ToRep: r.PostFormValue("to"), Reason: reason}, nil
 	case "takeover":
 		return workflows.UpdateReassign, workflows.ReassignInput{ManagerID: c.Actor, ToRep: c.Actor, TakeOver: true, Reason: "taken over from the escalation email"}, nil
 	case "extend":
@@ -494,6 +508,8 @@ func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
 	err = s.runUpdate(ctx, workflows.LeadWorkflowID(c.Lead), name, arg)
 	words := actions[c.Action]
 	switch {
+	case err == nil:
+		s.done(w, r, c, words.Done, words.DoneText)
 	case s.explainUpdate(w, err, words.Done, words.DoneText):
 	default:
 		// The workflow may have ended (the lead was accepted and closed): explain from the record.
@@ -514,7 +530,8 @@ func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
 func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
 	c, err := s.Signer.Verify(r.URL.Query().Get("t"), s.Now())
 	if err != nil || c.Action != "view" || c.Lead != r.PathValue("id") {
-		s.message(w, http.StatusForbidden, "This link cannot be used", "Lead pages open from the link in Baton's email. Nothing was shown.")
+		s.messageLinks(w, http.StatusForbidden, "This link cannot be used", "Lead pages open from the link in Baton's email. Nothing was shown. Signed in, you can open it from your inbox.",
+			[]inboxAction{{"Your inbox", "/inbox"}})
 		return
 	}
 	lead, err := s.Store.Lead(r.Context(), c.Lead)
@@ -522,7 +539,17 @@ func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	s.render(w, http.StatusOK, "lead.html", map[string]any{"Lead": lead})
+	// The reader is the link's person: their zone, and the actions their role allows.
+	v := store.Viewer{PersonID: c.Actor}
+	if p, err := s.Store.Person(r.Context(), c.Actor); err == nil {
+		if pv, err := s.Store.ViewerByEmail(r.Context(), p.Email); err == nil {
+			v = pv
+		} else {
+			v.TimeZone = p.TimeZone
+		}
+	}
+	data := s.leadData(r.Context(), v, lead)
+	s.render(w, http.StatusOK, "lead.html", data)
 }
 
 // runUpdate sends a one-click action's Update and waits for its outcome.
