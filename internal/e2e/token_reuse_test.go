@@ -9,7 +9,7 @@ import (
 	"github.com/batonhq/baton/internal/domain"
 )
 
-// Issue 15, finding 2 on the real stack: the manager's "send to the next rep"
+// Issue 15, finding 2 on the real stack: the manager's "hand to a rep"
 // link moves the lead once. Its other spellings (CR/LF inside, another last
 // character with the same bits) were each a fresh link; now each is refused
 // and the lead moves no more.
@@ -23,7 +23,7 @@ func TestReencodedManagerLinkMovesTheLeadOnce(t *testing.T) {
 	}
 	id := res["id"].(string)
 	esc := waitMail(t, s, "max.becker@example.com", "escalation", 10*time.Second)
-	link := linkNamed(t, esc, "Send to the next rep")
+	link := linkNamed(t, esc, "Hand to a rep") // no rep named: the next one in the rotation
 	if code, page := clickWith(t, link, url.Values{"reason": {"move 1"}}); code != 200 || !strings.Contains(page, "Lead reassigned") {
 		t.Fatalf("first use: %d %s", code, page)
 	}
