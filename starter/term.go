@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/batonhq/baton/internal/domain"
 )
 
 // term makes text that came from the database (names, reasons, comments,
@@ -37,15 +38,8 @@ func term(s string) string {
 	return b.String()
 }
 
-func unsafeRune(r rune) bool {
-	switch {
-	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
-		return true
-	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069', r == '\u200e', r == '\u200f', r == '\u061c':
-		return true
-	}
-	return false
-}
+// unsafeRune is the rule of what must not reach a terminal (domain.UnsafeRune).
+func unsafeRune(r rune) bool { return domain.UnsafeRune(r) }
 
 // newJSON is json.NewEncoder for the starter's --json output: encoding/json
 // escapes the C0 controls but prints C1 and bidirectional controls as they

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -33,6 +34,14 @@ func TextProblem(s string) string {
 
 func isBidiControl(r rune) bool {
 	return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
+}
+
+// UnsafeRune reports whether r must not reach a mail header or a terminal:
+// a control character (C0, DEL, C1), a line or paragraph separator, or a
+// Unicode bidirectional control. The mail composer replaces such runes; the
+// starter escapes them when it prints stored text.
+func UnsafeRune(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || isBidiControl(r)
 }
 
 // CheckText adds a FieldError when s is not acceptable intake text. It

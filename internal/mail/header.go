@@ -2,7 +2,8 @@ package mail
 
 import (
 	"strings"
-	"unicode"
+
+	"github.com/batonhq/baton/internal/domain"
 )
 
 // HeaderText makes s safe for a mail header (a subject, a display name): CR
@@ -23,14 +24,5 @@ func HeaderText(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// Unsafe reports whether r is a control character (C0, DEL, C1), a line or
-// paragraph separator, or a Unicode bidirectional control.
-func Unsafe(r rune) bool {
-	switch {
-	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
-		return true
-	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069', r == '\u200e', r == '\u200f', r == '\u061c':
-		return true
-	}
-	return false
-}
+// Unsafe reports whether r must not reach a header (domain.UnsafeRune).
+func Unsafe(r rune) bool { return domain.UnsafeRune(r) }
