@@ -11,6 +11,7 @@ import (
 	"github.com/batonhq/baton/internal/config"
 	"github.com/batonhq/baton/internal/intake"
 	"github.com/batonhq/baton/internal/mail"
+	"github.com/batonhq/baton/internal/notify"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/token"
 	"github.com/batonhq/baton/workflows"
@@ -21,14 +22,37 @@ import (
 )
 
 // Mailer picks the local outbox in dev outbox mode (BATON_DEV_OUTBOX), else
-// SendGrid; config.RequireMail has checked that exactly one is set up.
+// SendGrid; config.RequireMail has checked that exactly one is set up. It
+// has no rate cap of its own: the worker's one Notifier holds the cap.
 func Mailer(c config.Config, st *store.Store) mail.Mailer {
 	if c.Outbox() {
 		return mail.Outbox{Store: st}
 	}
 	ids, _ := c.TemplateIDs() // validated by config.Load
 	return mail.SendGrid{Store: st, APIKey: c.SendGridAPIKey, BaseURL: c.SendGridBaseURL, Sandbox: c.SendGridSandbox,
-		TemplateIDs: ids, Limiter: mail.NewLimiter(c.MailRate), Grace: c.MailGrace, Timeout: c.SendGridTimeout}
+		TemplateIDs: ids, Grace: c.MailGrace, Timeout: c.SendGridTimeout}
+}
+
+// Notifier is the worker's one notifier: every message of every kind goes
+// through it, so BATON_MAIL_RATE caps the worker's email as a whole. The
+// local outbox has no cap (it sends nothing).
+func Notifier(c config.Config, st *store.Store) *notify.Notifier {
+	o := notify.Options{}
+	if !c.Outbox() {
+		o.EmailRate = c.MailRate
+	}
+	return notify.New(Mailer(c, st), o)
+}
+
+// Activities builds the lead's and the campaign's activities over one
+// notifier.
+func Activities(c config.Config, st *store.Store, signer *token.Signer) (*activities.Activities, *activities.CampaignActivities) {
+	n := Notifier(c, st)
+	return &activities.Activities{
+			Store: st, Mailer: n, Signer: signer,
+			PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL,
+		}, &activities.CampaignActivities{Store: st, Mailer: n, Signer: signer,
+			PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL, DefaultWindow: c.DefaultAcceptWindow}
 }
 
 // Options are the worker settings Baton runs with (README, Tuning); `make
@@ -80,13 +104,10 @@ func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, err
 	}
 	w := worker.New(cl, c.TaskQueue, Options(c))
 	w.RegisterWorkflowWithOptions(workflows.LeadWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.LeadVersioning})
-	w.RegisterActivity(&activities.Activities{
-		Store: st, Mailer: Mailer(c, st), Signer: signer,
-		PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL,
-	})
+	lead, campaign := Activities(c, st, signer)
+	w.RegisterActivity(lead)
 	w.RegisterWorkflowWithOptions(workflows.CampaignWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.CampaignVersioning})
-	w.RegisterActivity(&activities.CampaignActivities{Store: st, Mailer: Mailer(c, st), Signer: signer,
-		PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL, DefaultWindow: c.DefaultAcceptWindow})
+	w.RegisterActivity(campaign)
 	// CSV imports: the drain that starts staged leads at a bounded rate.
 	w.RegisterWorkflowWithOptions(workflows.ImportDrainWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.ImportDrainVersioning})
 	w.RegisterActivityWithOptions((&intake.Service{Temporal: cl, Store: st, TaskQueue: c.TaskQueue}).DrainBatch,
