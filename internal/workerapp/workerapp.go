@@ -5,6 +5,7 @@ package workerapp
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 
 	"github.com/batonhq/baton/activities"
@@ -14,7 +15,9 @@ import (
 	"github.com/batonhq/baton/internal/notify"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/token"
+	"github.com/batonhq/baton/internal/webhook"
 	"github.com/batonhq/baton/workflows"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -113,4 +116,14 @@ func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, err
 	w.RegisterActivityWithOptions((&intake.Service{Temporal: cl, Store: st, TaskQueue: c.TaskQueue}).DrainBatch,
 		activity.RegisterOptions{Name: workflows.ActivityDrainImportBatch})
 	return w, nil
+}
+
+// Dispatcher drains the outbound webhook outbox (internal/webhook); the
+// worker runs it beside the Temporal worker. reg may be nil (no metrics).
+func Dispatcher(c config.Config, st *store.Store, reg prometheus.Registerer, log *slog.Logger) *webhook.Dispatcher {
+	d := &webhook.Dispatcher{Store: st, Timeout: c.WebhookTimeout, RetryFor: c.WebhookRetryFor, Log: log}
+	if reg != nil {
+		d.Metrics = webhook.NewMetrics(reg)
+	}
+	return d
 }
