@@ -305,6 +305,20 @@ func (s *Store) ClaimDeliveries(ctx context.Context, limit int, lease time.Durat
 	return pgx.CollectRows(rows, scanDelivery)
 }
 
+// ClaimDeliveryOf leases the pending deliveries of one event now, due or
+// not (`starter webhook test` sends its event at once).
+func (s *Store) ClaimDeliveryOf(ctx context.Context, eventID string, lease time.Duration) ([]Delivery, error) {
+	rows, _ := s.Pool.Query(ctx, `
+		with claimed as (
+			update webhook_deliveries d set leased_until = now() + $2::interval, attempts = d.attempts + 1
+			where d.event_id = $1 and d.status = 'pending' and (d.leased_until is null or d.leased_until <= now())
+			returning d.*)
+		select `+deliveryCols+` from claimed d
+			join webhook_events e on e.id = d.event_id
+			join webhook_subscriptions s on s.id = d.subscription_id`, eventID, lease)
+	return pgx.CollectRows(rows, scanDelivery)
+}
+
 // DeliveryOutcome is what one attempt of a delivery came to.
 type DeliveryOutcome struct {
 	Delivered bool

@@ -115,6 +115,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /leads/{id}", s.leadOrTimeline) // pages.go: the emailed link's token, or a session
 	s.campaignRoutes(mux)                               // GET/POST /c/{token}: a reviewer's sign-off
 	mux.HandleFunc("POST /api/v1/sendgrid/events", s.sendgridEvents)
+	s.notifyRoutes(mux) // webhooks.go: operator view of webhook deliveries; slack.go: Slack interactions
 	mux.HandleFunc("GET /away/{token}", s.awayPage)
 	mux.HandleFunc("POST /away/{token}", s.setAway)
 	s.routes(mux) // pages.go: sign-in, inbox, campaign, scoreboard, readyz, metrics

@@ -195,6 +195,24 @@ func (d *Dispatcher) DrainOnce(ctx context.Context) (int, error) {
 	return len(ds), errors.Join(errs...)
 }
 
+// SendNow attempts the deliveries of one event at once and returns what
+// came of each; one not delivered stays queued for the worker's retries.
+func (d *Dispatcher) SendNow(ctx context.Context, eventID string) ([]store.DeliveryOutcome, error) {
+	d.defaults()
+	ds, err := d.Store.ClaimDeliveryOf(ctx, eventID, d.Timeout+30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.DeliveryOutcome, len(ds))
+	for i, dl := range ds {
+		out[i] = d.attempt(ctx, dl)
+		if err := d.Store.FinishDelivery(ctx, dl.ID, out[i]); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
 // BackoffAfter is the delay after the nth failed attempt.
 func (d *Dispatcher) BackoffAfter(n int) time.Duration {
 	d.defaults()
