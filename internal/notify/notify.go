@@ -40,6 +40,7 @@ func LedgerKey(messageKey string, ch Channel) string {
 type Notifier struct {
 	email  mail.Mailer
 	limits map[Channel]*rate.Limiter
+	slack  *SlackChannel // nil: Slack is not set up
 }
 
 // Options configure a Notifier.
@@ -47,13 +48,20 @@ type Options struct {
 	// EmailRate caps email sends per second across the worker (a burst of
 	// one second's worth); zero or less means no cap.
 	EmailRate float64
+	// SlackRate caps Slack messages per second across the worker.
+	SlackRate float64
+	// Slack, when set, carries the kinds a person takes in Slack.
+	Slack *SlackChannel
 }
 
 // New builds the worker's notifier over its email channel.
 func New(email mail.Mailer, o Options) *Notifier {
-	n := &Notifier{email: email, limits: map[Channel]*rate.Limiter{}}
+	n := &Notifier{email: email, limits: map[Channel]*rate.Limiter{}, slack: o.Slack}
 	if l := mail.NewLimiter(o.EmailRate); l != nil {
 		n.limits[Email] = l
+	}
+	if l := mail.NewLimiter(o.SlackRate); l != nil {
+		n.limits[Slack] = l
 	}
 	return n
 }
@@ -70,9 +78,20 @@ func (n *Notifier) wait(ctx context.Context, ch Channel) error {
 	return nil
 }
 
-// Deliver sends m to its recipient. It satisfies mail.Mailer, so the
+// Deliver sends m to its recipient: in Slack when the person takes this
+// kind there, else by email; a Slack failure (outage, revoked token) sends
+// it by email at once and records why. It satisfies mail.Mailer, so the
 // activities need not know which channels exist.
 func (n *Notifier) Deliver(ctx context.Context, m store.Message) error {
+	if n.slack != nil {
+		sent, err := n.slack.deliver(ctx, m, func() error { return n.wait(ctx, Slack) })
+		if err != nil {
+			return err
+		}
+		if sent {
+			return nil
+		}
+	}
 	return n.deliverEmail(ctx, m)
 }
 

@@ -36,9 +36,10 @@ func Mailer(c config.Config, st *store.Store) mail.Mailer {
 		TemplateIDs: ids, Grace: c.MailGrace, Timeout: c.SendGridTimeout}
 }
 
-// Notifier is the worker's one notifier: every message of every kind goes
-// through it, so BATON_MAIL_RATE caps the worker's email as a whole. The
-// local outbox has no cap (it sends nothing).
+// Notifier is an email-only notifier for the gateway's sign-in mail. The
+// worker's (workerNotifier) is the one every lead and campaign message goes
+// through, so BATON_MAIL_RATE caps the worker's email as a whole. The local
+// outbox has no cap (it sends nothing).
 func Notifier(c config.Config, st *store.Store) *notify.Notifier {
 	o := notify.Options{}
 	if !c.Outbox() {
@@ -47,10 +48,25 @@ func Notifier(c config.Config, st *store.Store) *notify.Notifier {
 	return notify.New(Mailer(c, st), o)
 }
 
+// workerNotifier is the worker's notifier: email, and Slack when
+// SLACK_BOT_TOKEN is set.
+func workerNotifier(c config.Config, st *store.Store, signer *token.Signer) *notify.Notifier {
+	o := notify.Options{}
+	if !c.Outbox() {
+		o.EmailRate = c.MailRate
+	}
+	if c.Slack() {
+		o.SlackRate = c.SlackRate
+		o.Slack = &notify.SlackChannel{Client: notify.NewSlackClient(c.SlackBotToken, c.SlackAPIURL, nil), Store: st,
+			Signer: signer, PublicURL: c.PublicURL, Log: slog.Default()}
+	}
+	return notify.New(Mailer(c, st), o)
+}
+
 // Activities builds the lead's and the campaign's activities over one
 // notifier.
 func Activities(c config.Config, st *store.Store, signer *token.Signer) (*activities.Activities, *activities.CampaignActivities) {
-	n := Notifier(c, st)
+	n := workerNotifier(c, st, signer)
 	return &activities.Activities{
 			Store: st, Mailer: n, Signer: signer,
 			PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL,

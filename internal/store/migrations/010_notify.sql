@@ -43,10 +43,12 @@ create table webhook_deliveries (
 create index webhook_deliveries_due on webhook_deliveries(next_at) where status = 'pending';
 create index webhook_deliveries_status on webhook_deliveries(status, created_at);
 
--- Slack: a person's Slack user id (from the directory or users.lookupByEmail)
--- and whether they take Baton's messages there.
+-- Slack: a person's Slack user id (from the directory, or found by
+-- users.lookupByEmail and kept), whether they take Baton's messages there,
+-- and which kinds (empty: every kind Slack carries).
 alter table people add column slack_user_id text not null default '',
-    add column slack_off boolean not null default false;
+    add column slack_off boolean not null default false,
+    add column slack_kinds text[] not null default '{}';
 
 -- Slack's never-twice ledger, keyed by (message, channel): the DM's channel
 -- and timestamp let chat.update rewrite it after an action.
@@ -57,14 +59,16 @@ create table slack_messages (
     user_id      text not null default '',
     channel      text not null default '',
     ts           text not null default '',
+    actions      jsonb not null default '{}',   -- button action -> the signed link token it stands for
     status       text not null check (status in ('sending', 'sent', 'failed')),
     error        text not null default '',
     created_at   timestamptz not null default now(),
     updated_at   timestamptz not null default now()
 );
 create index slack_messages_lead on slack_messages(lead_id);
+create index slack_messages_ts on slack_messages(channel, ts) where ts <> '';
 
 ---- create above / drop below ----
 drop table slack_messages;
-alter table people drop column slack_user_id, drop column slack_off;
+alter table people drop column slack_user_id, drop column slack_off, drop column slack_kinds;
 drop table webhook_deliveries, webhook_events, webhook_subscriptions;
