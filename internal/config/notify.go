@@ -14,6 +14,9 @@ func (c Config) checkNotify(bad func(name, format string, args ...any)) {
 	if c.WebhookRetryFor < time.Minute {
 		bad("BATON_WEBHOOK_RETRY_FOR", "%s is shorter than 1m", c.WebhookRetryFor)
 	}
+	if (c.SlackBotToken == "") != (c.SlackSigningSecret == "") {
+		bad("SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET", "set both (Slack on: DMs with buttons, and the endpoint that verifies their clicks) or neither")
+	}
 	if c.SlackBotToken != "" && !strings.HasPrefix(c.SlackBotToken, "xoxb-") {
 		bad("SLACK_BOT_TOKEN", "is not a bot token (xoxb-…)")
 	}

@@ -40,7 +40,7 @@ type SlackStore interface {
 	SlackPerson(ctx context.Context, email string) (store.SlackPerson, error)
 	SetSlackUserID(ctx context.Context, personID, userID string) error
 	ClaimSlack(ctx context.Context, m store.SlackMessage) (store.SlackMessage, bool, error)
-	MarkSlack(ctx context.Context, key, status, channel, ts, why string) error
+	MarkSlack(ctx context.Context, key, status, userID, channel, ts, why string) error
 	RecordSlackFallback(ctx context.Context, key, leadID, kind, why string, at time.Time) error
 }
 
@@ -100,7 +100,7 @@ func (c *SlackChannel) deliver(ctx context.Context, m store.Message, wait func()
 		return false, nil
 	}
 	if err := wait(); err != nil {
-		_ = c.Store.MarkSlack(ctx, key, "failed", "", "", err.Error())
+		_ = c.Store.MarkSlack(ctx, key, "failed", "", "", "", err.Error())
 		return false, err
 	}
 	timeout := c.Timeout
@@ -112,6 +112,11 @@ func (c *SlackChannel) deliver(ctx context.Context, m store.Message, wait func()
 	uid := p.UserID
 	if uid == "" {
 		u, err := c.Client.GetUserByEmailContext(cctx, m.To)
+		if err != nil && slackErr(err) == "users_not_found" {
+			// Not in the workspace: email is this person's channel, nothing failed.
+			_ = c.Store.MarkSlack(ctx, key, "failed", "", "", "", "no Slack user has this email")
+			return false, nil
+		}
 		if err != nil {
 			c.fallback(ctx, m, key, "users.lookupByEmail: "+slackErr(err))
 			return false, nil
@@ -130,7 +135,7 @@ func (c *SlackChannel) deliver(ctx context.Context, m store.Message, wait func()
 		c.fallback(ctx, m, key, "chat.postMessage: "+slackErr(err))
 		return false, nil
 	}
-	if err := c.Store.MarkSlack(ctx, key, "sent", ch.ID, ts, ""); err != nil {
+	if err := c.Store.MarkSlack(ctx, key, "sent", uid, ch.ID, ts, ""); err != nil {
 		return true, nil // Slack has it; the row stays 'sending', so no retry re-sends it
 	}
 	return true, nil
@@ -142,7 +147,7 @@ func (c *SlackChannel) fallback(ctx context.Context, m store.Message, key, why s
 	if c.Log != nil {
 		c.Log.Warn("slack message not sent; email instead", "key", m.Key, "kind", m.Kind, "to", m.To, "why", why)
 	}
-	_ = c.Store.MarkSlack(ctx, key, "failed", "", "", why)
+	_ = c.Store.MarkSlack(ctx, key, "failed", "", "", "", why)
 	_ = c.Store.RecordSlackFallback(ctx, key, m.LeadID, m.Kind, why, time.Now())
 }
 

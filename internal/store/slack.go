@@ -68,11 +68,12 @@ func (s *Store) ClaimSlack(ctx context.Context, m SlackMessage) (SlackMessage, b
 	return row, false, err
 }
 
-// MarkSlack records a message's outcome: sent (with its channel and ts) or
-// failed (with why).
-func (s *Store) MarkSlack(ctx context.Context, key, status, channel, ts, why string) error {
-	_, err := s.Pool.Exec(ctx, `update slack_messages set status = $2, channel = case when $3 = '' then channel else $3 end,
-		ts = case when $4 = '' then ts else $4 end, error = $5, updated_at = now() where key = $1`, key, status, channel, ts, truncateText(why, 500))
+// MarkSlack records a message's outcome: sent (to whom, with its channel
+// and ts) or failed (with why).
+func (s *Store) MarkSlack(ctx context.Context, key, status, userID, channel, ts, why string) error {
+	_, err := s.Pool.Exec(ctx, `update slack_messages set status = $2, user_id = case when $3 = '' then user_id else $3 end,
+		channel = case when $4 = '' then channel else $4 end, ts = case when $5 = '' then ts else $5 end, error = $6, updated_at = now()
+		where key = $1`, key, status, userID, channel, ts, truncateText(why, 500))
 	return err
 }
 

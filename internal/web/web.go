@@ -63,7 +63,8 @@ type Server struct {
 	Temporal client.Client
 	Intake   *intake.Service
 	Signer   *token.Signer
-	Outbox   bool // dev outbox mode: serve /outbox and /api/v1/outbox, to loopback peers only
+	Slack    *SlackApp // Slack's buttons (slack.go); nil: off
+	Outbox   bool      // dev outbox mode: serve /outbox and /api/v1/outbox, to loopback peers only
 	Log      *slog.Logger
 	Now      func() time.Time
 	SendGrid *SendGridEvents // SendGrid's Event Webhook; nil turns it off

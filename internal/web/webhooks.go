@@ -6,10 +6,14 @@ import (
 )
 
 // notifyRoutes are issue 17's routes: the outbound webhook deliveries for
-// operators (guarded like /metrics: loopback, or BATON_METRICS_TOKEN).
+// operators (guarded like /metrics: loopback, or BATON_METRICS_TOKEN), and
+// Slack's interactions (slack.go).
 func (s *Server) notifyRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /ops/webhooks", s.metricsAuth(http.HandlerFunc(s.webhooksPage)))
 	mux.Handle("GET /api/v1/webhooks/deliveries", s.metricsAuth(http.HandlerFunc(s.getWebhookDeliveries)))
+	if s.Slack != nil { // SLACK_SIGNING_SECRET set; else a 404 like any unknown path
+		mux.HandleFunc("POST /api/v1/slack/interactions", s.slackInteractions)
+	}
 }
 
 var deliveryStatuses = map[string]bool{"": true, "pending": true, "delivered": true, "failed": true}

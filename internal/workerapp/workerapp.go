@@ -15,6 +15,7 @@ import (
 	"github.com/batonhq/baton/internal/notify"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/token"
+	"github.com/batonhq/baton/internal/web"
 	"github.com/batonhq/baton/internal/webhook"
 	"github.com/batonhq/baton/workflows"
 	"github.com/prometheus/client_golang/prometheus"
@@ -142,4 +143,14 @@ func Dispatcher(c config.Config, st *store.Store, reg prometheus.Registerer, log
 		d.Metrics = webhook.NewMetrics(reg)
 	}
 	return d
+}
+
+// SlackApp is the gateway's Slack side (interactions), nil when Slack is
+// not set up (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET).
+func SlackApp(c config.Config) *web.SlackApp {
+	if !c.Slack() {
+		return nil
+	}
+	return &web.SlackApp{SigningSecret: c.SlackSigningSecret,
+		Channel: &notify.SlackChannel{Client: notify.NewSlackClient(c.SlackBotToken, c.SlackAPIURL, nil), PublicURL: c.PublicURL}}
 }
