@@ -31,7 +31,7 @@ type slackWorkspace struct {
 
 type slackPost struct {
 	Channel, TS, Text string
-	Blocks          json.RawMessage
+	Blocks            json.RawMessage
 }
 
 func newSlackWorkspace(t *testing.T) *slackWorkspace {
