@@ -1,6 +1,15 @@
 package domain
 
-import "slices"
+import (
+	"regexp"
+	"slices"
+)
+
+// SlackKinds are the message kinds Slack carries: the lead's. Campaign mail
+// (long reports, review sign-off pages) stays email.
+var SlackKinds = []string{KindOffer, KindReminder, KindEscalation, KindReassigned, KindUnreachable, KindLeader}
+
+var slackIDRe = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
 // Webhook event types, as receivers see them (docs/webhooks.md).
 const (

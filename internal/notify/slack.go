@@ -16,10 +16,8 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// SlackKinds are the message kinds Slack carries by default: the lead's.
-// Campaign mail (long reports, review sign-off pages) stays email.
-var SlackKinds = []string{domain.KindOffer, domain.KindReminder, domain.KindEscalation, domain.KindReassigned,
-	domain.KindUnreachable, domain.KindLeader}
+// SlackKinds are the message kinds Slack carries (domain.SlackKinds).
+var SlackKinds = domain.SlackKinds
 
 // Button actions a Slack message can carry: the same as the email links.
 const (
