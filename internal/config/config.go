@@ -72,7 +72,7 @@ type Config struct {
 	SlackBotToken      string        `envconfig:"SLACK_BOT_TOKEN" desc:"Slack bot token (xoxb-…); empty turns Slack off"`
 	SlackSigningSecret string        `envconfig:"SLACK_SIGNING_SECRET" desc:"Slack app signing secret: verifies POST /api/v1/slack/interactions"`
 	SlackAPIURL        string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL (a test server in tests)"`
-	SlackRate          float64       `envconfig:"BATON_SLACK_RATE" default:"1" desc:"worker-wide cap on Slack messages per second (0: no cap)"`
+	SlackRate          float64       `envconfig:"BATON_SLACK_RATE" default:"10" desc:"worker-wide cap on Slack messages per second (0: no cap); a message the cap cannot take in time goes by email"`
 }
 
 // Load reads the environment. Unlike envconfig.Process, which stops at the

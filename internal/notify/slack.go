@@ -98,8 +98,10 @@ func (c *SlackChannel) deliver(ctx context.Context, m store.Message, wait func()
 		return false, nil
 	}
 	if err := wait(); err != nil {
-		_ = c.Store.MarkSlack(ctx, key, "failed", "", "", "", err.Error())
-		return false, err
+		// The cap cannot take it before the activity's deadline: email now
+		// rather than a later Slack message.
+		c.fallback(ctx, m, key, "the Slack rate cap (BATON_SLACK_RATE) is full: "+err.Error())
+		return false, nil
 	}
 	timeout := c.Timeout
 	if timeout <= 0 {

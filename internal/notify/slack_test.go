@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/batonhq/baton/internal/notify"
 	"github.com/batonhq/baton/internal/store"
@@ -186,4 +187,31 @@ func TestSlackFailureSendsEmailAndRecordsWhy(t *testing.T) {
 			t.Errorf("an offer to someone taking only escalations in Slack: err %v, email %v, slack %v", err, email.keys, f.calls)
 		}
 	})
+}
+
+// TestSlackCapFullGoesByEmail: one Slack rate cap per worker; a message it
+// cannot take before the activity's deadline goes by email at once.
+func TestSlackCapFullGoesByEmail(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if err := st.SetSlackUserID(ctx, "ana", "U0ANA"); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeSlack(t, okSlack)
+	email := &countMailer{}
+	n := notify.New(email, notify.Options{SlackRate: 0.1, Slack: &notify.SlackChannel{Client: notify.NewSlackClient("xoxb-x", f.URL+"/", nil),
+		Store: st, Signer: signer, PublicURL: publicURL}})
+	msgs := slackSamples()
+	if err := n.Deliver(ctx, msgs[0]); err != nil || f.count("chat.postMessage") != 1 {
+		t.Fatalf("first: %v, posts %d", err, f.count("chat.postMessage"))
+	}
+	dctx, cancel := context.WithTimeout(ctx, time.Second) // the activity's deadline
+	defer cancel()
+	start := time.Now()
+	if err := n.Deliver(dctx, msgs[1]); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond || f.count("chat.postMessage") != 1 || len(email.keys) != 1 || email.keys[0] != msgs[1].Key {
+		t.Errorf("took %s, posts %d, email %v: want the second message by email at once", d, f.count("chat.postMessage"), email.keys)
+	}
 }
