@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -361,4 +362,33 @@ func counter(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestErasedLeadLeavesQueuedEvents: erasing a lead takes its personal data
+// out of the webhook events still queued for it.
+func TestErasedLeadLeavesQueuedEvents(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if _, err := st.AddWebhook(ctx, "https://crm.example.com/hook", []string{"*"}, store.NewWebhookSecret()); err != nil {
+		t.Fatal(err)
+	}
+	l := lead(1, domain.StateOffered)
+	if err := st.Record(ctx, l, domain.Event{Key: "lea:offered", Seq: 1, Kind: "offered", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Erase(ctx, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	var payload string
+	if err := st.Pool.QueryRow(ctx, `select payload::text from webhook_events where lead_id = $1`, l.ID).Scan(&payload); err != nil {
+		t.Fatal(err)
+	}
+	for _, pii := range []string{"lea@example.com", "Lea Meyer", "ACME"} {
+		if strings.Contains(payload, pii) {
+			t.Errorf("queued event still holds %q after erasure: %s", pii, payload)
+		}
+	}
+	if !strings.Contains(payload, domain.ErasedEmail(l.ID)) {
+		t.Errorf("payload %s: want the erased placeholder email", payload)
+	}
 }
