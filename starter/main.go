@@ -73,6 +73,7 @@ func newRoot(out io.Writer) *cobra.Command {
 	root.AddCommand(directoryCmd(a), policyCmd(a), campaignCmd(a), leadCmd(a), dbCmd(a), envCmd(a))
 	root.AddCommand(sourceCmd(a))
 	root.AddCommand(routeCmd(a))
+	root.AddCommand(webhookCmd(a))
 	return root
 }
 

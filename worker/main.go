@@ -80,6 +80,8 @@ func run() error {
 	}
 	log.Info("worker starting", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
 		"task_queue", cfg.TaskQueue, "build", build, "schema_version", svc.SchemaVersion, "mail", mailTo)
+	// Outbound webhooks: drained from PostgreSQL here, never by a workflow.
+	go workerapp.Dispatcher(cfg, svc.Store, mx.Registry, log).Run(context.Background())
 	go intake.RunAwaySweeper(context.Background(), svc.Temporal, svc.Store, cfg.AwaySweep, log) // out-of-office periods recorded ahead
 	return w.Run(worker.InterruptCh())
 }

@@ -65,6 +65,14 @@ type Config struct {
 	MailGrace                time.Duration `envconfig:"BATON_MAIL_GRACE" default:"10m" desc:"how long a send with an unknown outcome waits for a SendGrid event before one resend"`
 	SendGridWebhookPublicKey string        `envconfig:"SENDGRID_WEBHOOK_PUBLIC_KEY" desc:"base64 ECDSA public key of SendGrid's signed Event Webhook; empty turns the endpoint off"`
 	SendGridWebhookTolerance time.Duration `envconfig:"SENDGRID_WEBHOOK_TOLERANCE" default:"10m" desc:"how old (or how far ahead) a signed event timestamp may be"`
+
+	// Outbound webhooks and Slack (config/notify.go checks them).
+	WebhookTimeout     time.Duration `envconfig:"BATON_WEBHOOK_TIMEOUT" default:"10s" desc:"timeout of one outbound webhook delivery attempt"`
+	WebhookRetryFor    time.Duration `envconfig:"BATON_WEBHOOK_RETRY_FOR" default:"24h" desc:"how long a webhook delivery is retried with backoff before it is marked failed"`
+	SlackBotToken      string        `envconfig:"SLACK_BOT_TOKEN" desc:"Slack bot token (xoxb-…); empty turns Slack off"`
+	SlackSigningSecret string        `envconfig:"SLACK_SIGNING_SECRET" desc:"Slack app signing secret: verifies POST /api/v1/slack/interactions"`
+	SlackAPIURL        string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL (a test server in tests)"`
+	SlackRate          float64       `envconfig:"BATON_SLACK_RATE" default:"10" desc:"worker-wide cap on Slack messages per second (0: no cap); a message the cap cannot take in time goes by email"`
 }
 
 // Load reads the environment. Unlike envconfig.Process, which stops at the
@@ -186,6 +194,7 @@ func (c Config) check() error {
 	if c.SendGridWebhookTolerance < time.Second {
 		bad("SENDGRID_WEBHOOK_TOLERANCE", "%s is shorter than 1s", c.SendGridWebhookTolerance)
 	}
+	c.checkNotify(bad)
 	return errors.Join(errs...)
 }
 

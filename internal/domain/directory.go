@@ -29,6 +29,17 @@ type Person struct {
 	Cap          int                 `yaml:"cap,omitempty" json:"cap,omitempty"`
 	WorkingHours map[string][]string `yaml:"working_hours,omitempty" json:"working_hours,omitempty"`
 	Away         []Period            `yaml:"away,omitempty" json:"away,omitempty"`
+	// Slack: the person's Slack user id (empty: found by email), whether
+	// they take Baton's messages there, and which kinds. Absent: Slack by
+	// email lookup, every kind Slack carries (docs/slack.md).
+	Slack *SlackPref `yaml:"slack,omitempty" json:"slack,omitempty"`
+}
+
+// SlackPref is a person's Slack preference.
+type SlackPref struct {
+	ID    string   `yaml:"id,omitempty" json:"id,omitempty"`       // U… or W…
+	Off   bool     `yaml:"off,omitempty" json:"off,omitempty"`     // email only
+	Kinds []string `yaml:"kinds,omitempty" json:"kinds,omitempty"` // of SlackKinds; empty: all
 }
 
 // EffectiveWeight defaults to 1.
@@ -133,6 +144,16 @@ func (d *Directory) Validate() error {
 		}
 		if p.Cap < 0 {
 			fe.Add(path+".cap", "must not be negative (0 means no cap)")
+		}
+		if sp := p.Slack; sp != nil {
+			if sp.ID != "" && !slackIDRe.MatchString(sp.ID) {
+				fe.Add(path+".slack.id", "%q is not a Slack user id such as U0123ABCD", sp.ID)
+			}
+			for i, k := range sp.Kinds {
+				if !slices.Contains(SlackKinds, k) {
+					fe.Add(fmt.Sprintf("%s.slack.kinds[%d]", path, i), "%q is not a kind Slack carries (%s)", k, strings.Join(SlackKinds, ", "))
+				}
+			}
 		}
 		for i, a := range p.Away {
 			if a.From.IsZero() || a.Until.IsZero() {

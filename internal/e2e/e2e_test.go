@@ -40,6 +40,7 @@ type Stack struct {
 	Temporal client.Client
 	Config   config.Config
 	Source   store.SourceCredentials // the "e2e" intake source every API caller uses
+	Slack    *web.SlackApp           // set when the test set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET
 }
 
 const window = 3 * time.Second
@@ -78,6 +79,7 @@ func startStackOpts(t *testing.T, inProcessWorker bool) *Stack {
 	signer, _ := token.NewSigner([]byte(cfg.SigningKey))
 	srv := &web.Server{Store: st, Temporal: cl, Signer: signer, Outbox: true, Log: tclient.QuietLogger(),
 		Intake: &intake.Service{Temporal: cl, Store: st, TaskQueue: cfg.TaskQueue}}
+	srv.Slack = workerapp.SlackApp(cfg)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	cfg.PublicURL = hs.URL // links in mail point at this gateway
@@ -129,7 +131,7 @@ func startStackOpts(t *testing.T, inProcessWorker bool) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Stack{URL: hs.URL, Store: st, Temporal: cl, Config: cfg, Source: creds}
+	return &Stack{URL: hs.URL, Store: st, Temporal: cl, Config: cfg, Source: creds, Slack: srv.Slack}
 }
 
 // api calls the gateway's API as the stack's intake source (Bearer key).

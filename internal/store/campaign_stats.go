@@ -16,14 +16,19 @@ func (s *Store) RecordCampaignEvent(ctx context.Context, campaignID string, ev d
 	if ev.Data == nil {
 		data = []byte("{}")
 	}
-	_, err := s.Pool.Exec(ctx, `
-		insert into campaign_events (campaign_id, event_key, kind, actor, reason, data, occurred_at)
-		values ($1, $2, $3, $4, $5, $6, $7) on conflict (event_key) do nothing`,
-		campaignID, ev.Key, ev.Kind, ev.Actor, ev.Reason, data, ev.At)
-	if err != nil {
-		return fmt.Errorf("record campaign event %s: %w", ev.Key, err)
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			insert into campaign_events (campaign_id, event_key, kind, actor, reason, data, occurred_at)
+			values ($1, $2, $3, $4, $5, $6, $7) on conflict (event_key) do nothing`,
+			campaignID, ev.Key, ev.Kind, ev.Actor, ev.Reason, data, ev.At)
+		if err != nil {
+			return fmt.Errorf("record campaign event %s: %w", ev.Key, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		return campaignHook(ctx, tx, campaignID, ev)
+	})
 }
 
 // CampaignEvents lists a campaign's history, oldest first.

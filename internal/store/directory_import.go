@@ -35,6 +35,7 @@ type personRow struct {
 	weight, cap           int
 	hours                 map[string][]string
 	away                  []domain.Period
+	slack                 domain.SlackPref
 }
 
 // ImportDirectoryChanges is ImportDirectory with the change of every entry.
@@ -57,11 +58,12 @@ func (s *Store) ImportDirectoryChanges(ctx context.Context, d domain.Directory, 
 	prev := map[string]personRow{}
 	rows, _ := tx.Query(ctx, `select id, email, name, time_zone, role, team_id, active, weight, cap, working_hours,
 		coalesce((select jsonb_agg(jsonb_build_object('from', o.starts_at, 'until', o.ends_at, 'reason', o.reason) order by o.starts_at)
-			from out_of_office o where o.person_id = p.id), '[]')
+			from out_of_office o where o.person_id = p.id), '[]'), slack_user_id, slack_off, slack_kinds
 		from people p`)
 	var id string
 	var pr personRow
-	if _, err := pgx.ForEachRow(rows, []any{&id, &pr.email, &pr.name, &pr.tz, &pr.role, &pr.team, &pr.active, &pr.weight, &pr.cap, &pr.hours, &pr.away},
+	if _, err := pgx.ForEachRow(rows, []any{&id, &pr.email, &pr.name, &pr.tz, &pr.role, &pr.team, &pr.active, &pr.weight, &pr.cap, &pr.hours, &pr.away,
+		&pr.slack.ID, &pr.slack.Off, &pr.slack.Kinds},
 		func() error { prev[id] = pr; pr = personRow{}; return nil }); err != nil {
 		return res, nil, fmt.Errorf("read directory: %w", err)
 	}
@@ -109,6 +111,9 @@ func (s *Store) ImportDirectoryChanges(ctx context.Context, d domain.Directory, 
 			diff("weight", old.weight != p.EffectiveWeight())
 			diff("cap", old.cap != p.Cap)
 			diff("working_hours", !maps.EqualFunc(old.hours, p.WorkingHours, slices.Equal))
+			if sp := p.Slack; sp != nil { // absent: what Baton learned stays
+				diff("slack", old.slack.ID != sp.ID || old.slack.Off != sp.Off || !slices.Equal(old.slack.Kinds, sp.Kinds) && len(old.slack.Kinds)+len(sp.Kinds) > 0)
+			}
 			for _, a := range p.Away {
 				if !slices.ContainsFunc(old.away, func(o domain.Period) bool {
 					return o.From.Equal(a.From) && o.Until.Equal(a.Until) && o.Reason == a.Reason
@@ -137,6 +142,16 @@ func (s *Store) ImportDirectoryChanges(ctx context.Context, d domain.Directory, 
 				working_hours = excluded.working_hours, updated_at = now()`,
 			p.ID, p.Email, p.Name, p.TimeZone, role, teamID, p.IsActive(), p.EffectiveWeight(), p.Cap, hours); err != nil {
 			return fmt.Errorf("person %s: %w", p.ID, err)
+		}
+		if sp := p.Slack; sp != nil {
+			kinds := sp.Kinds
+			if kinds == nil {
+				kinds = []string{}
+			}
+			if _, err := tx.Exec(ctx, `update people set slack_user_id = $2, slack_off = $3, slack_kinds = $4 where id = $1`,
+				p.ID, sp.ID, sp.Off, kinds); err != nil {
+				return fmt.Errorf("person %s: slack: %w", p.ID, err)
+			}
 		}
 		for _, a := range p.Away {
 			if _, err := tx.Exec(ctx, `insert into out_of_office (person_id, starts_at, ends_at, reason) values ($1, $2, $3, $4)
@@ -230,7 +245,7 @@ func (s *Store) ExportDirectory(ctx context.Context, now time.Time) (domain.Dire
 	rows, _ := s.Pool.Query(ctx, `select p.id, p.name, p.email, p.time_zone, p.active, p.weight, p.cap, p.working_hours, p.role,
 		coalesce(p.team_id, ''), coalesce(t.name, ''), coalesce(t.manager_id, ''),
 		coalesce((select jsonb_agg(jsonb_build_object('from', o.starts_at, 'until', o.ends_at, 'reason', o.reason) order by o.starts_at)
-			from out_of_office o where o.person_id = p.id and o.ends_at > $1), '[]')
+			from out_of_office o where o.person_id = p.id and o.ends_at > $1), '[]'), p.slack_user_id, p.slack_off, p.slack_kinds
 		from people p left join teams t on t.id = p.team_id
 		where p.role in ('rep', 'manager', 'sales_leader', 'marketing_leader')
 		order by p.team_id nulls first, p.role desc, p.id`, now)
@@ -238,8 +253,17 @@ func (s *Store) ExportDirectory(ctx context.Context, now time.Time) (domain.Dire
 	var p domain.Person
 	var active bool
 	var role, team, teamName, manager string
+	var sp domain.SlackPref
 	_, err := pgx.ForEachRow(rows, []any{&p.ID, &p.Name, &p.Email, &p.TimeZone, &active, &p.Weight, &p.Cap, &p.WorkingHours, &role,
-		&team, &teamName, &manager, &p.Away}, func() error {
+		&team, &teamName, &manager, &p.Away, &sp.ID, &sp.Off, &sp.Kinds}, func() error {
+		if sp.ID != "" || sp.Off || len(sp.Kinds) > 0 {
+			if len(sp.Kinds) == 0 {
+				sp.Kinds = nil
+			}
+			v := sp
+			p.Slack = &v
+		}
+		sp = domain.SlackPref{}
 		if !active {
 			f := false
 			p.Active = &f

@@ -55,14 +55,19 @@ func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Eve
 		if err := recordRouting(ctx, tx, l); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `
+		tag, err := tx.Exec(ctx, `
 			insert into lead_events (lead_id, event_key, seq, kind, actor, reason, data, occurred_at)
 			values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (event_key) do nothing`,
 			l.ID, ev.Key, ev.Seq, ev.Kind, ev.Actor, ev.Reason, data, ev.At)
 		if err != nil {
 			return fmt.Errorf("record event %s: %w", ev.Key, err)
 		}
-		return nil
+		if tag.RowsAffected() == 0 {
+			return nil // recorded before (a retried activity): its webhook is queued already
+		}
+		// The outbound webhook, in the same transaction: queued here, sent
+		// by the worker's dispatcher, so no clock waits on a receiver.
+		return leadHook(ctx, tx, l, ev)
 	})
 }
 
@@ -207,7 +212,12 @@ func (s *Store) Erase(ctx context.Context, leadID string) error {
 		if _, err := tx.Exec(ctx, `delete from outbox where ledger_key like $1 || ':%'`, leadID); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `update email_ledger set subject = '', to_email = 'erased' where key like $1 || ':%'`, leadID)
+		if _, err = tx.Exec(ctx, `update email_ledger set subject = '', to_email = 'erased' where key like $1 || ':%'`, leadID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `update webhook_events set payload = jsonb_set(payload #- '{data,lead,name}' #- '{data,lead,company}'
+			#- '{data,lead,country}' #- '{data,lead,reason}', '{data,lead,email}', to_jsonb($2::text))
+			where lead_id = $1 and payload #> '{data,lead}' is not null`, leadID, domain.ErasedEmail(leadID))
 		return err
 	})
 }

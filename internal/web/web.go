@@ -67,7 +67,8 @@ type Server struct {
 	Temporal client.Client
 	Intake   *intake.Service
 	Signer   *token.Signer
-	Outbox   bool // dev outbox mode: serve /outbox and /api/v1/outbox, to loopback peers only
+	Slack    *SlackApp // Slack's buttons (slack.go); nil: off
+	Outbox   bool      // dev outbox mode: serve /outbox and /api/v1/outbox, to loopback peers only
 	Log      *slog.Logger
 	Now      func() time.Time
 	SendGrid *SendGridEvents // SendGrid's Event Webhook; nil turns it off
@@ -119,6 +120,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /leads/{id}", s.leadOrTimeline) // pages.go: the emailed link's token, or a session
 	s.campaignRoutes(mux)                               // GET/POST /c/{token}: a reviewer's sign-off
 	mux.HandleFunc("POST /api/v1/sendgrid/events", s.sendgridEvents)
+	s.notifyRoutes(mux) // webhooks.go: operator view of webhook deliveries; slack.go: Slack interactions
 	mux.HandleFunc("GET /away/{token}", s.awayPage)
 	mux.HandleFunc("POST /away/{token}", s.setAway)
 	s.routes(mux) // pages.go: sign-in, inbox, campaign, scoreboard, readyz, metrics

@@ -5,15 +5,20 @@ package workerapp
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/config"
 	"github.com/batonhq/baton/internal/intake"
 	"github.com/batonhq/baton/internal/mail"
+	"github.com/batonhq/baton/internal/notify"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/token"
+	"github.com/batonhq/baton/internal/web"
+	"github.com/batonhq/baton/internal/webhook"
 	"github.com/batonhq/baton/workflows"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -21,14 +26,53 @@ import (
 )
 
 // Mailer picks the local outbox in dev outbox mode (BATON_DEV_OUTBOX), else
-// SendGrid; config.RequireMail has checked that exactly one is set up.
+// SendGrid; config.RequireMail has checked that exactly one is set up. It
+// has no rate cap of its own: the worker's one Notifier holds the cap.
 func Mailer(c config.Config, st *store.Store) mail.Mailer {
 	if c.Outbox() {
 		return mail.Outbox{Store: st}
 	}
 	ids, _ := c.TemplateIDs() // validated by config.Load
 	return mail.SendGrid{Store: st, APIKey: c.SendGridAPIKey, BaseURL: c.SendGridBaseURL, Sandbox: c.SendGridSandbox,
-		TemplateIDs: ids, Limiter: mail.NewLimiter(c.MailRate), Grace: c.MailGrace, Timeout: c.SendGridTimeout}
+		TemplateIDs: ids, Grace: c.MailGrace, Timeout: c.SendGridTimeout}
+}
+
+// Notifier is an email-only notifier for the gateway's sign-in mail. The
+// worker's (workerNotifier) is the one every lead and campaign message goes
+// through, so BATON_MAIL_RATE caps the worker's email as a whole. The local
+// outbox has no cap (it sends nothing).
+func Notifier(c config.Config, st *store.Store) *notify.Notifier {
+	o := notify.Options{}
+	if !c.Outbox() {
+		o.EmailRate = c.MailRate
+	}
+	return notify.New(Mailer(c, st), o)
+}
+
+// workerNotifier is the worker's notifier: email, and Slack when
+// SLACK_BOT_TOKEN is set.
+func workerNotifier(c config.Config, st *store.Store, signer *token.Signer) *notify.Notifier {
+	o := notify.Options{}
+	if !c.Outbox() {
+		o.EmailRate = c.MailRate
+	}
+	if c.Slack() {
+		o.SlackRate = c.SlackRate
+		o.Slack = &notify.SlackChannel{Client: notify.NewSlackClient(c.SlackBotToken, c.SlackAPIURL, nil), Store: st,
+			Signer: signer, PublicURL: c.PublicURL, Log: slog.Default()}
+	}
+	return notify.New(Mailer(c, st), o)
+}
+
+// Activities builds the lead's and the campaign's activities over one
+// notifier.
+func Activities(c config.Config, st *store.Store, signer *token.Signer) (*activities.Activities, *activities.CampaignActivities) {
+	n := workerNotifier(c, st, signer)
+	return &activities.Activities{
+			Store: st, Mailer: n, Signer: signer,
+			PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL,
+		}, &activities.CampaignActivities{Store: st, Mailer: n, Signer: signer,
+			PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL, DefaultWindow: c.DefaultAcceptWindow}
 }
 
 // Options are the worker settings Baton runs with (docs/benchmarks.md, Tuning); `make
@@ -80,16 +124,33 @@ func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, err
 	}
 	w := worker.New(cl, c.TaskQueue, Options(c))
 	w.RegisterWorkflowWithOptions(workflows.LeadWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.LeadVersioning})
-	w.RegisterActivity(&activities.Activities{
-		Store: st, Mailer: Mailer(c, st), Signer: signer,
-		PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL,
-	})
+	lead, campaign := Activities(c, st, signer)
+	w.RegisterActivity(lead)
 	w.RegisterWorkflowWithOptions(workflows.CampaignWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.CampaignVersioning})
-	w.RegisterActivity(&activities.CampaignActivities{Store: st, Mailer: Mailer(c, st), Signer: signer,
-		PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL, DefaultWindow: c.DefaultAcceptWindow})
+	w.RegisterActivity(campaign)
 	// CSV imports: the drain that starts staged leads at a bounded rate.
 	w.RegisterWorkflowWithOptions(workflows.ImportDrainWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.ImportDrainVersioning})
 	w.RegisterActivityWithOptions((&intake.Service{Temporal: cl, Store: st, TaskQueue: c.TaskQueue}).DrainBatch,
 		activity.RegisterOptions{Name: workflows.ActivityDrainImportBatch})
 	return w, nil
+}
+
+// Dispatcher drains the outbound webhook outbox (internal/webhook); the
+// worker runs it beside the Temporal worker. reg may be nil (no metrics).
+func Dispatcher(c config.Config, st *store.Store, reg prometheus.Registerer, log *slog.Logger) *webhook.Dispatcher {
+	d := &webhook.Dispatcher{Store: st, Timeout: c.WebhookTimeout, RetryFor: c.WebhookRetryFor, Log: log}
+	if reg != nil {
+		d.Metrics = webhook.NewMetrics(reg)
+	}
+	return d
+}
+
+// SlackApp is the gateway's Slack side (interactions), nil when Slack is
+// not set up (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET).
+func SlackApp(c config.Config) *web.SlackApp {
+	if !c.Slack() {
+		return nil
+	}
+	return &web.SlackApp{SigningSecret: c.SlackSigningSecret,
+		Channel: &notify.SlackChannel{Client: notify.NewSlackClient(c.SlackBotToken, c.SlackAPIURL, nil), PublicURL: c.PublicURL}}
 }
