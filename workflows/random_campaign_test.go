@@ -183,7 +183,7 @@ func (cr *rndCampaignRun) violate(code, format string, args ...any) {
 	cr.w.violate("%s: campaign at %s: %s", code, rndStamp(cr.env.Now()), fmt.Sprintf(format, args...))
 }
 
-func runCampaign(plan rndCampaignPlan) ([]string, []string) {
+func runCampaign(plan rndCampaignPlan) ([]string, []string, bool) {
 	w := newRndWorld()
 	st := &rndCampaignStore{w: w, spec: plan.Spec, keys: map[string]store.CampaignEvent{}}
 	env := rndEnv()
@@ -197,7 +197,10 @@ func runCampaign(plan rndCampaignPlan) ([]string, []string) {
 		From: "Baton <baton@example.com>", LinkTTL: 72 * time.Hour, DefaultWindow: time.Hour}
 	env.RegisterActivity(acts)
 	// The ask's instant is when the workflow scheduled it, before any delay.
+	var inflight rndInflight
+	inflight.listen(env)
 	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		inflight.start(info)
 		var in activities.CampaignNumbersInput
 		if info.ActivityType.Name == "CampaignNumbers" && args.Get(&in) == nil {
 			st.mu.Lock()
@@ -278,7 +281,7 @@ func runCampaign(plan rndCampaignPlan) ([]string, []string) {
 		trace = append(trace, fmt.Sprintf("cev %s %s %s", e.Key, e.Kind, rndStamp(e.At)))
 	}
 	st.mu.Unlock()
-	return w.violations, trace
+	return w.violations, trace, inflight.max > 1
 }
 
 func (cr *rndCampaignRun) view() (CampaignView, bool) {

@@ -7,13 +7,14 @@ package workflows
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batonhq/baton/activities"
@@ -165,20 +166,54 @@ type rndPending struct {
 
 // rndLeadRun is one life of the lead in one test environment.
 type rndLeadRun struct {
-	plan    rndLeadPlan
-	w       *rndWorld
-	env     *testsuite.TestWorkflowEnvironment
-	trace   []string
-	claims  []rndClaim
-	pending map[string]*rndPending
-	nUpd    int
-	last    domain.LeadSnapshot
-	stuck   domain.LeadState // state seen at the previous check, and since when
-	since   time.Time
-	perMin  map[int64]int
-	spun    bool
-	ended   time.Time
-	erased  bool
+	plan     rndLeadPlan
+	w        *rndWorld
+	env      *testsuite.TestWorkflowEnvironment
+	trace    []string
+	claims   []rndClaim
+	pending  map[string]*rndPending
+	nUpd     int
+	last     domain.LeadSnapshot
+	stuck    domain.LeadState // state seen at the previous check, and since when
+	since    time.Time
+	perMin   map[int64]int
+	spun     bool
+	ended    time.Time
+	erased   bool
+	inflight rndInflight
+}
+
+// rndInflight tracks the activities in flight. The test environment runs
+// activities on goroutines, so when two are in flight at once their
+// completions race, and a second run of the same schedule may differ for
+// reasons that are the environment's, not the workflow's.
+type rndInflight struct {
+	mu  sync.Mutex
+	m   map[string]bool
+	max int
+}
+
+func (f *rndInflight) start(info *activity.Info) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]bool{}
+	}
+	f.m[info.ActivityID] = true
+	f.max = max(f.max, len(f.m))
+}
+
+func (f *rndInflight) done(info *activity.Info) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.m, info.ActivityID)
+}
+
+func (f *rndInflight) listen(env *testsuite.TestWorkflowEnvironment) {
+	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) { f.done(info) })
+	env.SetOnLocalActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) { f.done(info) })
+	env.SetOnActivityCanceledListener(f.done)
+	env.SetOnLocalActivityCanceledListener(f.done)
 }
 
 const (
@@ -205,7 +240,7 @@ func rndCampaignInfo(plan rndLeadPlan, id string) domain.CampaignInfo {
 // runLead runs the plan's first life, then (if planned) a second one after
 // retention, on the same store and mailer. It returns the violations and a
 // trace for the determinism check.
-func runLead(plan rndLeadPlan) ([]string, []string) {
+func runLead(plan rndLeadPlan) ([]string, []string, bool) {
 	w := newRndWorld()
 	w.manager = domain.PersonRef{ID: "max", Name: "Max Manager", Email: "max@example.com", TimeZone: "America/New_York"}
 	if plan.Leader {
@@ -224,6 +259,7 @@ func runLead(plan rndLeadPlan) ([]string, []string) {
 	lr := runLeadLife(plan, w, plan.Start, plan.Actions, plan.Horizon, Touch{ID: "req-1", Campaign: "webinar-q3", Email: rndEmail,
 		Name: "Dana Lee", Company: "Acme", Country: "US", Score: plan.FirstScore, Source: "form"})
 	trace = append(trace, lr.trace...)
+	concurrent := lr.inflight.max > 1
 	if plan.SecondLife && !lr.spun {
 		// Months later, past retention: the same person, a new life.
 		w.mu.Lock()
@@ -241,12 +277,13 @@ func runLead(plan rndLeadPlan) ([]string, []string) {
 		lr2 := runLeadLife(plan, w, plan.Start.Add(120*24*time.Hour), second, 24*time.Hour, Touch{ID: "req-again", Campaign: "webinar-q3",
 			Email: rndEmail, Name: "Dana Lee", Company: "Acme", Country: "US", Score: 100, Source: "form"})
 		trace = append(trace, lr2.trace...)
+		concurrent = concurrent || lr2.inflight.max > 1
 	}
 	for life := 1; life <= w.life; life++ {
 		rndCheckEvents(plan, w, life)
 	}
 	trace = append(trace, rndWorldTrace(w)...)
-	return w.violations, trace
+	return w.violations, trace, concurrent
 }
 
 func runLeadLife(plan rndLeadPlan, w *rndWorld, start time.Time, actions []rndAction, horizon time.Duration, first Touch) (lr *rndLeadRun) {
@@ -274,8 +311,15 @@ func runLeadLife(plan rndLeadPlan, w *rndWorld, start time.Time, actions []rndAc
 			env.CancelWorkflow()
 		}
 	}
-	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) { count(info.ActivityType.Name) })
-	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) { count(info.ActivityType.Name) })
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		count(info.ActivityType.Name)
+		lr.inflight.start(info)
+	})
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		count(info.ActivityType.Name)
+		lr.inflight.start(info)
+	})
+	lr.inflight.listen(env)
 
 	for i, a := range actions {
 		i, a := i, a
