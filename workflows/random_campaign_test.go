@@ -418,8 +418,13 @@ func (cr *rndCampaignRun) checkEvents() {
 		case "live":
 			live = e.At
 		case "ended":
-			if e.Actor == "system" && !cr.plan.Spec.EndsAt.IsZero() {
-				on("end date", e.At, cr.plan.Spec.EndsAt.Time)
+			if e.Actor == "system" && !cr.plan.Spec.EndsAt.IsZero() && !live.IsZero() {
+				// Approved after its end date, a campaign ends as it goes live.
+				want := cr.plan.Spec.EndsAt.Time
+				if live.After(want) {
+					want = live
+				}
+				on("end date", e.At, want)
 			}
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -67,7 +68,7 @@ var rndLeadKinds = []struct {
 	{"touch", 6}, {"touch-b", 3}, {"touch-signal", 2}, {"engage", 4}, {"accept", 10}, {"reject", 4}, {"contact", 5},
 	{"snooze", 2}, {"close", 4}, {"reassign", 4}, {"takeover", 2}, {"extend", 2}, {"away", 3}, {"deactivate", 2},
 	{"activate", 1}, {"erase", 2}, {"bounce", 2}, {"mail-outage", 3}, {"mail-slow", 3}, {"mail-refuse", 2},
-	{"store-slow", 2}, {"campaign-ended", 1},
+	{"store-slow", 2}, {"erase-slow", 1}, {"campaign-ended", 1},
 }
 
 func rndPick(r *rand.Rand, xs ...string) string { return xs[r.IntN(len(xs))] }
@@ -141,6 +142,13 @@ func genLeadPlan(r *rand.Rand) rndLeadPlan {
 		if r.IntN(10) < 3 {
 			a.Align = true
 			a.Delta = rndDur(r, 0, 0, -time.Second, time.Second, 30*time.Second, time.Minute)
+		}
+		if len(p.Actions) > 0 && r.IntN(4) == 0 {
+			// A burst: right on the heels of the previous action, while
+			// what it started is still under way.
+			prev := p.Actions[len(p.Actions)-1]
+			a.At, a.Align = prev.At+time.Duration(r.IntN(121))*time.Second, prev.Align
+			a.Delta = prev.Delta + time.Duration(r.IntN(121))*time.Second
 		}
 		p.Actions = append(p.Actions, a)
 	}
@@ -301,7 +309,8 @@ func runLeadLife(plan rndLeadPlan, w *rndWorld, start time.Time, actions []rndAc
 	storeDelay := func() time.Duration { w.mu.Lock(); defer w.mu.Unlock(); return w.slowStore }
 	env.OnActivity(acts.Notify, mock.Anything, mock.Anything).AfterFn(mailDelay).Return(acts.Notify)
 	env.OnActivity(acts.Record, mock.Anything, mock.Anything).AfterFn(storeDelay).Return(acts.Record)
-	env.OnActivity(acts.Erase, mock.Anything, mock.Anything).AfterFn(storeDelay).Return(acts.Erase)
+	eraseDelay := func() time.Duration { w.mu.Lock(); defer w.mu.Unlock(); return w.slowStore + w.eraseDelay }
+	env.OnActivity(acts.Erase, mock.Anything, mock.Anything).AfterFn(eraseDelay).Return(acts.Erase)
 	count := func(name string) {
 		m := env.Now().Unix() / 60
 		lr.perMin[m]++
@@ -661,6 +670,10 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 		w.mu.Lock()
 		w.slowStore = rndDur(r, 0, 100*time.Millisecond, time.Second)
 		w.mu.Unlock()
+	case "erase-slow":
+		w.mu.Lock()
+		w.eraseDelay = rndDur(r, 0, 30*time.Second, 3*time.Minute)
+		w.mu.Unlock()
 	case "campaign-ended":
 		w.mu.Lock()
 		c := w.campaigns["webinar-q3"]
@@ -743,6 +756,9 @@ func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
 				bad("sla", "reminder %s has no place in the policy", e.Key)
 				continue
 			}
+			if acceptStart.IsZero() {
+				continue // its offer was not stored (a key collision, reported as such)
+			}
 			start, due := acceptStart, acceptDue
 			switch {
 			case phase == "contact":
@@ -753,8 +769,12 @@ func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
 			c := cal(owner)
 			on(fmt.Sprintf("%s reminder %d", phase, i), e.At, add(c, start, time.Duration(float64(c.Elapsed(start, due))*pol.Reminders[i-1])))
 		case "lapsed":
-			on("lapse of offer "+e.Data["rep"], e.At, acceptDue)
+			if !acceptDue.IsZero() {
+				on("lapse of offer "+e.Data["rep"], e.At, acceptDue)
+			}
 			lapsed = true
+		case "reassigned", "rejected", "unreachable", "unroutable":
+			lapsed, escDriven = false, false
 		case "accepted":
 			acceptedAt = e.At
 			who := e.Actor[strings.Index(e.Actor, ":")+1:]
@@ -806,12 +826,13 @@ func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
 				window, due = time.Duration(pol.FirstContactWithin), contactDue
 			}
 			if level <= 1 {
-				escDriven = lapsed
+				escDriven = lapsed && !due.IsZero()
 				escDue = e.At
-				if lapsed {
+				if escDriven {
 					on(phase+" escalation level 1", e.At, due)
 					escDue = due
 				}
+				lapsed = false
 				continue
 			}
 			if escDriven {
@@ -874,5 +895,9 @@ var _ = activities.RecordInput{}
 func rndEnv() *testsuite.TestWorkflowEnvironment {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	return suite.NewTestWorkflowEnvironment()
+	env := suite.NewTestWorkflowEnvironment()
+	// The machine may be busy: a workflow task starved of CPU is not a
+	// workflow that never yields (spins are caught by the progress check).
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
+	return env
 }

@@ -187,6 +187,15 @@ func TestRandomSchedules(t *testing.T) {
 	}
 	wg.Wait()
 	slices.SortFunc(failed, func(a, b rndSeedResult) int { return int(a.seed) - int(b.seed) })
+	if path := os.Getenv("BATON_DUMP"); path != "" {
+		var b strings.Builder
+		for _, f := range failed {
+			for _, v := range f.violations {
+				fmt.Fprintf(&b, "%d\t%s\n", f.seed, v)
+			}
+		}
+		_ = os.WriteFile(path, []byte(b.String()), 0o644)
+	}
 	byCode := map[string][]uint64{}
 	for _, f := range failed {
 		for _, v := range f.violations {

@@ -67,10 +67,11 @@ type rndWorld struct {
 	refusals []string // keys of refused messages
 
 	// Faults, set by the schedule from the main loop.
-	mailDown  time.Time       // retryable failures until this instant
-	refuseTo  map[string]bool // non-retryable refusals for these addresses
-	mailDelay time.Duration   // every Notify takes this long
-	slowStore time.Duration   // every Record takes this long
+	mailDown   time.Time       // retryable failures until this instant
+	refuseTo   map[string]bool // non-retryable refusals for these addresses
+	mailDelay  time.Duration   // every Notify takes this long
+	slowStore  time.Duration   // every Record takes this long
+	eraseDelay time.Duration   // the purge takes this long more
 
 	violations []string
 }
