@@ -137,7 +137,7 @@ func (s *rndCampaignStore) RecordCampaignEvent(_ context.Context, _ string, ev s
 	if prev, ok := s.keys[ev.Key]; ok {
 		if prev.Kind != ev.Kind || !prev.At.Equal(ev.At) {
 			s.w.mu.Lock()
-			s.w.violate("event key: campaign event key %q reused: %s at %s, then %s at %s", ev.Key, prev.Kind, rndStamp(prev.At), ev.Kind, rndStamp(ev.At))
+			s.w.violate("event-key: campaign event key %q reused: %s at %s, then %s at %s", ev.Key, prev.Kind, rndStamp(prev.At), ev.Kind, rndStamp(ev.At))
 			s.w.mu.Unlock()
 		}
 		return nil

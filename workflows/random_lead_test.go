@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,7 +69,7 @@ var rndLeadKinds = []struct {
 	{"touch", 6}, {"touch-b", 3}, {"touch-signal", 2}, {"engage", 4}, {"accept", 10}, {"reject", 4}, {"contact", 5},
 	{"snooze", 2}, {"close", 4}, {"reassign", 4}, {"takeover", 2}, {"extend", 2}, {"away", 3}, {"deactivate", 2},
 	{"activate", 1}, {"erase", 2}, {"bounce", 2}, {"mail-outage", 3}, {"mail-slow", 3}, {"mail-refuse", 2},
-	{"store-slow", 2}, {"erase-slow", 1}, {"campaign-ended", 1},
+	{"store-slow", 2}, {"erase-slow", 2}, {"campaign-ended", 1}, {"accept-late", 3},
 }
 
 func rndPick(r *rand.Rand, xs ...string) string { return xs[r.IntN(len(xs))] }
@@ -142,6 +143,11 @@ func genLeadPlan(r *rand.Rand) rndLeadPlan {
 		if r.IntN(10) < 3 {
 			a.Align = true
 			a.Delta = rndDur(r, 0, 0, -time.Second, time.Second, 30*time.Second, time.Minute)
+		}
+		if kind == "accept-late" {
+			// The holder clicks as the deadline passes, while what the
+			// lapse started (records, mail) is still under way.
+			a.Align, a.Delta = true, rndDur(r, 0, time.Second, 30*time.Second, 90*time.Second)
 		}
 		if len(p.Actions) > 0 && r.IntN(4) == 0 {
 			// A burst: right on the heels of the previous action, while
@@ -289,6 +295,11 @@ func runLead(plan rndLeadPlan) ([]string, []string, bool) {
 	}
 	for life := 1; life <= w.life; life++ {
 		rndCheckEvents(plan, w, life)
+		if os.Getenv("BATON_EVENTS") != "" {
+			for _, e := range w.lifeEvents(life) {
+				fmt.Printf("life %d %3d %s %-14s %-28s %s %v\n", life, e.ev.Seq, rndStamp(e.ev.At), e.ev.Kind, e.ev.Key, e.ev.Actor, e.ev.Data)
+			}
+		}
 	}
 	trace = append(trace, rndWorldTrace(w)...)
 	return w.violations, trace, concurrent
@@ -568,8 +579,11 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 		types := []string{"page_view", "email_click", "webinar_attended", "demo_request"}
 		id := fmt.Sprintf("ev-%d", r.IntN(4))
 		env.SignalWorkflow(SignalEngagement, EngagementEvent{ID: id, Type: types[r.IntN(len(types))], Points: r.IntN(80) - 20, Source: "web", At: now})
-	case "accept":
+	case "accept", "accept-late":
 		in := AcceptInput{RepID: rep, Attempt: attempt}
+		if a.Kind == "accept-late" {
+			in.RepID = owner
+		}
 		if right && r.IntN(5) == 0 {
 			in.Attempt = attempt - 1
 		}
@@ -650,6 +664,17 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 			lr.erased = true
 			lr.claims = append(lr.claims, rndClaim{kind: "erase", at: lr.env.Now()})
 		})
+		if r.IntN(2) == 0 {
+			// The form the person filled in is retried while the purge runs.
+			t := Touch{ID: fmt.Sprintf("t-%d-again", i), Campaign: "webinar-q3", Email: rndEmail, Name: "Dana Lee", Company: "Acme", Country: "DE", Score: 10}
+			env.RegisterDelayedCallback(func() {
+				if r.IntN(2) == 0 {
+					env.SignalWorkflow(SignalTouch, t)
+				} else {
+					lr.update(UpdateIntake, t, nil)
+				}
+			}, time.Duration(1+r.IntN(90))*time.Second)
+		}
 	case "bounce":
 		env.SignalWorkflow(SignalMailBounced, MailBounce{Kind: "offer", Email: s.Owner.Email, Attempt: attempt, Event: "bounce", Reason: "550"})
 	case "mail-outage":
@@ -687,7 +712,11 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 // instant the domain's deadline math gives, at most one holder, and every
 // offer actually sent.
 func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
-	evs := w.lifeEvents(life)
+	revs := w.lifeEvents(life)
+	evs := make([]domain.Event, len(revs))
+	for i, e := range revs {
+		evs[i] = e.ev
+	}
 	pol := plan.Policy
 	bad := func(code, format string, args ...any) {
 		w.mu.Lock()
@@ -724,7 +753,7 @@ func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
 	lapsed, escDriven := false, false
 	holders := map[int]map[string]bool{}
 	cycle := 0
-	for _, e := range evs {
+	for j, e := range evs {
 		switch e.Kind {
 		case "offered":
 			owner = e.Data["rep"]
@@ -777,6 +806,9 @@ func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
 			lapsed, escDriven = false, false
 		case "accepted":
 			acceptedAt = e.At
+			if at := revs[j].lead.AcceptedAt; !at.IsZero() {
+				acceptedAt = at // a take-over is accepted as of its offer
+			}
 			who := e.Actor[strings.Index(e.Actor, ":")+1:]
 			owner = who
 			if holders[cycle] == nil {

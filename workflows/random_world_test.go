@@ -122,7 +122,7 @@ func (w *rndWorld) Record(_ context.Context, l domain.LeadSnapshot, ev domain.Ev
 	defer w.mu.Unlock()
 	prev, dup := w.byKey[ev.Key]
 	if dup && (prev.ev.Kind != ev.Kind || !prev.ev.At.Equal(ev.At)) {
-		w.violate("event key %q reused: %s at %s (life %d), then %s at %s (life %d)", ev.Key,
+		w.violate("event-key: %q reused: %s at %s (life %d), then %s at %s (life %d)", ev.Key,
 			prev.ev.Kind, rndStamp(prev.ev.At), prev.life, ev.Kind, rndStamp(ev.At), w.life)
 	}
 	w.events = append(w.events, rndEvent{life: w.life, ev: ev, lead: l, dup: dup})
@@ -130,7 +130,7 @@ func (w *rndWorld) Record(_ context.Context, l domain.LeadSnapshot, ev domain.Ev
 		w.byKey[ev.Key] = rndEvent{life: w.life, ev: ev, lead: l}
 	}
 	if w.erased && w.rowLife == w.life && hasPII(l) {
-		w.violate("personal data written after the erasure: %s event %q carries name=%q company=%q country=%q email=%q",
+		w.violate("erasure: personal data written after the erasure: %s event %q carries name=%q company=%q country=%q email=%q",
 			rndStamp(ev.At), ev.Kind, l.Name, l.Company, l.Country, l.Email)
 	}
 	if w.rowLife != w.life || l.Version > w.row.Version {
@@ -238,7 +238,7 @@ func (w *rndWorld) Deliver(_ context.Context, m store.Message) error {
 	}
 	if prev, ok := w.ledger[m.Key]; ok {
 		if prev.Kind != m.Kind || prev.To != m.To || prev.Subject != m.Subject {
-			w.violate("mail ledger key %q reused: %s to %s %q, then %s to %s %q (life %d): the second is never sent",
+			w.violate("mail-key: %q reused: %s to %s %q, then %s to %s %q (life %d): the second is never sent",
 				m.Key, prev.Kind, prev.To, prev.Subject, m.Kind, m.To, m.Subject, w.life)
 		}
 		return nil
@@ -251,16 +251,16 @@ func (w *rndWorld) Deliver(_ context.Context, m store.Message) error {
 
 // lifeEvents are the events one life stored (first writes only), in the
 // order the workflow made them.
-func (w *rndWorld) lifeEvents(life int) []domain.Event {
+func (w *rndWorld) lifeEvents(life int) []rndEvent {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var out []domain.Event
+	var out []rndEvent
 	for _, e := range w.events {
 		if e.life == life && !e.dup {
-			out = append(out, e.ev)
+			out = append(out, e)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ev.Seq < out[j].ev.Seq })
 	return out
 }
 
