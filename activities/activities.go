@@ -23,6 +23,8 @@ type Store interface {
 	Assign(ctx context.Context, leadID string, attempt int, teamID string, exclude []string) (domain.Assignment, error)
 	AssignTo(ctx context.Context, leadID string, attempt int, teamID, repID string) (domain.Assignment, error)
 	Erase(ctx context.Context, leadID string) error
+	LeadVersion(ctx context.Context, leadID string) (version int64, attempt int, found bool, err error)
+	TeamPeople(ctx context.Context, teamID string) ([]domain.PersonRef, error)
 	RepMisses(ctx context.Context, repID string, since time.Time) (int, error)
 	TeamManager(ctx context.Context, teamID string) (domain.PersonRef, error)
 }
@@ -35,6 +37,20 @@ func (a *Activities) TeamManager(ctx context.Context, teamID string) (domain.Per
 // RepMisses counts a rep's missed deadlines since an instant, across leads.
 func (a *Activities) RepMisses(ctx context.Context, repID string, since time.Time) (int, error) {
 	return a.Store.RepMisses(ctx, repID, since)
+}
+
+// PriorLife is what is stored of an earlier life of a lead id.
+type PriorLife struct {
+	Found   bool
+	Version int64
+	Attempt int
+}
+
+// PriorLife reads the stored version and attempt of a lead id, if any: a new
+// run of a lead whose earlier run left Temporal's retention goes on from them.
+func (a *Activities) PriorLife(ctx context.Context, leadID string) (PriorLife, error) {
+	v, att, ok, err := a.Store.LeadVersion(ctx, leadID)
+	return PriorLife{Found: ok, Version: v, Attempt: att}, err
 }
 
 // Erase purges the lead's personal data from PostgreSQL; events stay.
@@ -86,11 +102,13 @@ type AssignInput struct {
 	To      string   // a manager's pick; empty means the rotation's
 }
 
-// AssignResult is the assignment, or NoEligibleRep with the reason.
+// AssignResult is the assignment, or NoEligibleRep with the reason, and the
+// team's roster: who routing can assign (active reps and the manager).
 type AssignResult struct {
 	Assignment    domain.Assignment
 	NoEligibleRep bool
 	Reason        string
+	Roster        []string
 }
 
 // Assign picks a rep atomically; a retry returns the same rep.
@@ -102,16 +120,28 @@ func (a *Activities) Assign(ctx context.Context, in AssignInput) (AssignResult, 
 	} else {
 		as, err = a.Store.Assign(ctx, in.LeadID, in.Attempt, in.TeamID, in.Exclude)
 	}
+	res := AssignResult{Assignment: as}
 	if errors.Is(err, domain.ErrNotFound) {
-		return AssignResult{NoEligibleRep: true, Reason: err.Error()}, nil
+		res, err = AssignResult{NoEligibleRep: true, Reason: err.Error()}, nil
 	}
-	return AssignResult{Assignment: as}, err
+	if err != nil {
+		return res, err
+	}
+	people, err := a.Store.TeamPeople(ctx, in.TeamID)
+	if err != nil {
+		return res, err
+	}
+	res.Roster = []string{}
+	for _, p := range people {
+		res.Roster = append(res.Roster, p.ID)
+	}
+	return res, nil
 }
 
 // NotifyInput is one message to send about a lead.
 type NotifyInput struct {
 	Kind     string // mail.KindOffer, KindReassigned, KindEscalation, KindReminder
-	Phase    string // "accept" or "contact"; empty on leads from before the lifecycle engine
+	Phase    string // "accept", "contact", "cadence-N" or "routing"
 	Seq      int    // reminder number, or escalation level
 	To       domain.PersonRef
 	Lead     domain.LeadSnapshot
@@ -122,11 +152,9 @@ type NotifyInput struct {
 	Reason   string // why the lead moved (reassigned, rep-unreachable)
 }
 
-// Key is the message's ledger key: lead, kind, attempt and recipient.
+// Key is the message's ledger key: lead, kind, phase, attempt, sequence and
+// recipient.
 func (in NotifyInput) Key() string {
-	if in.Phase == "" {
-		return fmt.Sprintf("%s:%s:%d:%s", in.Lead.ID, in.Kind, in.Lead.Attempt, in.To.ID)
-	}
 	return fmt.Sprintf("%s:%s:%s:%d:%d:%s", in.Lead.ID, in.Kind, in.Phase, in.Lead.Attempt, in.Seq, in.To.ID)
 }
 
@@ -165,10 +193,8 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 			Lead: in.Lead.ID, Actor: in.To.ID, Action: "accept", Attempt: in.Lead.Attempt,
 			Expires: in.Deadline.Add(a.LinkTTL).Unix(),
 		})
-		n.Links = []store.Link{{Label: "Accept lead", URL: a.PublicURL + "/a/" + tok}}
-		if in.Phase != "" { // the lifecycle engine takes a decline with a reason
-			n.Links = append(n.Links, store.Link{Label: "Decline", URL: a.link(in, "reject")})
-		}
+		n.Links = []store.Link{{Label: "Accept lead", URL: a.PublicURL + "/a/" + tok},
+			{Label: "Decline", URL: a.link(in, "reject")}}
 	}
 	replyTo := ""
 	if in.Kind == mail.KindOffer {

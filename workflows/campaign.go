@@ -29,7 +29,26 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignState, er
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
-	return w.st, w.run(ctx)
+	// An end by hand cancels the main loop wherever it is (a check, a
+	// review, a continue-as-new drain), then ends the campaign here.
+	runCtx, cancel := workflow.WithCancel(ctx)
+	w.cancelRun = cancel
+	err := w.run(runCtx)
+	if w.end == nil || w.st.Phase == PhaseClosed {
+		return w.st, err
+	}
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if !w.finished {
+		if err := w.finish(dctx); err != nil {
+			return w.st, err
+		}
+	}
+	if w.st.Phase == PhaseEnded {
+		if err := w.runEnded(dctx); err != nil {
+			return w.st, err
+		}
+	}
+	return w.st, workflow.Await(dctx, func() bool { return workflow.AllHandlersFinished(dctx) })
 }
 
 type campaignWorkflow struct {
@@ -39,7 +58,14 @@ type campaignWorkflow struct {
 	log      log.Logger
 	end      *CampaignEndInput
 	checks   int // weekly checks in this run
+	// ending: the end (by date or by hand) has begun; finished: it is recorded.
+	ending, finished bool
+	cancelRun        workflow.CancelFunc
 }
+
+// MaxWeeksKept bounds the weekly results the state keeps (and digests
+// show): the last quarter. Week still counts every period checked.
+const MaxWeeksKept = 13
 
 func (w *campaignWorkflow) setup(ctx workflow.Context) error {
 	if r := w.in.Resume; r != nil {
@@ -344,7 +370,7 @@ func (w *campaignWorkflow) revise(ctx workflow.Context, in CampaignReviseInput) 
 
 func (w *campaignWorkflow) validateEnd(ctx workflow.Context, in CampaignEndInput) error {
 	switch {
-	case w.end != nil || w.st.Phase == PhaseEnded || w.st.Phase == PhaseClosed:
+	case w.end != nil || w.ending || w.st.Phase == PhaseEnded || w.st.Phase == PhaseClosed:
 		return stale("This campaign has already ended.")
 	case in.Actor == "":
 		return temporal.NewApplicationError("ending a campaign needs the actor", "InvalidInput")
@@ -354,6 +380,9 @@ func (w *campaignWorkflow) validateEnd(ctx workflow.Context, in CampaignEndInput
 
 func (w *campaignWorkflow) endNow(ctx workflow.Context, in CampaignEndInput) (CampaignView, error) {
 	w.end = &in
+	if !w.ending {
+		w.cancelRun()
+	}
 	err := workflow.Await(ctx, func() bool { return w.st.Phase == PhaseEnded || w.st.Phase == PhaseClosed })
 	return w.view(ctx), err
 }
@@ -407,7 +436,8 @@ func (w *campaignWorkflow) runLive(ctx workflow.Context) error {
 			return w.finish(ctx)
 		}
 		if w.checks >= maxChecks || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			// An end's handler waits for the end: it does not hold the drain.
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) || w.end != nil }); err != nil {
 				return err
 			}
 			if w.end != nil { // an end arrived while draining
@@ -438,6 +468,9 @@ func (w *campaignWorkflow) check(ctx workflow.Context, to time.Time) error {
 	}
 	short := domain.Shortfall(w.st.Spec.Commitments, period)
 	w.st.Weeks = append(w.st.Weeks, mail.PeriodResult{Week: week, From: from, MQLs: period.MQLs, Target: target, Shortfall: short})
+	if n := len(w.st.Weeks); n > MaxWeeksKept {
+		w.st.Weeks = append([]mail.PeriodResult(nil), w.st.Weeks[n-MaxWeeksKept:]...)
+	}
 	n := w.notice("", domain.PersonRef{})
 	n.Week, n.Period, n.ToDate, n.Shortfall, n.Weeks = week, period, toDate, short, w.st.Weeks
 	if len(short) > 0 {
@@ -471,6 +504,7 @@ func (w *campaignWorkflow) check(ctx workflow.Context, to time.Time) error {
 // ---- Ended → Retrospective → Closed ----
 
 func (w *campaignWorkflow) finish(ctx workflow.Context) error {
+	w.ending = true
 	w.st.EndedAt = workflow.Now(ctx)
 	actor, reason := "system", "end date reached"
 	if w.end != nil {
@@ -480,7 +514,11 @@ func (w *campaignWorkflow) finish(ctx workflow.Context) error {
 	if err := w.setPhase(ctx, PhaseEnded); err != nil {
 		return err
 	}
-	return w.event(ctx, "ended", "ended", actor, reason, map[string]string{"phase_before": w.phaseBefore()})
+	if err := w.event(ctx, "ended", "ended", actor, reason, map[string]string{"phase_before": w.phaseBefore()}); err != nil {
+		return err
+	}
+	w.finished = true
+	return nil
 }
 
 func (w *campaignWorkflow) phaseBefore() string {

@@ -372,7 +372,7 @@ func TestCampaignContinuesAsNewWithItsState(t *testing.T) {
 	}
 }
 
-// The campaign's qualification rule (version "qualify-rule" 1): a lead above
+// The campaign's qualification rule: a lead above
 // the score bar but missing a required field nurtures until a touch fills it.
 func TestRequiredFieldKeepsTheLeadInNurtureUntilATouchFillsIt(t *testing.T) {
 	r := newLifeRun(t, "ana", "bob")

@@ -29,7 +29,7 @@ const (
 var (
 	SACampaign  = temporal.NewSearchAttributeKeyKeyword("BatonCampaign")
 	SALeadState = temporal.NewSearchAttributeKeyKeyword("BatonLeadState")
-	// Kept current by the lifecycle engine (version 1).
+	// Kept current by the lead workflow.
 	SAOwner      = temporal.NewSearchAttributeKeyKeyword("BatonOwnerRep")
 	SASLADueAt   = temporal.NewSearchAttributeKeyTime("BatonSLADueAt")
 	SAEscalation = temporal.NewSearchAttributeKeyInt64("BatonEscalationLevel")
@@ -56,7 +56,7 @@ func SearchAttributeFlags() []string {
 	return flags
 }
 
-// QueryDeadlines returns every running deadline and the time left (version 1).
+// QueryDeadlines returns every running deadline and the time left.
 const QueryDeadlines = "deadlines"
 
 // Deadline is one running SLA clock.
@@ -96,15 +96,13 @@ func LeadWorkflowID(leadID string) string { return "lead-" + leadID }
 type LeadInput struct {
 	LeadID string
 	First  *Touch
-	// Resume carries a lead into its next run (continue-as-new): a recycled
-	// lead's next cycle, or a long nurture.
-	Resume *Resume
-	// MaxTouchesPerRun bounds the touches one run takes while nurturing
-	// before it continues as new; zero means DefaultMaxTouchesPerRun.
+	// Resume carries the whole state into the next run (continue-as-new): a
+	// recycled lead's next cycle, a long nurture, a long owned phase.
+	Resume *LeadRun
+	// MaxTouchesPerRun bounds the touches and engagement events one run
+	// takes (nurturing or owned) before it continues as new; zero means
+	// DefaultMaxTouchesPerRun.
 	MaxTouchesPerRun int
-	// MaxReassign is how many times a lapsed offer moves to another rep
-	// before the manager is escalated to. Zero means the default, 1.
-	MaxReassign int
 }
 
 // Touch is one arrival of the lead from a source.
@@ -147,7 +145,7 @@ type AcceptResult struct {
 // already accepted, not offered): the gateway shows its message to the rep.
 const ErrStaleAction = "StaleAction"
 
-// Updates added by the lifecycle engine (workflow version 1).
+// Rep actions on an offered or owned lead.
 const (
 	UpdateReject  = "reject"  // the offered rep declines, with a reason
 	UpdateContact = "contact" // the owner logs a touch with the prospect
@@ -186,18 +184,6 @@ type CloseInput struct {
 
 // Channels a contact may be logged on.
 var Channels = []string{"call", "email", "meeting", "linkedin", "other"}
-
-// versionSLAPolicy gates the lifecycle engine: leads started before it keep
-// the fixed-window path they began with.
-const versionSLAPolicy = "sla-policy"
-
-// versionNobodyEligible gates the policy's "nobody eligible" choice.
-const versionNobodyEligible = "nobody-eligible"
-
-// versionLocalActivities gates running the short database steps (Record,
-// LoadCampaign, Assign, RepMisses, TeamManager) as local activities: no
-// task-queue round trip each, about twice the handoff rate (ENGINE.md).
-const versionLocalActivities = "local-activities"
 
 // Manager actions (lifecycle engine).
 const (
@@ -247,12 +233,6 @@ type SnoozeInput struct {
 // DefaultMaxTouchesPerRun keeps a nurturing lead's history small.
 const DefaultMaxTouchesPerRun = 500
 
-// Resume is the state a lead's next run starts from.
-type Resume struct {
-	Lead    domain.LeadSnapshot
-	SeenIDs []string
-}
-
 // UpdateAway tells a lead its holder is out of office until an instant; the
 // policy's out_of_office choice decides what the clock does.
 const UpdateAway = "away"
@@ -262,10 +242,6 @@ type AwayInput struct {
 	RepID string
 	Until time.Time
 }
-
-// versionQualifyRule gates the full qualification rule (domain.Qualifies):
-// required fields, and late leads of an ended campaign kept in nurture.
-const versionQualifyRule = "qualify-rule"
 
 // CampaignWorkflowID is the id of a campaign's workflow.
 func CampaignWorkflowID(campaignID string) string { return "campaign-" + campaignID }
@@ -381,7 +357,7 @@ type CampaignView struct {
 // SignalMailBounced tells a lead that a message could not reach its
 // recipient: a SendGrid bounce or drop reported by the Event Webhook. A
 // bounced offer to the current holder reassigns the lead at once and alerts
-// the manager (workflow version 1 of versionMailUnreachable).
+// the manager.
 const SignalMailBounced = "mail-bounced"
 
 // MailBounce is what the gateway learned from SendGrid's event.
@@ -394,19 +370,11 @@ type MailBounce struct {
 	Reason  string // SendGrid's reason
 }
 
-// versionMailUnreachable gates the "rep unreachable" path: a bounced or
-// refused offer moves the lead on at once; other refused mail is recorded
-// and no longer fails the workflow.
-const versionMailUnreachable = "mail-unreachable"
-
 // SignalEngagement carries an engagement event (a page view, an email click,
 // a webinar attended) that adds points to the lead's score. Fire-and-forget:
 // the gateway records the event in PostgreSQL and signals; the workflow
 // ignores an event id it has seen.
 const SignalEngagement = "engagement"
-
-// versionEngagement gates the engagement signal's handling.
-const versionEngagement = "engagement-signal"
 
 // EngagementEvent is one engagement event of a lead.
 type EngagementEvent struct {

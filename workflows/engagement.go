@@ -7,9 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// listenEngagement takes engagement signals for the life of the run. It
-// issues no command until a signal arrives, so histories from before it
-// replay unchanged; the handling itself is gated by versionEngagement.
+// listenEngagement takes engagement signals for the life of the run.
 func (w *leadWorkflow) listenEngagement(ctx workflow.Context) {
 	ch := workflow.GetSignalChannel(ctx, SignalEngagement)
 	w.engagements = ch
@@ -28,26 +26,24 @@ func (w *leadWorkflow) listenEngagement(ctx workflow.Context) {
 // it. A nurturing lead whose score reaches the campaign's bar leaves the
 // nurture wait and is qualified and routed by the main run.
 func (w *leadWorkflow) engage(ctx workflow.Context, ev EngagementEvent) {
-	if workflow.GetVersion(ctx, versionEngagement, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return
-	}
-	if ev.ID == "" || w.st.State == domain.StateErased || w.erasing != nil {
+	if ev.ID == "" || w.Lead.State == domain.StateErased || w.erasing != nil {
 		return
 	}
 	key := "ev:" + ev.ID
-	for _, id := range w.seenIDs {
+	for _, id := range w.SeenIDs {
 		if id == key {
 			return
 		}
 	}
-	w.seenIDs = append(w.seenIDs, key)
+	w.SeenIDs = append(w.SeenIDs, key)
+	w.inputs++
 	w.engaging++
 	defer func() { w.engaging-- }()
-	before := w.st.Score
-	w.st.Score = min(domain.MaxScore, max(0, w.st.Score+ev.Points))
-	data := map[string]string{"type": ev.Type, "points": fmt.Sprint(ev.Points), "score": fmt.Sprint(w.st.Score), "event": ev.ID}
+	before := w.Lead.Score
+	w.Lead.Score = min(domain.MaxScore, max(0, w.Lead.Score+ev.Points))
+	data := map[string]string{"type": ev.Type, "points": fmt.Sprint(ev.Points), "score": fmt.Sprint(w.Lead.Score), "event": ev.ID}
 	if err := w.record(ctx, "engagement", "engagement:"+ev.ID, "source:"+orDefault(ev.Source, "api"),
-		fmt.Sprintf("%s: score %d → %d", ev.Type, before, w.st.Score), data); err != nil {
+		fmt.Sprintf("%s: score %d → %d", ev.Type, before, w.Lead.Score), data); err != nil {
 		w.log.Warn("record engagement", "event", ev.ID, "error", err)
 	}
 }

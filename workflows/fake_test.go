@@ -185,3 +185,19 @@ func newActivities(s *fakeStore, m *fakeMailer) *activities.Activities {
 	return &activities.Activities{Store: s, Mailer: m, Signer: signer, PublicURL: "http://baton.test",
 		From: "Baton <baton@example.com>", LinkTTL: 72 * time.Hour}
 }
+
+func (s *fakeStore) LeadVersion(_ context.Context, id string) (int64, int, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lead.ID != id {
+		return 0, 0, false, nil
+	}
+	return s.lead.Version, s.lead.Attempt, true, nil
+}
+
+// TeamPeople is the team's active reps and its manager.
+func (s *fakeStore) TeamPeople(context.Context, string) ([]domain.PersonRef, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append(append([]domain.PersonRef(nil), s.reps...), s.manager), nil
+}

@@ -1,36 +1,146 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/internal/bizclock"
 	"github.com/batonhq/baton/internal/domain"
-	"github.com/batonhq/baton/internal/mail"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
-// a is only used for method names; the worker registers the real one.
+// a is only used for method values; the worker registers the real one.
 var a *activities.Activities
 
-// LeadWorkflow runs one lead from capture to acceptance: qualification,
-// routing, an offer with an acceptance deadline, one reassignment, then
-// escalation to the team's manager.
+// LeadWorkflow runs one lead from capture to its outcome: qualification
+// (nurture until the campaign's rule holds), routing, the offer under the SLA
+// policy (offer.go), first contact (contact.go), the follow-up cadence
+// (cadence.go), with manager actions (manager.go), out of office (away.go)
+// and notices that run beside the clocks (notify.go).
 func LeadWorkflow(ctx workflow.Context, in LeadInput) (domain.LeadSnapshot, error) {
 	w := &leadWorkflow{in: in, log: workflow.GetLogger(ctx)}
 	if err := w.setup(ctx); err != nil {
-		return w.st, err
+		return w.Lead, err
 	}
 	// An erasure cancels the run wherever it waits, then purges.
 	runCtx, cancel := workflow.WithCancel(ctx)
 	w.cancelRun = cancel
 	err := w.run(runCtx)
 	if w.erasing != nil {
-		return w.st, w.finishErase(ctx)
+		return w.Lead, w.finishErase(ctx)
 	}
-	return w.st, err
+	if errors.Is(err, errLongRun) {
+		return w.Lead, w.continueAsNew(ctx)
+	}
+	return w.Lead, err
+}
+
+// LeadRun is the whole state of a lead's workflow: one struct, carried as it
+// is into the next run (continue-as-new) in LeadInput.Resume.
+type LeadRun struct {
+	Lead     domain.LeadSnapshot
+	Campaign domain.CampaignInfo // loaded once per cycle
+	Policy   domain.Policy
+	Manager  domain.PersonRef
+	// Roster is who routing can assign on the campaign's team (active reps
+	// and the manager), as the last assignment saw it: a manager's pick
+	// outside it is refused by the reassign validator.
+	Roster []string
+	// SeenIDs are the touch ids (and "ev:"+engagement ids) already taken.
+	// The dedupe window: every id of this run, and the last DedupeWindow ids
+	// of earlier runs (continue-as-new keeps only those).
+	SeenIDs  []string
+	FirstID  string
+	Recorded int  // touches written to the store
+	Loaded   bool // an earlier life of this lead id was looked for (new life keys)
+
+	Rejected       map[int]bool // attempts the offered rep declined
+	NextEscalation time.Time
+	Escalations    int // escalation chains started: keys the escalation events
+	Moves          int // reassignments asked: keys the move events
+	Snoozes        int
+	Contacts       int
+	CadenceNext    int // the follow-up touch the cadence waits for
+	Extended       bool
+	UnroutableTold bool
+	ManagerTried   bool // the nobody-eligible policy sent the lead to the manager once
+	Recent         []EventSummary
+}
+
+// DedupeWindow is how many touch and engagement ids a lead remembers across
+// continue-as-new. Within a run every id is remembered; a source retrying an
+// id older than the last DedupeWindow of an earlier run makes a new touch.
+const DedupeWindow = 200
+
+type leadWorkflow struct {
+	LeadRun
+	in  LeadInput
+	log log.Logger
+
+	pending     *ReassignInput // a move not yet carried out
+	moveFailed  string         // why the last move could not go where it was asked
+	erasing     *EraseInput
+	erased      bool // the purge is done
+	cancelRun   workflow.CancelFunc
+	moved       bool // the running deadline moved; the wait must re-arm
+	closedShut  bool // the running accept window closed (the timer won): no accept, no extension
+	inputs      int  // touches and engagement events taken by this run
+	owned       bool // the run is in an owned phase, where it may continue as new
+	touches     workflow.ReceiveChannel
+	touching    int // signalled touches being recorded
+	engaging    int // engagement events being recorded
+	sending     int // notices on their way
+	engagements workflow.ReceiveChannel
+}
+
+// errLongRun unwinds the run to continue as new (see longRun).
+var errLongRun = errors.New("the run's history is long: continue as new")
+
+func (w *leadWorkflow) maxInputs() int {
+	if w.in.MaxTouchesPerRun > 0 {
+		return w.in.MaxTouchesPerRun
+	}
+	return DefaultMaxTouchesPerRun
+}
+
+// longRun is true when this run should hand over to a fresh one: it took its
+// bound of touches and engagement events, or the server suggests it.
+func (w *leadWorkflow) longRun(ctx workflow.Context) bool {
+	return w.inputs >= w.maxInputs() || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+}
+
+// wait waits for cond; in an owned phase a long run interrupts it with
+// errLongRun.
+func (w *leadWorkflow) wait(ctx workflow.Context, cond func() bool) error {
+	if err := workflow.Await(ctx, func() bool { return cond() || w.owned && w.longRun(ctx) }); err != nil {
+		return err
+	}
+	if cond() {
+		return nil
+	}
+	return errLongRun
+}
+
+// continueAsNew drains handlers and notices, then carries the whole state
+// into the next run. An erasure arriving meanwhile wins.
+func (w *leadWorkflow) continueAsNew(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return w.settled(ctx)() || w.erasing != nil }); err != nil {
+		return err
+	}
+	if w.erasing != nil {
+		return w.finishErase(ctx)
+	}
+	next := w.LeadRun
+	if n := len(next.SeenIDs); n > DedupeWindow {
+		next.SeenIDs = append([]string(nil), next.SeenIDs[n-DedupeWindow:]...)
+	}
+	next.Recorded = next.Lead.Touches
+	next.Loaded = true
+	return workflow.NewContinueAsNewError(ctx, LeadWorkflow, LeadInput{LeadID: w.Lead.ID, MaxTouchesPerRun: w.in.MaxTouchesPerRun, Resume: &next})
 }
 
 func (w *leadWorkflow) validateErase(ctx workflow.Context, in EraseInput) error {
@@ -48,57 +158,32 @@ func (w *leadWorkflow) validateErase(ctx workflow.Context, in EraseInput) error 
 func (w *leadWorkflow) erase(ctx workflow.Context, in EraseInput) (domain.LeadState, error) {
 	w.erasing = &in
 	w.cancelRun()
-	err := workflow.Await(ctx, func() bool { return w.st.State == domain.StateErased })
-	return w.st.State, err
+	err := workflow.Await(ctx, func() bool { return w.erased })
+	return w.Lead.State, err
 }
 
-// finishErase records the erasure (with the personal fields already blank in
-// the snapshot) and purges the rest; the workflow then ends.
+// finishErase blanks the personal fields, records the erased snapshot (the
+// newest version, so no older write in flight can bring data back: the store
+// keeps only a newer snapshot) and then purges the rest; the workflow ends.
+// From the erasure request on, touches and engagement events are refused or
+// dropped, so nothing restores the data.
 func (w *leadWorkflow) finishErase(ctx workflow.Context) error {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	w.pending = nil // a reassignment waiting on the cancelled run ends with it
-	w.st.Email, w.st.Name, w.st.Company, w.st.Country, w.st.Reason = "", "", "", "", ""
-	w.st.Region, w.st.Industry, w.st.CompanySize = "", "", ""
-	w.setState(ctx, domain.StateErased)
-	if err := workflow.ExecuteActivity(actx(ctx), a.Erase, w.st.ID).Get(ctx, nil); err != nil {
+	if err := w.loadPrior(ctx); err != nil {
 		return err
 	}
-	w.st.Email = domain.ErasedEmail(w.st.ID)
+	w.Lead.Email, w.Lead.Name, w.Lead.Company, w.Lead.Country, w.Lead.Reason = domain.ErasedEmail(w.Lead.ID), "", "", "", ""
+	w.Lead.Region, w.Lead.Industry, w.Lead.CompanySize = "", "", ""
+	w.setState(ctx, domain.StateErased)
 	if err := w.record(ctx, "erased", "erased", w.erasing.Actor, w.erasing.Reason, nil); err != nil {
 		return err
 	}
+	if err := workflow.ExecuteActivity(actx(ctx), a.Erase, w.Lead.ID).Get(ctx, nil); err != nil {
+		return err
+	}
+	w.erased = true
 	return workflow.Await(ctx, w.settled(ctx))
-}
-
-type leadWorkflow struct {
-	in       LeadInput
-	st       domain.LeadSnapshot
-	campaign domain.CampaignInfo
-	seenIDs  []string
-	firstID  string
-	recorded int // touches written to the store
-	log      log.Logger
-
-	// Lifecycle engine state (version 1).
-	pol            domain.Policy
-	manager        domain.PersonRef
-	rejected       map[int]bool // attempts the offered rep declined
-	nextEscalation time.Time
-	version        workflow.Version
-	pending        *ReassignInput // a manager's reassignment not yet carried out
-	erasing        *EraseInput
-	snoozes        int
-	unroutableTold bool
-	recent         []EventSummary // the last events, for QueryDeadlines
-	cancelRun      workflow.CancelFunc
-	extended       bool // the one extension was used
-	moved          bool // the running deadline moved; the wait must re-arm
-	contacts       int
-	local          bool // short database steps run as local activities
-	touches        workflow.ReceiveChannel
-	touching       int // signalled touches being recorded
-	engaging       int // engagement events being recorded
-	engagements    workflow.ReceiveChannel
 }
 
 // signalledTouches takes touches sent as signals, one at a time, exactly as
@@ -107,9 +192,6 @@ func (w *leadWorkflow) signalledTouches(ctx workflow.Context) {
 	for {
 		var t Touch
 		w.touches.Receive(ctx, &t)
-		if w.erasing != nil || w.st.State == domain.StateErased {
-			continue // a touch after an erasure request brings nothing back
-		}
 		if err := w.validateIntake(ctx, t); err != nil {
 			w.log.Warn("touch signal refused", "error", err)
 			continue
@@ -122,28 +204,35 @@ func (w *leadWorkflow) signalledTouches(ctx workflow.Context) {
 	}
 }
 
-// settled is true when no handler runs and no signalled touch or engagement
-// event waits: the run may end or continue as new without dropping anything.
+// settled is true when no handler runs, no signalled touch or engagement
+// event waits and no notice is on its way: the run may end or continue as new
+// without dropping anything.
 func (w *leadWorkflow) settled(ctx workflow.Context) func() bool {
 	return func() bool {
-		return workflow.AllHandlersFinished(ctx) && w.touching == 0 && w.engaging == 0 &&
+		return workflow.AllHandlersFinished(ctx) && w.touching == 0 && w.engaging == 0 && w.sending == 0 &&
 			(w.touches == nil || w.touches.Len() == 0) && (w.engagements == nil || w.engagements.Len() == 0)
 	}
 }
 
 func (w *leadWorkflow) setup(ctx workflow.Context) error {
-	w.st = domain.LeadSnapshot{ID: w.in.LeadID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, State: domain.StateCaptured}
+	w.Lead = domain.LeadSnapshot{ID: w.in.LeadID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, State: domain.StateCaptured}
 	if r := w.in.Resume; r != nil {
-		w.st, w.seenIDs, w.recorded = r.Lead, r.SeenIDs, r.Lead.Touches
+		w.LeadRun = *r
+		w.Loaded = true
+		if w.Recorded == 0 {
+			w.Recorded = w.Lead.Touches
+		}
 	}
-	w.local = workflow.GetVersion(ctx, versionLocalActivities, workflow.DefaultVersion, 1) >= 1
+	if w.Rejected == nil {
+		w.Rejected = map[int]bool{}
+	}
 	// Before the handlers exist: the SDK delivers a buffered update as soon as
 	// its handler is registered, and it must find the input's touch applied.
-	if w.in.First != nil {
+	if w.in.First != nil && w.in.Resume == nil {
 		w.applyTouch(ctx, *w.in.First)
 	}
 	w.listenEngagement(ctx)
-	if err := workflow.SetQueryHandler(ctx, QueryLead, func() (domain.LeadSnapshot, error) { return w.st, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryLead, func() (domain.LeadSnapshot, error) { return w.Lead, nil }); err != nil {
 		return err
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryDeadlines, func() (DeadlinesView, error) { return w.deadlines(ctx), nil }); err != nil {
@@ -155,42 +244,29 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 	}
 	w.touches = workflow.GetSignalChannel(ctx, SignalTouch)
 	workflow.Go(ctx, w.signalledTouches)
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAccept, w.accept,
-		workflow.UpdateHandlerOptions{Validator: w.validateAccept}); err != nil {
-		return err
-	}
-	w.rejected = map[int]bool{}
 	w.listenBounces(ctx)
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject, w.reject,
-		workflow.UpdateHandlerOptions{Validator: w.validateReject}); err != nil {
-		return err
+	handlers := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateAccept, w.accept, w.validateAccept},
+		{UpdateReject, w.reject, w.validateReject},
+		{UpdateContact, w.contact, w.validateContact},
+		{UpdateReassign, w.reassign, w.validateReassign},
+		{UpdateExtend, w.extend, w.validateExtend},
+		{UpdateAway, w.away, w.validateAway},
+		{UpdateSnooze, w.snooze, w.validateSnooze},
+		{UpdateErase, w.erase, w.validateErase},
+		{UpdateClose, w.close, w.validateClose},
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateContact, w.contact,
-		workflow.UpdateHandlerOptions{Validator: w.validateContact}); err != nil {
-		return err
+	for _, h := range handlers {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
+			workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
+			return err
+		}
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateReassign, w.reassign,
-		workflow.UpdateHandlerOptions{Validator: w.validateReassign}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtend, w.extend,
-		workflow.UpdateHandlerOptions{Validator: w.validateExtend}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAway, w.away,
-		workflow.UpdateHandlerOptions{Validator: w.validateAway}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSnooze, w.snooze,
-		workflow.UpdateHandlerOptions{Validator: w.validateSnooze}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateErase, w.erase,
-		workflow.UpdateHandlerOptions{Validator: w.validateErase}); err != nil {
-		return err
-	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateClose, w.close,
-		workflow.UpdateHandlerOptions{Validator: w.validateClose})
+	return nil
 }
 
 func actx(ctx workflow.Context) workflow.Context {
@@ -202,64 +278,92 @@ func actx(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// exec runs a short database step: a local activity from version
-// local-activities on (retried like the others, idempotent by its business
-// key, so a worker dying mid-task only repeats it), else a regular one.
-func (w *leadWorkflow) exec(ctx workflow.Context, name string, args ...any) workflow.Future {
-	if !w.local {
-		return workflow.ExecuteActivity(actx(ctx), name, args...)
-	}
+// exec runs a short database step as a local activity: no task-queue round
+// trip (about twice the handoff rate, ENGINE.md); retried like the others and
+// idempotent by its business key, so a worker dying mid-task only repeats it.
+func (w *leadWorkflow) exec(ctx workflow.Context, activity any, args ...any) workflow.Future {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 		},
 	})
-	return workflow.ExecuteLocalActivity(lctx, name, args...)
+	return workflow.ExecuteLocalActivity(lctx, activity, args...)
+}
+
+// loadPrior looks, once per lead id chain, for a life of this lead id that
+// ended before this one started (a person back after their closed run left
+// Temporal's retention). The new life goes on from the stored version and
+// attempt, in a cycle numbered above every cycle the earlier lives used (the
+// stored version + 1: each cycle records at least one event), so its event,
+// assignment and mail ledger keys cannot collide with theirs.
+func (w *leadWorkflow) loadPrior(ctx workflow.Context) error {
+	if w.Loaded {
+		return nil
+	}
+	var prior activities.PriorLife
+	if err := w.exec(ctx, a.PriorLife, w.Lead.ID).Get(ctx, &prior); err != nil {
+		return err
+	}
+	if prior.Found {
+		w.Lead.Version, w.Lead.Attempt, w.Lead.Cycle = prior.Version, prior.Attempt, int(prior.Version)+1
+	}
+	w.Loaded = true
+	return nil
 }
 
 // record bumps the snapshot version and writes the snapshot with one event.
 func (w *leadWorkflow) record(ctx workflow.Context, kind, key, actor, reason string, data map[string]string) error {
-	w.st.Version++
-	if w.st.Cycle > 0 { // a lead back from recycle writes its steps again
-		key = fmt.Sprintf("c%d:%s", w.st.Cycle, key)
+	if err := workflow.Await(ctx, func() bool { return w.Loaded }); err != nil {
+		return err
 	}
-	w.recent = append(w.recent, EventSummary{Kind: kind, Actor: actor, Reason: reason, At: workflow.Now(ctx)})
-	if len(w.recent) > 10 {
-		w.recent = w.recent[len(w.recent)-10:]
+	w.Lead.Version++
+	if w.Lead.Cycle > 0 { // a lead back from recycle (or a new life) writes its steps again
+		key = fmt.Sprintf("c%d:%s", w.Lead.Cycle, key)
 	}
-	ev := domain.Event{Key: w.st.ID + ":" + key, Seq: w.st.Version, Kind: kind, Actor: actor, Reason: reason, Data: data, At: workflow.Now(ctx)}
-	return w.exec(ctx, "Record", activities.RecordInput{Lead: w.st, Event: ev}).Get(ctx, nil)
+	w.Recent = append(w.Recent, EventSummary{Kind: kind, Actor: actor, Reason: reason, At: workflow.Now(ctx)})
+	if len(w.Recent) > 10 {
+		w.Recent = w.Recent[len(w.Recent)-10:]
+	}
+	ev := domain.Event{Key: w.Lead.ID + ":" + key, Seq: w.Lead.Version, Kind: kind, Actor: actor, Reason: reason, Data: data, At: workflow.Now(ctx)}
+	return w.exec(ctx, a.Record, activities.RecordInput{Lead: w.Lead, Event: ev}).Get(ctx, nil)
 }
 
 func (w *leadWorkflow) setState(ctx workflow.Context, s domain.LeadState) {
-	w.st.State = s
+	w.Lead.State = s
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SALeadState.ValueSet(string(s))); err != nil {
 		w.log.Warn("upsert search attribute", "error", err)
 	}
 }
 
 func (w *leadWorkflow) validateIntake(ctx workflow.Context, t Touch) error {
-	if t.Email == "" || t.Campaign == "" {
+	switch {
+	case w.erasing != nil || w.Lead.State == domain.StateErased:
+		return stale("This person's data was erased on request; the lead takes no more touches.")
+	case t.Email == "" || t.Campaign == "":
 		return fmt.Errorf("a touch needs an email and a campaign")
-	}
-	if w.st.Email != "" && t.Email != w.st.Email {
-		return fmt.Errorf("touch for %s sent to the lead of %s", t.Email, w.st.Email)
+	case w.Lead.Email != "" && t.Email != w.Lead.Email:
+		return fmt.Errorf("touch for %s sent to the lead of %s", t.Email, w.Lead.Email)
 	}
 	return nil
 }
 
+// intake takes a touch. A touch from another campaign than the lead's is
+// recorded with its campaign (the campaign's counts and digests credit it);
+// the lead's policy and team stay those of the campaign that created this
+// cycle of the lead, so an offer already running keeps its clock.
 func (w *leadWorkflow) intake(ctx workflow.Context, t Touch) (IntakeResult, error) {
 	if t.ID != "" {
-		for _, id := range w.seenIDs {
+		for _, id := range w.SeenIDs {
 			if id == t.ID { // a retried request, or the first touch already taken from the input
-				err := workflow.Await(ctx, func() bool { return w.recorded >= 1 })
-				return IntakeResult{LeadID: w.st.ID, New: w.st.Touches == 1 && id == w.firstID, State: w.st.State, Touches: w.st.Touches}, err
+				err := workflow.Await(ctx, func() bool { return w.Recorded >= 1 })
+				return IntakeResult{LeadID: w.Lead.ID, New: w.Lead.Touches == 1 && id == w.FirstID, State: w.Lead.State, Touches: w.Lead.Touches}, err
 			}
 		}
 	}
+	w.inputs++
 	first := w.applyTouch(ctx, t)
-	res := IntakeResult{LeadID: w.st.ID, New: first, State: w.st.State, Touches: w.st.Touches}
+	res := IntakeResult{LeadID: w.Lead.ID, New: first, State: w.Lead.State, Touches: w.Lead.Touches}
 	return res, w.recordTouch(ctx, t, first)
 }
 
@@ -267,31 +371,22 @@ func (w *leadWorkflow) intake(ctx workflow.Context, t Touch) (IntakeResult, erro
 // it was the lead's first.
 func (w *leadWorkflow) applyTouch(ctx workflow.Context, t Touch) bool {
 	if t.ID != "" {
-		w.seenIDs = append(w.seenIDs, t.ID)
+		w.SeenIDs = append(w.SeenIDs, t.ID)
 	}
-	first := w.st.Touches == 0
-	w.st.Touches++
+	first := w.Lead.Touches == 0
+	w.Lead.Touches++
 	if first {
-		w.firstID = t.ID
-		w.st.Email, w.st.CampaignID = t.Email, t.Campaign
+		w.FirstID = t.ID
+		w.Lead.Email, w.Lead.CampaignID = t.Email, t.Campaign
 		if err := workflow.UpsertTypedSearchAttributes(ctx, SACampaign.ValueSet(t.Campaign)); err != nil {
 			w.log.Warn("upsert search attribute", "error", err)
 		}
 	}
 	// A later touch fills gaps and can only raise the score.
-	if t.Name != "" {
-		w.st.Name = t.Name
-	}
-	if t.Company != "" {
-		w.st.Company = t.Company
-	}
-	if t.Country != "" {
-		w.st.Country = t.Country
-	}
-	// Routing fields: state only, no new commands, so no version gate.
-	w.st.Region, w.st.Industry, w.st.CompanySize = orDefault(t.Region, w.st.Region), orDefault(t.Industry, w.st.Industry), orDefault(t.CompanySize, w.st.CompanySize)
-	if t.Score > w.st.Score {
-		w.st.Score = t.Score
+	w.Lead.Name, w.Lead.Company, w.Lead.Country = orDefault(t.Name, w.Lead.Name), orDefault(t.Company, w.Lead.Company), orDefault(t.Country, w.Lead.Country)
+	w.Lead.Region, w.Lead.Industry, w.Lead.CompanySize = orDefault(t.Region, w.Lead.Region), orDefault(t.Industry, w.Lead.Industry), orDefault(t.CompanySize, w.Lead.CompanySize)
+	if t.Score > w.Lead.Score {
+		w.Lead.Score = t.Score
 	}
 	return first
 }
@@ -305,196 +400,167 @@ func (w *leadWorkflow) recordTouch(ctx workflow.Context, t Touch, first bool) er
 	if t.Source != "" {
 		data["source"] = t.Source
 	}
-	err := w.record(ctx, kind, fmt.Sprintf("touch:%d", w.st.Touches), "source:"+orDefault(t.Source, "api"), "", data)
+	if t.Campaign != w.Lead.CampaignID {
+		data["lead_campaign"] = w.Lead.CampaignID
+	}
+	err := w.record(ctx, kind, fmt.Sprintf("touch:%d", w.Lead.Touches), "source:"+orDefault(t.Source, "api"), "", data)
 	if err == nil {
-		w.recorded++
+		w.Recorded++
 	}
 	return err
 }
 
-func (w *leadWorkflow) validateAccept(ctx workflow.Context, in AcceptInput) error {
-	at := func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 MST") }
-	switch {
-	case w.st.State.Owned() && w.st.Owner.ID == in.RepID:
-		return stale("You already accepted this lead at %s.", at(w.st.AcceptedAt))
-	case w.st.State.Owned():
-		return stale("This lead was accepted by %s at %s.", w.st.Owner.Name, at(w.st.AcceptedAt))
-	case !w.st.State.Open():
-		return stale("This lead is not offered to anyone right now (it is %s).", w.st.State)
-	case w.pending != nil:
-		return stale("A manager is moving this lead to someone else right now.")
-	case w.st.Owner.ID != in.RepID || w.st.Attempt != in.Attempt:
-		return stale("This lead was reassigned to %s at %s, after your acceptance window closed.", w.st.Owner.Name, at(w.st.OfferedAt))
-	}
-	return nil
-}
-
-func (w *leadWorkflow) accept(ctx workflow.Context, in AcceptInput) (AcceptResult, error) {
-	now := workflow.Now(ctx)
-	late := now.After(w.st.AcceptBy)
-	w.st.AcceptedAt = now
-	w.setState(ctx, domain.StateAccepted)
-	reason := ""
-	if late {
-		reason = "accepted after the deadline, while escalated"
-	}
-	err := w.record(ctx, "accepted", fmt.Sprintf("accepted:%d", w.st.Attempt), "rep:"+in.RepID, reason,
-		map[string]string{"accept_by": w.st.AcceptBy.UTC().Format(time.RFC3339)})
-	return AcceptResult{State: w.st.State, AcceptedAt: now}, err
-}
-
-func (w *leadWorkflow) accepted() bool { return w.st.State == domain.StateAccepted }
-
 func (w *leadWorkflow) run(ctx workflow.Context) error {
+	if err := w.loadPrior(ctx); err != nil {
+		return err
+	}
 	// The first touch comes in the input and, with Update-with-Start, as an
 	// update carrying the same touch ID.
-	if w.in.First != nil {
+	if w.in.First != nil && w.in.Resume == nil {
 		if err := w.recordTouch(ctx, *w.in.First, true); err != nil {
 			return err
 		}
 	}
-	if err := workflow.Await(ctx, func() bool { return w.st.Touches > 0 }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return w.Lead.Touches > 0 }); err != nil {
 		return err
 	}
-	// 1: the lifecycle engine; 2: it also keeps owner, due time and
-	// escalation level as search attributes.
-	w.version = workflow.GetVersion(ctx, versionSLAPolicy, workflow.DefaultVersion, 2)
-	if err := w.exec(ctx, "LoadCampaign", w.st.CampaignID).Get(ctx, &w.campaign); err != nil {
-		return err
-	}
-	// 1: the whole qualification rule (required fields, and an ended
-	// campaign nurtures its late leads), as domain.Qualifies words it.
-	qualifies := func() (bool, string) {
-		return w.st.Score >= w.campaign.MinScore, fmt.Sprintf("score %d is below the campaign's bar of %d", w.st.Score, w.campaign.MinScore)
-	}
-	if workflow.GetVersion(ctx, versionQualifyRule, workflow.DefaultVersion, 1) >= 1 {
-		qualifies = func() (bool, string) { return domain.Qualifies(w.campaign, w.st) }
-	}
-	qualified := func() bool { ok, _ := qualifies(); return ok }
-	if ok, why := qualifies(); !ok {
-		w.setState(ctx, domain.StateNurturing)
-		if err := w.record(ctx, "nurturing", "nurturing", "system", why, nil); err != nil {
+	if w.Campaign.ID == "" { // once per cycle: a resumed run keeps its campaign and policy
+		if err := w.exec(ctx, a.LoadCampaign, w.Lead.CampaignID).Get(ctx, &w.Campaign); err != nil {
 			return err
 		}
-		// A lead can nurture for months, one history event group per touch:
-		// continue as new when the server suggests it or the run has taken
-		// many touches, with the state carried and handlers drained first.
-		maxTouches := w.in.MaxTouchesPerRun
-		if maxTouches <= 0 {
-			maxTouches = DefaultMaxTouchesPerRun
+		w.Policy = w.Campaign.EffectivePolicy()
+		w.Lead.Policy = w.Policy.Name
+	}
+	switch w.Lead.State {
+	case domain.StateCaptured, domain.StateNurturing:
+		if err := w.nurture(ctx); err != nil {
+			return err
 		}
-		startTouches := w.st.Touches
-		long := func() bool {
-			return w.st.Touches-startTouches >= maxTouches || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+	}
+	return w.lifecycle(ctx)
+}
+
+// nurture keeps the lead below the bar until the campaign's qualification rule
+// holds. A lead can nurture for months, one history event group per touch:
+// it continues as new when the server suggests it or the run has taken its
+// bound of touches, with the state carried and handlers drained first.
+func (w *leadWorkflow) nurture(ctx workflow.Context) error {
+	qualifies := func() (bool, string) { return domain.Qualifies(w.Campaign, w.Lead) }
+	qualified := func() bool { ok, _ := qualifies(); return ok }
+	if ok, why := qualifies(); !ok {
+		if w.Lead.State != domain.StateNurturing {
+			w.setState(ctx, domain.StateNurturing)
+			if err := w.record(ctx, "nurturing", "nurturing", "system", why, nil); err != nil {
+				return err
+			}
 		}
-		if err := workflow.Await(ctx, func() bool { return qualified() || long() }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return qualified() || w.longRun(ctx) }); err != nil {
 			return err
 		}
 		if !qualified() {
-			if err := workflow.Await(ctx, w.settled(ctx)); err != nil {
-				return err
-			}
-			seen := w.seenIDs
-			if len(seen) > 100 {
-				seen = seen[len(seen)-100:]
-			}
-			return workflow.NewContinueAsNewError(ctx, LeadWorkflow, LeadInput{LeadID: w.st.ID, MaxTouchesPerRun: w.in.MaxTouchesPerRun,
-				Resume: &Resume{Lead: w.st, SeenIDs: seen}})
+			return errLongRun
 		}
 	}
 	w.setState(ctx, domain.StateMQL)
-	if err := w.record(ctx, "mql", "mql", "system", fmt.Sprintf("score %d meets %d", w.st.Score, w.campaign.MinScore), nil); err != nil {
+	return w.record(ctx, "mql", "mql", "system", fmt.Sprintf("score %d meets %d", w.Lead.Score, w.Campaign.MinScore), nil)
+}
+
+// lifecycle is the lead's life under its SLA policy: offers on business-time
+// deadlines with reminders, reassignment, a two-level escalation chain, the
+// first-contact clock, the cadence and the outcome. A run resumed in an owned
+// phase (continue-as-new) picks up where the last one stopped.
+func (w *leadWorkflow) lifecycle(ctx workflow.Context) error {
+	if !w.Lead.State.Owned() && !w.closed() {
+		if err := w.offerPhase(ctx); err != nil {
+			return err
+		}
+	}
+	w.owned = true
+	if w.Lead.State == domain.StateAccepted {
+		if err := w.contactPhase(ctx); err != nil {
+			return err
+		}
+	}
+	if err := w.cadencePhase(ctx); err != nil {
 		return err
 	}
-	if w.version >= 1 {
-		return w.lifecycle(ctx)
-	}
-	// Leads started before the lifecycle engine keep their fixed-window path.
-	if err := w.offerLoop(ctx); err != nil {
+	if err := w.wait(ctx, w.closed); err != nil {
 		return err
 	}
-	// Let in-flight handlers (a late touch, the accept's own record) finish.
+	w.owned = false
+	if w.Lead.State == domain.StateRecycled && w.Policy.RecycleCooldown > 0 {
+		return w.recycle(ctx)
+	}
 	return workflow.Await(ctx, w.settled(ctx))
 }
 
-func (w *leadWorkflow) offerLoop(ctx workflow.Context) error {
-	maxReassign := w.in.MaxReassign
-	if maxReassign <= 0 {
-		maxReassign = 1
+// deadlines lists the clocks running now, for QueryDeadlines.
+func (w *leadWorkflow) deadlines(ctx workflow.Context) DeadlinesView {
+	v := DeadlinesView{State: w.Lead.State, Owner: w.Lead.Owner, EscalationLevel: w.Lead.EscalationLevel, Policy: w.Lead.Policy,
+		Events: int(w.Lead.Version), Recent: append([]EventSummary(nil), w.Recent...)}
+	now := workflow.Now(ctx)
+	add := func(name string, due time.Time) {
+		if !due.IsZero() {
+			v.Deadlines = append(v.Deadlines, Deadline{Name: name, Due: due, Left: due.Sub(now)})
+		}
 	}
-	var had []string
-	var prev domain.PersonRef
-	var manager domain.PersonRef
-	for attempt := 1; ; attempt++ {
-		var res activities.AssignResult
-		err := workflow.ExecuteActivity(actx(ctx), a.Assign, activities.AssignInput{
-			LeadID: w.st.ID, Attempt: attempt, TeamID: w.campaign.TeamID, Exclude: had,
-		}).Get(ctx, &res)
-		if err != nil {
-			return err
+	switch w.Lead.State {
+	case domain.StateOffered:
+		add("accept", w.Lead.AcceptBy)
+	case domain.StateEscalated:
+		add("escalation", w.NextEscalation)
+	case domain.StateAccepted:
+		if w.Lead.EscalationLevel > 0 {
+			add("escalation", w.NextEscalation)
+		} else {
+			add("first-contact", w.Lead.ContactBy)
 		}
-		if res.NoEligibleRep {
-			if attempt == 1 {
-				w.setState(ctx, domain.StateUnroutable)
-				return w.record(ctx, "unroutable", "unroutable", "system", res.Reason, nil)
-			}
-			// Nobody left to reassign to: escalate now.
-			return w.escalate(ctx, prev, manager)
-		}
-		as := res.Assignment
-		manager = as.Manager
-		now := workflow.Now(ctx)
-		w.st.Owner, w.st.Attempt = as.Rep, attempt
-		w.st.OfferedAt, w.st.AcceptBy = now, now.Add(w.campaign.AcceptWindow)
-		w.setState(ctx, domain.StateOffered)
-		if err := w.record(ctx, "offered", fmt.Sprintf("offered:%d", attempt), "system", "",
-			map[string]string{"rep": as.Rep.ID, "accept_by": w.st.AcceptBy.UTC().Format(time.RFC3339)}); err != nil {
-			return err
-		}
-		if prev.ID != "" {
-			if err := w.notify(ctx, mail.KindReassigned, prev, prev, as.Rep, now); err != nil {
-				return err
-			}
-		}
-		if err := w.notify(ctx, mail.KindOffer, as.Rep, as.Rep, domain.PersonRef{}, w.st.AcceptBy); err != nil {
-			return err
-		}
-		ok, err := workflow.AwaitWithTimeout(ctx, w.st.AcceptBy.Sub(workflow.Now(ctx)), w.accepted)
-		if err != nil || ok {
-			return err
-		}
-		if err := w.record(ctx, "lapsed", fmt.Sprintf("lapsed:%d", attempt), "system",
-			"acceptance window closed without an answer", map[string]string{"rep": as.Rep.ID}); err != nil {
-			return err
-		}
-		had = append(had, as.Rep.ID)
-		prev = as.Rep
-		if attempt > maxReassign {
-			return w.escalate(ctx, as.Rep, manager)
-		}
+	}
+	return v
+}
+
+// upsertSLA keeps the owner, due time and escalation level searchable.
+func (w *leadWorkflow) upsertSLA(ctx workflow.Context, due time.Time) {
+	updates := []temporal.SearchAttributeUpdate{SAOwner.ValueSet(w.Lead.Owner.ID), SAEscalation.ValueSet(int64(w.Lead.EscalationLevel))}
+	if due.IsZero() {
+		updates = append(updates, SASLADueAt.ValueUnset())
+	} else {
+		updates = append(updates, SASLADueAt.ValueSet(due.UTC()))
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		w.log.Warn("upsert search attributes", "error", err)
 	}
 }
 
-// escalate tells the manager; the current holder may still accept.
-func (w *leadWorkflow) escalate(ctx workflow.Context, holder, manager domain.PersonRef) error {
-	w.st.EscalatedAt = workflow.Now(ctx)
-	w.setState(ctx, domain.StateEscalated)
-	if err := w.record(ctx, "escalated", "escalated", "system",
-		fmt.Sprintf("%s let the lead lapse after %d offer(s)", holder.Name, w.st.Attempt), map[string]string{"to": manager.ID}); err != nil {
-		return err
-	}
-	if manager.ID != "" {
-		if err := w.notify(ctx, mail.KindEscalation, manager, holder, domain.PersonRef{}, w.st.AcceptBy); err != nil {
-			return err
-		}
-	}
-	return workflow.Await(ctx, w.accepted)
+func (w *leadWorkflow) closed() bool {
+	s := w.Lead.State
+	return s == domain.StateConverted || s == domain.StateDisqualified || s == domain.StateRecycled
 }
 
-func (w *leadWorkflow) notify(ctx workflow.Context, kind string, to, rep, next domain.PersonRef, deadline time.Time) error {
-	return workflow.ExecuteActivity(actx(ctx), a.Notify, activities.NotifyInput{
-		Kind: kind, To: to, Lead: w.st, Campaign: w.campaign, Rep: rep, NextRep: next, Deadline: deadline,
-	}).Get(ctx, nil)
+// calendar is the business calendar of the clock waiting on rep.
+func (w *leadWorkflow) calendar(rep domain.PersonRef) *bizclock.Calendar {
+	cal, err := w.Policy.CalendarFor(rep.TimeZone)
+	if err != nil {
+		// The policy was validated when imported; a rep's zone was validated
+		// when the directory was. Fall back to the clock around the clock in UTC.
+		w.log.Error("calendar", "rep", rep.ID, "error", err)
+		cal, _ = bizclock.AlwaysOpen("UTC")
+	}
+	return cal
+}
+
+func addBusiness(cal *bizclock.Calendar, t time.Time, d time.Duration) time.Time {
+	r, err := cal.Add(t, d)
+	if err != nil {
+		return t.Add(d) // a calendar with no open time: count wall time rather than never
+	}
+	return r
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func stale(format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), ErrStaleAction)
 }
 
 func orDefault(s, d string) string {

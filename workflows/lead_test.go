@@ -9,13 +9,13 @@ import (
 	"github.com/batonhq/baton/internal/domain"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/workflow"
 )
 
 const window = time.Hour
 
-// friday18 is a Friday evening in Berlin: the clock here is wall time (the
-// business-hours clock is the lead-engine issue's), so deadlines are exact.
+// friday18 is a Friday evening in Berlin. These leads run under the default
+// policy (the campaign's accept window, no business hours): wall time, so
+// deadlines are exact.
 var friday18 = time.Date(2026, 11, 20, 17, 0, 0, 0, time.UTC)
 
 type run struct {
@@ -33,9 +33,6 @@ func newRun(t *testing.T, reps ...string) *run {
 	r := &run{t: t, env: env, store: newFakeStore(window, reps...), mail: &fakeMailer{}, start: friday18}
 	env.RegisterWorkflow(LeadWorkflow)
 	env.RegisterActivity(newActivities(r.store, r.mail))
-	// These tests pin the fixed-window path that leads started before the
-	// lifecycle engine keep; lifecycle_test.go covers version 1.
-	env.OnGetVersion(versionSLAPolicy, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 	// The first touch arrives with the start, as Update-with-Start does.
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(UpdateIntake, "touch-1", &testsuite.TestUpdateCallback{
@@ -56,10 +53,23 @@ func (r *run) acceptAt(after time.Duration, rep string, attempt int, got *error,
 	r.env.RegisterDelayedCallback(func() {
 		*at = r.env.Now()
 		r.env.UpdateWorkflow(UpdateAccept, rep+"-click", &testsuite.TestUpdateCallback{
-			OnReject:   func(err error) { *got = err },
-			OnComplete: func(_ any, err error) { *got = err },
+			OnReject: func(err error) { *got = err },
+			OnComplete: func(_ any, err error) {
+				*got = err
+				if err == nil { // the lead then waits for its outcome: convert it at once
+					r.closeBy(rep)
+				}
+			},
 		}, AcceptInput{RepID: rep, Attempt: attempt})
 	}, after)
+}
+
+// closeBy converts the lead as its holder, so the run ends.
+func (r *run) closeBy(rep string) {
+	r.env.UpdateWorkflow(UpdateClose, rep+"-close", &testsuite.TestUpdateCallback{
+		OnReject:   func(err error) { r.t.Errorf("close rejected: %v", err) },
+		OnComplete: func(_ any, err error) {},
+	}, CloseInput{RepID: rep, Outcome: OutcomeConverted, Reference: "OPP-1"})
 }
 
 func (r *run) execute() domain.LeadSnapshot {
@@ -93,15 +103,15 @@ func TestAcceptedInTime(t *testing.T) {
 	if err != nil {
 		t.Fatalf("accept: %v", err)
 	}
-	if out.State != domain.StateAccepted || out.Owner.ID != "ana" || !out.AcceptedAt.Equal(friday18.Add(window-time.Minute)) {
+	if out.State != domain.StateConverted || out.Owner.ID != "ana" || !out.AcceptedAt.Equal(friday18.Add(window-time.Minute)) {
 		t.Fatalf("result %+v", out)
 	}
-	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "accepted")
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "accepted", "converted")
 	offers := r.mail.to("ana@example.com")
 	if len(offers) != 1 || !strings.HasPrefix(offers[0].Subject, "Accept by Fri 19:00 — Dana Lee, Acme (Webinar Q3)") {
 		t.Fatalf("offer mail: %+v", offers)
 	}
-	if len(offers[0].Links) != 1 || !strings.HasPrefix(offers[0].Links[0].URL, "http://baton.test/a/") {
+	if len(offers[0].Links) != 2 || !strings.HasPrefix(offers[0].Links[0].URL, "http://baton.test/a/") || offers[0].Links[1].Label != "Decline" {
 		t.Fatalf("offer links: %+v", offers[0].Links)
 	}
 	if offers[0].ReplyTo != "mo@example.com" {
@@ -126,7 +136,7 @@ func TestLateAcceptIsRejectedWithReason(t *testing.T) {
 	if !strings.Contains(lateErr.Error(), "reassigned to Bea at Fri 20 Nov 18:00 UTC") {
 		t.Fatalf("late accept reason %q does not say who holds the lead since when", lateErr)
 	}
-	if beaErr != nil || out.Owner.ID != "bea" || out.State != domain.StateAccepted {
+	if beaErr != nil || out.Owner.ID != "bea" || out.State != domain.StateConverted {
 		t.Fatalf("bea's accept: %v; result %+v", beaErr, out)
 	}
 }
@@ -143,7 +153,7 @@ func TestReassignedOnceThenAccepted(t *testing.T) {
 	if !out.OfferedAt.Equal(friday18.Add(window)) || !out.AcceptBy.Equal(friday18.Add(2*window)) {
 		t.Fatalf("second offer at %v by %v, want exactly one window after the first", out.OfferedAt, out.AcceptBy)
 	}
-	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "lapsed", "offered", "accepted")
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "lapsed", "offered", "accepted", "converted")
 	notices := r.mail.to("ana@example.com")
 	if len(notices) != 2 || notices[1].Kind != "reassigned" || !strings.Contains(notices[1].Text, "reassigned to Bea") {
 		t.Fatalf("ana's mail: %+v", notices)
@@ -157,10 +167,10 @@ func TestEscalatedToManagerAtTheSecondDeadline(t *testing.T) {
 	r.acceptAt(2*window+10*time.Minute, "bea", 2, &err, &at) // the holder may still accept
 	var escalatedAt time.Time
 	out := r.execute()
-	if err != nil || out.State != domain.StateAccepted {
+	if err != nil || out.State != domain.StateConverted {
 		t.Fatalf("accept after escalation: %v; %+v", err, out)
 	}
-	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "lapsed", "offered", "lapsed", "escalated", "accepted")
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "lapsed", "offered", "lapsed", "escalated", "accepted", "converted")
 	for _, e := range r.store.events {
 		if e.Kind == "escalated" {
 			escalatedAt = e.At
@@ -190,7 +200,7 @@ func TestNurtureUntilScoreMeetsTheBar(t *testing.T) {
 	if err != nil || out.Touches != 2 || out.Score != 60 {
 		t.Fatalf("accept: %v; %+v", err, out)
 	}
-	wantKinds(t, r.store.kinds(), "captured", "nurturing", "touch", "mql", "offered", "accepted")
+	wantKinds(t, r.store.kinds(), "captured", "nurturing", "touch", "mql", "offered", "accepted", "converted")
 }
 
 func TestSingleRepTeamEscalatesWithoutReassigning(t *testing.T) {
@@ -202,7 +212,7 @@ func TestSingleRepTeamEscalatesWithoutReassigning(t *testing.T) {
 	if err != nil || out.Owner.ID != "ana" {
 		t.Fatalf("accept: %v; %+v", err, out)
 	}
-	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "lapsed", "escalated", "accepted")
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "lapsed", "escalated", "accepted", "converted")
 }
 
 // With Update-with-Start the first touch is in the input and in the update;
@@ -214,7 +224,6 @@ func TestFirstTouchFromInputCountsOnce(t *testing.T) {
 	st, m := newFakeStore(window, "ana"), &fakeMailer{}
 	env.RegisterWorkflow(LeadWorkflow)
 	env.RegisterActivity(newActivities(st, m))
-	env.OnGetVersion(versionSLAPolicy, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 	first := Touch{ID: "req-1", Campaign: "webinar-q3", Email: "dana@acme.example", Name: "Dana Lee", Score: 40}
 	var intake IntakeResult
 	env.RegisterDelayedCallback(func() {
@@ -230,7 +239,7 @@ func TestFirstTouchFromInputCountsOnce(t *testing.T) {
 	}, 0)
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(UpdateAccept, "click", &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { t.Errorf("accept rejected: %v", err) }, OnComplete: func(any, error) {},
+			OnReject: func(err error) { t.Errorf("accept rejected: %v", err) }, OnComplete: func(any, error) { closeAs(env, t, "ana") },
 		}, AcceptInput{RepID: "ana", Attempt: 1})
 	}, time.Minute)
 	env.ExecuteWorkflow(LeadWorkflow, LeadInput{LeadID: "ld_test", First: &first})
@@ -241,7 +250,7 @@ func TestFirstTouchFromInputCountsOnce(t *testing.T) {
 	if out.Touches != 1 || !intake.New || intake.Touches != 1 {
 		t.Fatalf("touches %d, intake %+v", out.Touches, intake)
 	}
-	wantKinds(t, st.kinds(), "captured", "mql", "offered", "accepted")
+	wantKinds(t, st.kinds(), "captured", "mql", "offered", "accepted", "converted")
 }
 
 // Signal-with-Start (`Prefer: respond-async`): the first touch is in the input
@@ -255,7 +264,6 @@ func TestSignalledTouchesCountOnceAndQualify(t *testing.T) {
 	st.campaign.MinScore = 50
 	env.RegisterWorkflow(LeadWorkflow)
 	env.RegisterActivity(newActivities(st, m))
-	env.OnGetVersion(versionSLAPolicy, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 	first := Touch{ID: "req-1", Campaign: "webinar-q3", Email: "dana@acme.example", Name: "Dana Lee", Score: 40}
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalTouch, first) }, 0)
 	later := Touch{ID: "req-2", Campaign: "webinar-q3", Email: "dana@acme.example", Company: "Acme", Score: 70}
@@ -263,7 +271,7 @@ func TestSignalledTouchesCountOnceAndQualify(t *testing.T) {
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalTouch, later) }, time.Hour+time.Second) // a retried webhook
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(UpdateAccept, "click", &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { t.Errorf("accept rejected: %v", err) }, OnComplete: func(any, error) {},
+			OnReject: func(err error) { t.Errorf("accept rejected: %v", err) }, OnComplete: func(any, error) { closeAs(env, t, "ana") },
 		}, AcceptInput{RepID: "ana", Attempt: 1})
 	}, time.Hour+time.Minute)
 	env.ExecuteWorkflow(LeadWorkflow, LeadInput{LeadID: "ld_test", First: &first})
@@ -271,8 +279,15 @@ func TestSignalledTouchesCountOnceAndQualify(t *testing.T) {
 	if err := env.GetWorkflowResult(&out); err != nil {
 		t.Fatal(err)
 	}
-	if out.Touches != 2 || out.Score != 70 || out.Company != "Acme" || out.State != domain.StateAccepted {
+	if out.Touches != 2 || out.Score != 70 || out.Company != "Acme" || out.State != domain.StateConverted {
 		t.Fatalf("got %+v", out)
 	}
-	wantKinds(t, st.kinds(), "captured", "nurturing", "touch", "mql", "offered", "accepted")
+	wantKinds(t, st.kinds(), "captured", "nurturing", "touch", "mql", "offered", "accepted", "converted")
+}
+
+func closeAs(env *testsuite.TestWorkflowEnvironment, t *testing.T, rep string) {
+	env.UpdateWorkflow(UpdateClose, rep+"-close", &testsuite.TestUpdateCallback{
+		OnReject:   func(err error) { t.Errorf("close rejected: %v", err) },
+		OnComplete: func(_ any, err error) {},
+	}, CloseInput{RepID: rep, Outcome: OutcomeConverted, Reference: "OPP-1"})
 }

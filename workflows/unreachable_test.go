@@ -9,7 +9,6 @@ import (
 	"github.com/batonhq/baton/internal/mail"
 	"github.com/batonhq/baton/internal/store"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/workflow"
 )
 
 // refusingMailer is SendGrid answering 400 for some addresses.
@@ -90,7 +89,7 @@ func TestRefusedReminderIsRecordedAndTheLeadGoesOn(t *testing.T) {
 	if bea != nil || closeErr != nil {
 		t.Fatalf("accept %v, close %v", bea, closeErr)
 	}
-	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "mail-rejected", "unreachable", "mail-rejected", "offered", "accepted", "contact-due", "converted")
+	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "mail-rejected", "unreachable", "offered", "mail-rejected", "accepted", "contact-due", "converted")
 }
 
 func TestBouncedOfferReassignsAtOnceAndAlertsTheManager(t *testing.T) {
@@ -122,21 +121,6 @@ func TestBouncedOfferReassignsAtOnceAndAlertsTheManager(t *testing.T) {
 	if out.Owner.ID != "bea" {
 		t.Fatalf("owner %s", out.Owner.ID)
 	}
-}
-
-func TestBounceIgnoredByLeadsFromBeforeTheChange(t *testing.T) {
-	r := newLifeRun(t, "ana", "bea")
-	r.env.OnGetVersion(versionMailUnreachable, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
-	bounce := MailBounce{Kind: mail.KindOffer, Email: "ana@example.com", Attempt: 1, Event: "bounce"}
-	r.at(nyAt(20, 16, 35), func() { r.env.SignalWorkflow(SignalMailBounced, bounce) })
-	var ana, closeErr error
-	r.update(nyAt(20, 16, 40), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &ana)
-	r.update(nyAt(20, 16, 45), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeConverted, Reference: "OPP-9"}, &closeErr)
-	r.execute()
-	if ana != nil || closeErr != nil {
-		t.Fatalf("accept %v, close %v", ana, closeErr)
-	}
-	wantKinds(t, r.store.kinds(), "captured", "mql", "offered", "accepted", "contact-due", "converted")
 }
 
 func TestReassignedNoticeSaysWhy(t *testing.T) {

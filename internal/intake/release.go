@@ -15,7 +15,7 @@ import (
 // ReleaseResult says what happened to a deactivated rep's open offers.
 type ReleaseResult struct {
 	Released int      // sent back to routing
-	Skipped  []string // leads whose workflow refused (e.g. started before the lifecycle engine), with why
+	Skipped  []string // leads whose workflow refused (e.g. not waiting for an offer any more), with why
 }
 
 // ReleaseOffers sends every lead offered to one of the reps back to routing,

@@ -239,3 +239,18 @@ func (s *Store) LeadsHeldBy(ctx context.Context, repIDs []string, states ...stri
 		where owner_id = any($1) and state = any($2) order by id`, repIDs, states)
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[OpenOffer])
 }
+
+// LeadVersion returns the stored snapshot version and attempt of a lead, and
+// whether the lead is stored at all.
+func (s *Store) LeadVersion(ctx context.Context, id string) (int64, int, bool, error) {
+	var v int64
+	var att int
+	err := s.Pool.QueryRow(ctx, `select version, attempt from leads where id = $1`, id).Scan(&v, &att)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("lead %s version: %w", id, err)
+	}
+	return v, att, true, nil
+}

@@ -1,0 +1,173 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/activities"
+	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/mail"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Notices run beside the clocks: a message is sent in its own coroutine with
+// its own bounded retry, and no deadline waits for it. A message SendGrid
+// refuses for good, or one that exhausts its retries, becomes an event and an
+// alert; an offer that cannot reach its rep moves the lead on at once.
+
+// Message kinds of a lead.
+const (
+	KindOffer       = mail.KindOffer
+	KindReassigned  = mail.KindReassigned
+	KindEscalation  = mail.KindEscalation
+	KindReminder    = mail.KindReminder
+	KindLeader      = mail.KindLeader
+	KindUnreachable = mail.KindUnreachable
+)
+
+// noticeAttempts bounds a notice's retries (about an hour with SendGrid's
+// longest retry hint); the run does not wait on them.
+const noticeAttempts = 6
+
+func nctx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 2 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: noticeAttempts,
+		},
+	})
+}
+
+// notice sends one message about the lead as it is now, beside the clock.
+func (w *leadWorkflow) notice(ctx workflow.Context, in activities.NotifyInput) {
+	in.Lead, in.Campaign = w.Lead, w.Campaign
+	w.sending++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { w.sending-- }()
+		err := workflow.ExecuteActivity(nctx(ctx), a.Notify, in).Get(ctx, nil)
+		if err == nil || temporal.IsCanceledError(err) || ctx.Err() != nil {
+			return
+		}
+		if err := w.noticeFailed(ctx, in, err); err != nil && ctx.Err() == nil {
+			w.log.Error("notice failure not recorded", "kind", in.Kind, "to", in.To.ID, "error", err)
+		}
+	})
+}
+
+// noticeFailed records a message that could not be delivered and alerts: a
+// refused or undeliverable offer takes the "rep unreachable" path (which
+// tells the manager); any other message tells the manager (or, when the
+// manager's own message failed, the sales leader). An alert that fails is
+// only recorded.
+func (w *leadWorkflow) noticeFailed(ctx workflow.Context, in activities.NotifyInput, cause error) error {
+	kind := "mail-failed"
+	why := fmt.Sprintf("not delivered after %d attempts: %s", noticeAttempts, rootMessage(cause))
+	if mail.IsRejected(cause) {
+		kind, why = "mail-rejected", rootMessage(cause)
+	}
+	w.log.Error("notice not delivered", "kind", in.Kind, "to", in.To.ID, "error", cause)
+	if err := w.record(ctx, kind, fmt.Sprintf("%s:%s:%s:%d:%d:%s", kind, in.Kind, in.Phase, in.Lead.Attempt, in.Seq, in.To.ID), "system:mail",
+		why, map[string]string{"message": in.Kind, "to": in.To.ID}); err != nil {
+		return err
+	}
+	if in.Kind == KindOffer {
+		return w.unreachable(ctx, in.To, in.Lead.Attempt, "the offer could not be delivered: "+why)
+	}
+	if in.Kind == KindUnreachable || in.Kind == KindLeader && in.Phase == "mail" {
+		return nil // an alert about mail: recorded, not alerted again
+	}
+	to := w.Manager
+	if to.ID == "" || to.ID == in.To.ID {
+		to = w.Campaign.SalesLeader
+	}
+	if to.ID == "" || to.ID == in.To.ID {
+		return nil
+	}
+	w.notice(ctx, activities.NotifyInput{Kind: KindUnreachable, Phase: "mail", Seq: in.Seq, To: to, Rep: in.To,
+		Deadline: workflow.Now(ctx), Reason: fmt.Sprintf("the %s message to %s was not delivered (%s)", in.Kind, in.To.Name, why)})
+	return nil
+}
+
+// rootMessage is the innermost error's text: SendGrid's status and reason.
+func rootMessage(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
+
+// listenBounces receives SignalMailBounced for the whole run.
+func (w *leadWorkflow) listenBounces(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalMailBounced)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var in MailBounce
+			ch.Receive(ctx, &in)
+			if err := w.mailBounced(ctx, in); err != nil {
+				w.log.Error("bounced mail", "key", in.Key, "error", err)
+			}
+		}
+	})
+}
+
+// mailBounced moves the lead on when the current offer bounced or was
+// dropped; a bounce of anything else (an old offer, a notice) is only the
+// lead event the gateway already wrote.
+func (w *leadWorkflow) mailBounced(ctx workflow.Context, in MailBounce) error {
+	if in.Kind != KindOffer || !strings.EqualFold(in.Email, w.Lead.Owner.Email) {
+		return nil
+	}
+	reason := "the offer " + map[bool]string{true: "bounced", false: "was dropped"}[in.Event == "bounce"]
+	if in.Reason != "" {
+		reason += " (" + in.Reason + ")"
+	}
+	return w.unreachable(ctx, w.Lead.Owner, in.Attempt, reason)
+}
+
+// unreachable is the "rep unreachable" path: while the offer of that attempt
+// is still open, the lead goes to the next rep at once (the offer loop
+// carries out the pending move), with no notice to the unreachable address,
+// and the manager is alerted.
+func (w *leadWorkflow) unreachable(ctx workflow.Context, rep domain.PersonRef, attempt int, reason string) error {
+	if attempt != w.Lead.Attempt || w.pending != nil || !w.Lead.State.Open() || w.Lead.Owner.ID != rep.ID {
+		return nil
+	}
+	w.pending = &ReassignInput{ManagerID: SystemDirectory, Reason: "the rep is unreachable: " + reason}
+	w.Rejected[attempt] = true // no "reassigned" notice to an address that does not work
+	if err := w.record(ctx, "unreachable", fmt.Sprintf("unreachable:%d", attempt), "system:mail", reason,
+		map[string]string{"rep": rep.ID}); err != nil {
+		return err
+	}
+	manager := w.Manager
+	if manager.ID == "" {
+		if err := w.exec(ctx, a.TeamManager, w.Campaign.TeamID).Get(ctx, &manager); err != nil {
+			return err
+		}
+	}
+	if manager.ID == "" || manager.ID == rep.ID {
+		return nil
+	}
+	w.notice(ctx, activities.NotifyInput{Kind: KindUnreachable, Phase: "accept", Seq: attempt, To: manager, Rep: rep,
+		Deadline: workflow.Now(ctx), Reason: reason})
+	return nil
+}
+
+// noticeReassigned tells the previous holder the lead moved on, and why when
+// it was moved by hand or by an absence.
+func (w *leadWorkflow) noticeReassigned(ctx workflow.Context, prev, next domain.PersonRef, now time.Time, moved *ReassignInput) {
+	reason := ""
+	if moved != nil && moved.Reason != "" {
+		reason = moved.Reason
+		if moved.ManagerID != SystemDirectory {
+			reason = "your manager moved it (" + moved.Reason + ")"
+		}
+	}
+	w.notice(ctx, activities.NotifyInput{Kind: KindReassigned, Phase: "accept", To: prev, Rep: prev, NextRep: next, Deadline: now, Reason: reason})
+}
