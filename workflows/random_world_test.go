@@ -271,3 +271,25 @@ func rndActivities(w *rndWorld) *activities.Activities {
 	return &activities.Activities{Store: w, Mailer: w, Signer: signer, PublicURL: "http://baton.test",
 		From: "Baton <baton@example.com>", LinkTTL: 72 * time.Hour}
 }
+
+func (w *rndWorld) LeadVersion(_ context.Context, id string) (int64, int, bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.row.ID != id {
+		return 0, 0, false, nil
+	}
+	return w.row.Version, w.row.Attempt, true, nil
+}
+
+// TeamPeople is who routing can assign: the active reps and the manager.
+func (w *rndWorld) TeamPeople(context.Context, string) ([]domain.PersonRef, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []domain.PersonRef
+	for _, r := range w.reps {
+		if r.active {
+			out = append(out, r.ref)
+		}
+	}
+	return append(out, w.manager), nil
+}
