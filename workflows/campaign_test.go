@@ -396,3 +396,23 @@ func TestRequiredFieldKeepsTheLeadInNurtureUntilATouchFillsIt(t *testing.T) {
 	wantAt(t, "mql when the country arrives", r.eventAt("mql", 1), r.start.Add(time.Hour))
 	r.eventAt("offered", 1)
 }
+
+// The weekly results the campaign state keeps are bounded: after 30 checks
+// the state (carried across continue-as-new, shown in digests) holds the last
+// MaxWeeksKept, while Week counts them all.
+func TestCampaignWeeksKeptAreBounded(t *testing.T) {
+	c := livePlan()
+	c.Commitments.Every = domain.Duration(time.Hour)
+	r := newCampaignRun(t, c)
+	var v CampaignView
+	r.env.RegisterDelayedCallback(func() { v = r.view() }, 30*time.Hour+time.Minute)
+	var end error
+	r.update(30*time.Hour+2*time.Minute, UpdateCampaignEnd, &end, CampaignEndInput{Actor: "owner:mo@example.com"})
+	r.env.ExecuteWorkflow(CampaignWorkflow, CampaignInput{CampaignID: "webinar-q3"})
+	if err := r.env.GetWorkflowError(); err != nil || end != nil {
+		t.Fatalf("workflow %v, end %v", err, end)
+	}
+	if v.Week != 30 || len(v.Weeks) != MaxWeeksKept || v.Weeks[0].Week != 30-MaxWeeksKept+1 || v.Weeks[len(v.Weeks)-1].Week != 30 {
+		t.Fatalf("week %d, kept %d (first %+v)", v.Week, len(v.Weeks), v.Weeks)
+	}
+}

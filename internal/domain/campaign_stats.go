@@ -17,6 +17,11 @@ type StatEvent struct {
 	Data    map[string]string
 	At      time.Time
 	Segment string
+	// Foreign: the lead belongs to another campaign; its event is here only
+	// because it is a touch credited to this one.
+	Foreign bool
+	// Credited: a captured or touch event whose touch came from this campaign.
+	Credited bool
 }
 
 // Count is a name and how often it occurred.
@@ -40,8 +45,14 @@ type GroupConversion struct {
 type CampaignStats struct {
 	From, To time.Time
 	Captured int // leads first captured in the period (MQL or not)
-	MQLs     int
-	Target   int // commitments.mqls_per_week (per period)
+	// Responses are the touches this campaign brought in the period: its own
+	// leads' captures and later touches from it, and touches from it on
+	// people who were already leads of another campaign (Returning). A
+	// person who answers a second campaign stays one lead of the first, and
+	// the second campaign gets the credit here.
+	Responses, Returning int
+	MQLs                 int
+	Target               int // commitments.mqls_per_week (per period)
 	// Acceptance: a cohort lead is accepted if any rep accepted it, rejected
 	// if reps only declined it; undecided leads are not in the rate.
 	Accepted, Rejected int
@@ -127,6 +138,16 @@ func AggregateCampaign(events []StatEvent, from, to time.Time, target int) Campa
 	var decl []pendingDecline
 	for _, e := range sorted {
 		if !e.At.Before(to) {
+			continue
+		}
+		inPeriod := !e.At.Before(from)
+		if (e.Kind == "captured" || e.Kind == "touch") && e.Credited && inPeriod {
+			st.Responses++
+			if e.Foreign {
+				st.Returning++
+			}
+		}
+		if e.Foreign {
 			continue
 		}
 		f := get(e.LeadID)

@@ -205,3 +205,33 @@ func TestAggregateCampaign(t *testing.T) {
 		t.Errorf("no decisions, no acceptance verdict: %q", got)
 	}
 }
+
+// A person already a lead of campaign A answers campaign B: the lead stays
+// A's (its policy and team), and B gets the response in its numbers; A's
+// numbers do not count B's touch, nor does B count A's lead's outcome.
+func TestAggregateCreditsASecondCampaignsTouch(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	camp := func(c string) map[string]string { return map[string]string{"campaign": c} }
+	// B's view: its own lead b, and a touch from B on A's lead a.
+	forB := []StatEvent{
+		{LeadID: "b", Kind: "captured", At: at(0), Data: camp("B"), Credited: true},
+		{LeadID: "b", Kind: "mql", At: at(0)},
+		{LeadID: "a", Kind: "touch", At: at(5), Data: camp("B"), Credited: true, Foreign: true},
+	}
+	s := AggregateCampaign(forB, t0, at(60), 1)
+	if s.Responses != 2 || s.Returning != 1 || s.Captured != 1 || s.MQLs != 1 {
+		t.Errorf("B: responses %d returning %d captured %d mqls %d, want 2 1 1 1", s.Responses, s.Returning, s.Captured, s.MQLs)
+	}
+	// A's view: its lead a, with B's touch not credited to A.
+	forA := []StatEvent{
+		{LeadID: "a", Kind: "captured", At: at(-10), Data: camp("A"), Credited: true},
+		{LeadID: "a", Kind: "mql", At: at(-10)},
+		{LeadID: "a", Kind: "touch", At: at(5), Data: camp("B")},
+		{LeadID: "a", Kind: "converted", At: at(30)},
+	}
+	s = AggregateCampaign(forA, at(-60), at(60), 1)
+	if s.Responses != 1 || s.Returning != 0 || s.MQLs != 1 || s.Converted != 1 {
+		t.Errorf("A: responses %d returning %d mqls %d converted %d, want 1 0 1 1", s.Responses, s.Returning, s.MQLs, s.Converted)
+	}
+}

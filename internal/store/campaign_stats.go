@@ -104,20 +104,22 @@ func (s *Store) CampaignIntake(ctx context.Context, id string) (bool, string, er
 }
 
 // statKinds are the lead events the campaign numbers read.
-var statKinds = []string{"captured", "mql", "accepted", "lapsed", "rejected", "contacted", "breached",
+var statKinds = []string{"captured", "touch", "mql", "accepted", "lapsed", "rejected", "contacted", "breached",
 	"converted", "disqualified", "recycled"}
 
 // CampaignStats computes a campaign's numbers over [from, to) from the lead
 // events (see domain.AggregateCampaign for what each number means).
 func (s *Store) CampaignStats(ctx context.Context, id string, from, to time.Time, target int) (domain.CampaignStats, error) {
 	rows, _ := s.Pool.Query(ctx, `
-		select e.lead_id, e.kind, e.reason, e.data, e.occurred_at, l.country
+		select e.lead_id, e.kind, e.reason, e.data, e.occurred_at, l.country,
+			l.campaign_id <> $1, coalesce(e.data->>'campaign', l.campaign_id) = $1
 		from lead_events e join leads l on l.id = e.lead_id
-		where l.campaign_id = $1 and e.occurred_at < $2 and e.kind = any($3)
+		where e.occurred_at < $2 and (l.campaign_id = $1 and e.kind = any($3)
+			or e.kind in ('captured', 'touch') and e.data->>'campaign' = $1)
 		order by e.occurred_at, e.seq, e.id`, id, to, statKinds)
 	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.StatEvent, error) {
 		var e domain.StatEvent
-		err := r.Scan(&e.LeadID, &e.Kind, &e.Reason, &e.Data, &e.At, &e.Segment)
+		err := r.Scan(&e.LeadID, &e.Kind, &e.Reason, &e.Data, &e.At, &e.Segment, &e.Foreign, &e.Credited)
 		return e, err
 	})
 	if err != nil {
