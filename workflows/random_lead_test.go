@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/bizclock"
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/stretchr/testify/mock"
@@ -920,8 +919,6 @@ func rndWorldTrace(w *rndWorld) []string {
 	}
 	return out
 }
-
-var _ = activities.RecordInput{}
 
 // rndEnv is a test environment that logs only warnings and errors.
 func rndEnv() *testsuite.TestWorkflowEnvironment {

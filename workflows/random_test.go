@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,6 +151,8 @@ func TestRandomSchedules(t *testing.T) {
 		}
 	}
 	start := time.Now()
+	// Thousands of short-lived test environments: collect garbage less often.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	// Test environments are independent: run seeds side by side.
 	workers := max(1, rndEnvInt("BATON_SEED_WORKERS", runtime.GOMAXPROCS(0)))
 	var mu sync.Mutex
