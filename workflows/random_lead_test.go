@@ -56,6 +56,7 @@ type rndLeadPlan struct {
 	MinScore   int
 	Required   []string
 	FirstScore int
+	MaxTouches int // LeadInput.MaxTouchesPerRun: small values make runs continue as new
 	Horizon    time.Duration
 	SecondLife bool
 	Actions    []rndAction
@@ -100,6 +101,9 @@ func genLeadPlan(r *rand.Rand) rndLeadPlan {
 	}
 	pol.NobodyEligible = rndPick(r, domain.NobodyEscalate, domain.NobodyEscalate, domain.NobodyManager)
 	pol.OutOfOffice = rndPick(r, domain.AwayReassign, domain.AwayPause)
+	if r.IntN(6) == 0 {
+		pol.RecycleCooldown = domain.Duration(rndDur(r, time.Hour, 30*time.Hour))
+	}
 	if r.IntN(3) == 0 {
 		pol.LeaderAlert = domain.LeaderAlert{Misses: 1, Within: domain.Duration(7 * 24 * time.Hour)}
 	}
@@ -119,6 +123,7 @@ func genLeadPlan(r *rand.Rand) rndLeadPlan {
 	}
 	p.FirstScore = r.IntN(101)
 	p.SecondLife = r.IntN(6) == 0
+	p.MaxTouches = rndPick2(r, 0, 0, 0, 2, 4)
 	total := 0
 	for _, k := range rndLeadKinds {
 		total += k.weight
@@ -164,6 +169,7 @@ func rndPick2(r *rand.Rand, xs ...int) int { return xs[r.IntN(len(xs))] }
 
 // rndClaim is an update answered "yes", to hold afterwards.
 type rndClaim struct {
+	cycle int // the lead's cycle when answered: a recycled lead starts over
 	kind  string
 	rep   string
 	state domain.LeadState
@@ -194,6 +200,8 @@ type rndLeadRun struct {
 	ended    time.Time
 	erased   bool
 	inflight rndInflight
+	done     map[int]bool // actions carried out (a run that continues as new hands the rest on)
+	runs     int          // continue-as-new hand-overs
 }
 
 // rndInflight tracks the activities in flight. The test environment runs
@@ -304,14 +312,33 @@ func runLead(plan rndLeadPlan) ([]string, []string, bool) {
 	return w.violations, trace, concurrent
 }
 
-func runLeadLife(plan rndLeadPlan, w *rndWorld, start time.Time, actions []rndAction, horizon time.Duration, first Touch) (lr *rndLeadRun) {
+func runLeadLife(plan rndLeadPlan, w *rndWorld, start time.Time, actions []rndAction, horizon time.Duration, first Touch) *rndLeadRun {
+	lr := &rndLeadRun{plan: plan, w: w, pending: map[string]*rndPending{}, perMin: map[int64]int{}, done: map[int]bool{}}
+	in := LeadInput{LeadID: rndLeadID, First: &first, MaxTouchesPerRun: plan.MaxTouches}
+	cur := start
+	// A run that continues as new goes on in a fresh environment from the
+	// instant it stopped, with the schedule's remaining actions.
+	for run := 0; run < 50; run++ {
+		next, ok := lr.runOnce(in, start, cur, actions, horizon)
+		if !ok {
+			break
+		}
+		in, cur = next, lr.env.Now()
+		lr.runs++
+	}
+	return lr
+}
+
+func (lr *rndLeadRun) runOnce(in LeadInput, start, cur time.Time, actions []rndAction, horizon time.Duration) (LeadInput, bool) {
+	w := lr.w
 	env := rndEnv()
-	env.SetStartTime(start)
+	env.SetStartTime(cur)
 	env.SetTestTimeout(20 * time.Second)
 	w.mu.Lock()
 	w.now = env.Now
 	w.mu.Unlock()
-	lr = &rndLeadRun{plan: plan, w: w, env: env, pending: map[string]*rndPending{}, perMin: map[int64]int{}}
+	lr.env = env
+	elapsed := cur.Sub(start)
 	env.RegisterWorkflow(LeadWorkflow)
 	acts := rndActivities(w)
 	env.RegisterActivity(acts)
@@ -342,62 +369,89 @@ func runLeadLife(plan rndLeadPlan, w *rndWorld, start time.Time, actions []rndAc
 
 	for i, a := range actions {
 		i, a := i, a
+		if lr.done[i] || a.At < elapsed {
+			continue
+		}
+		act := func() {
+			if !lr.done[i] {
+				lr.done[i] = true
+				lr.check()
+				lr.act(i, a)
+			}
+		}
 		env.RegisterDelayedCallback(func() {
 			lr.check()
 			if !a.Align {
-				lr.act(i, a)
+				act()
 				return
 			}
 			due := lr.runningDeadline()
 			if due.IsZero() {
-				lr.act(i, a)
+				act()
 				return
 			}
 			d := due.Add(a.Delta).Sub(env.Now())
 			if d <= 0 {
-				lr.act(i, a)
+				act()
 				return
 			}
-			env.RegisterDelayedCallback(func() { lr.check(); lr.act(i, a) }, d)
-		}, max(a.At, time.Millisecond))
+			env.RegisterDelayedCallback(act, d)
+		}, max(a.At-elapsed, time.Millisecond))
 	}
-	for t := 2 * time.Hour; t < horizon; t += 2 * time.Hour {
+	for t := 2 * time.Hour; t < horizon-elapsed; t += 2 * time.Hour {
 		env.RegisterDelayedCallback(lr.check, t)
 	}
 	env.RegisterDelayedCallback(func() {
 		lr.check()
 		lr.final(true)
 		env.CancelWorkflow()
-	}, horizon)
+	}, max(horizon-elapsed, time.Millisecond))
 
-	defer func() {
-		if p := recover(); p != nil {
-			msg := fmt.Sprint(p)
-			if len(msg) > 600 {
-				msg = msg[:600] + "…"
+	panicked := false
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				panicked = true
+				msg := fmt.Sprint(p)
+				if len(msg) > 600 {
+					msg = msg[:600] + "…"
+				}
+				w.mu.Lock()
+				w.violate("progress: life %d: the run neither ended nor waited on a timer (test environment: %s)", w.life, msg)
+				w.mu.Unlock()
 			}
-			w.mu.Lock()
-			w.violate("progress: life %d: the run neither ended nor waited on a timer (test environment: %s)", w.life, msg)
-			w.mu.Unlock()
-		}
+		}()
+		env.ExecuteWorkflow(LeadWorkflow, in)
 	}()
-	env.ExecuteWorkflow(LeadWorkflow, LeadInput{LeadID: rndLeadID, First: &first})
+	if panicked {
+		return in, false
+	}
 	lr.ended = env.Now()
 	err := env.GetWorkflowError()
 	var canceled *temporal.CanceledError
+	var can *workflow.ContinueAsNewError
 	switch {
 	case err == nil:
 		var out domain.LeadSnapshot
 		if env.GetWorkflowResult(&out) == nil {
 			lr.last = out
 			lr.verifyClaims(out, "at the end")
-			lr.final(false)
 		}
-	case errors.As(err, &canceled), workflow.IsContinueAsNewError(err):
+		lr.final(false)
+	case errors.As(err, &can):
+		// Everything answered before the run handed over.
+		lr.final(false)
+		var next LeadInput
+		if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+			lr.violate("failed", "continue-as-new input does not decode: %v", err)
+			return in, false
+		}
+		return next, !lr.spun
+	case errors.As(err, &canceled):
 	default:
 		lr.violate("failed", "the workflow failed: %v", err)
 	}
-	return lr
+	return in, false
 }
 
 func (lr *rndLeadRun) query() (domain.LeadSnapshot, bool) {
@@ -465,7 +519,7 @@ func (lr *rndLeadRun) verifyClaims(s domain.LeadSnapshot, when string) {
 		return
 	}
 	for i, c := range lr.claims {
-		if c.kind == "" {
+		if c.kind == "" || s.Cycle != c.cycle {
 			continue
 		}
 		bad := false
@@ -587,7 +641,7 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 			in.Attempt = attempt - 1
 		}
 		lr.update(UpdateAccept, in, func(any) {
-			lr.claims = append(lr.claims, rndClaim{kind: "accept", rep: in.RepID, at: lr.env.Now()})
+			lr.claims = append(lr.claims, rndClaim{cycle: s.Cycle, kind: "accept", rep: in.RepID, at: lr.env.Now()})
 		})
 	case "reject":
 		reason := domain.RejectReasons[r.IntN(len(domain.RejectReasons))]
@@ -611,7 +665,7 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 			in.Outcome, in.Reason, st = OutcomeRecycled, "not-ready", domain.StateRecycled
 		}
 		lr.update(UpdateClose, in, func(any) {
-			lr.claims = append(lr.claims, rndClaim{kind: "close", rep: in.RepID, state: st, at: lr.env.Now()})
+			lr.claims = append(lr.claims, rndClaim{cycle: s.Cycle, kind: "close", rep: in.RepID, state: st, at: lr.env.Now()})
 		})
 	case "reassign", "takeover":
 		mgr := rndPick(r, "max", "max", "max", "sam", "ana", SystemDirectory)
@@ -632,7 +686,7 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 			got, _ := v.(domain.LeadSnapshot)
 			switch {
 			case in.TakeOver:
-				lr.claims = append(lr.claims, rndClaim{kind: "takeover", rep: in.ToRep, at: lr.env.Now()})
+				lr.claims = append(lr.claims, rndClaim{cycle: s.Cycle, kind: "takeover", rep: in.ToRep, at: lr.env.Now()})
 			case in.ToRep != "" && got.State != domain.StateErased && got.Owner.ID != in.ToRep:
 				lr.violate("yes-true", "reassign to %s by %s answered yes, but the answer shows the lead %s held by %q", in.ToRep, in.ManagerID, got.State, got.Owner.ID)
 			}
@@ -661,7 +715,7 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 	case "erase":
 		lr.update(UpdateErase, EraseInput{Actor: "admin:ops", Reason: domain.EraseReasons[r.IntN(2)]}, func(any) {
 			lr.erased = true
-			lr.claims = append(lr.claims, rndClaim{kind: "erase", at: lr.env.Now()})
+			lr.claims = append(lr.claims, rndClaim{cycle: s.Cycle, kind: "erase", at: lr.env.Now()})
 		})
 		if r.IntN(2) == 0 {
 			// The form the person filled in is retried while the purge runs.
