@@ -52,6 +52,7 @@ type rndLeadPlan struct {
 	Start      time.Time
 	Policy     domain.Policy
 	Reps       []domain.PersonRef
+	Caps       [][2]int // per rep: cap and open leads elsewhere
 	Leader     bool
 	MinScore   int
 	Required   []string
@@ -69,7 +70,7 @@ var rndLeadKinds = []struct {
 	{"touch", 6}, {"touch-b", 3}, {"touch-signal", 2}, {"engage", 4}, {"accept", 10}, {"reject", 4}, {"contact", 5},
 	{"snooze", 2}, {"close", 4}, {"reassign", 4}, {"takeover", 2}, {"extend", 2}, {"away", 3}, {"deactivate", 2},
 	{"activate", 1}, {"erase", 2}, {"bounce", 2}, {"mail-outage", 3}, {"mail-slow", 3}, {"mail-refuse", 2},
-	{"store-slow", 2}, {"erase-slow", 2}, {"campaign-ended", 1}, {"accept-late", 3},
+	{"store-slow", 2}, {"erase-slow", 2}, {"campaign-ended", 1}, {"accept-late", 3}, {"cap-change", 2},
 }
 
 func rndPick(r *rand.Rand, xs ...string) string { return xs[r.IntN(len(xs))] }
@@ -115,6 +116,8 @@ func genLeadPlan(r *rand.Rand) rndLeadPlan {
 	for _, n := range names[:r.IntN(5)] {
 		p.Reps = append(p.Reps, domain.PersonRef{ID: n, Name: strings.ToUpper(n[:1]) + n[1:], Email: n + "@example.com",
 			TimeZone: rndPick(r, "America/New_York", "America/New_York", "Europe/Berlin")})
+		c := rndPick2(r, 0, 0, 1, 2)
+		p.Caps = append(p.Caps, [2]int{c, r.IntN(c + 1)})
 	}
 	p.Leader = r.IntN(3) > 0
 	p.MinScore = rndPick2(r, 0, 0, 50)
@@ -267,8 +270,8 @@ func runLead(plan rndLeadPlan) ([]string, []string, bool) {
 	if plan.Leader {
 		w.leader = domain.PersonRef{ID: "sam", Name: "Sam Leader", Email: "sam@example.com", TimeZone: "America/New_York"}
 	}
-	for _, r := range plan.Reps {
-		w.reps = append(w.reps, &rndRep{ref: r, active: true})
+	for i, r := range plan.Reps {
+		w.reps = append(w.reps, &rndRep{ref: r, active: true, cap: plan.Caps[i][0], open: plan.Caps[i][1]})
 	}
 	for _, id := range []string{"webinar-q3", "ebook-q4"} {
 		c := rndCampaignInfo(plan, id)
@@ -748,6 +751,15 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 		w.mu.Lock()
 		w.slowStore = rndDur(r, 0, 100*time.Millisecond, time.Second)
 		w.mu.Unlock()
+	case "cap-change":
+		// The rep closes or takes a lead elsewhere.
+		if len(w.reps) == 0 {
+			return
+		}
+		x := w.reps[r.IntN(len(w.reps))]
+		w.mu.Lock()
+		x.open = max(0, x.open+rndPick2(r, -1, 1))
+		w.mu.Unlock()
 	case "erase-slow":
 		w.mu.Lock()
 		w.eraseDelay = rndDur(r, 0, 30*time.Second, 3*time.Minute)
@@ -931,6 +943,16 @@ func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
 	// Every offer reaches its rep, unless refused, taken over or cut short.
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	for _, e := range evs {
+		if e.Kind != "offered" {
+			continue
+		}
+		n := keyN(e.Key)
+		if as, ok := w.assigned[fmt.Sprintf("%d:%s:%d", life, rndLeadID, n)]; !ok || as.Rep.ID != e.Data["rep"] {
+			w.violate("holder: life %d: offer %d at %s went to %q, but routing assigned %q for that attempt (caps, eligibility)",
+				life, n, rndStamp(e.At), e.Data["rep"], as.Rep.ID)
+		}
+	}
 	for _, e := range evs {
 		if e.Kind != "offered" {
 			continue

@@ -26,6 +26,8 @@ import (
 type rndRep struct {
 	ref    domain.PersonRef
 	active bool
+	cap    int // open leads the rep may hold; zero: no cap
+	open   int // open leads the rep holds elsewhere
 }
 
 // rndEvent is one Record call as the store saw it.
@@ -163,7 +165,8 @@ func (w *rndWorld) Assign(_ context.Context, leadID string, attempt int, teamID 
 		}
 		var cands []domain.Candidate
 		for _, r := range w.reps {
-			cands = append(cands, domain.Candidate{ID: r.ref.ID, Active: r.active})
+			full := r.cap > 0 && r.open >= r.cap // routing never offers past a cap
+			cands = append(cands, domain.Candidate{ID: r.ref.ID, Active: r.active && !full})
 		}
 		id := domain.NextInRotation(cands, w.last, ex)
 		if id == "" {
