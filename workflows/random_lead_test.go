@@ -70,7 +70,7 @@ var rndLeadKinds = []struct {
 	{"touch", 6}, {"touch-b", 3}, {"touch-signal", 2}, {"engage", 4}, {"accept", 10}, {"reject", 4}, {"contact", 5},
 	{"snooze", 2}, {"close", 4}, {"reassign", 4}, {"takeover", 2}, {"extend", 2}, {"away", 3}, {"deactivate", 2},
 	{"activate", 1}, {"erase", 2}, {"bounce", 2}, {"mail-outage", 3}, {"mail-slow", 3}, {"mail-refuse", 2},
-	{"store-slow", 2}, {"erase-slow", 2}, {"campaign-ended", 1}, {"accept-late", 3}, {"cap-change", 2},
+	{"store-slow", 2}, {"erase-slow", 2}, {"campaign-ended", 1}, {"accept-late", 3}, {"cap-change", 2}, {"reassign-away", 2},
 }
 
 func rndPick(r *rand.Rand, xs ...string) string { return xs[r.IntN(len(xs))] }
@@ -670,6 +670,18 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 		lr.update(UpdateClose, in, func(any) {
 			lr.claims = append(lr.claims, rndClaim{cycle: s.Cycle, kind: "close", rep: in.RepID, state: st, at: lr.env.Now()})
 		})
+	case "reassign-away":
+		// A manager's pick, and the holder's out-of-office a moment later,
+		// while the pick is still being carried out.
+		to := lr.otherRep(r, owner)
+		lr.update(UpdateReassign, ReassignInput{ManagerID: "max", ToRep: to, Reason: "a better fit"}, func(v any) {
+			if got, _ := v.(domain.LeadSnapshot); got.State != domain.StateErased && got.Owner.ID != to {
+				lr.violate("yes-true", "reassign to %s by max answered yes, but the answer shows the lead %s held by %q", to, got.State, got.Owner.ID)
+			}
+		})
+		env.RegisterDelayedCallback(func() {
+			lr.update(UpdateAway, AwayInput{RepID: owner, Until: lr.env.Now().Add(8 * time.Hour)}, nil)
+		}, time.Duration(r.IntN(120))*time.Second)
 	case "reassign", "takeover":
 		mgr := rndPick(r, "max", "max", "max", "sam", "ana", SystemDirectory)
 		in := ReassignInput{ManagerID: mgr, Reason: "random schedule"}
