@@ -51,8 +51,8 @@ func runSeed(seed uint64, keep func(int) bool) rndSeedResult {
 	v1, t1, c1 := runLead(lp)
 	v2, t2, c2 := runCampaign(cp)
 	res.violations = append(v1, v2...)
-	res.schedule = fmt.Sprintf("lead: start %s, policy %+v, reps %d, leader %v, min score %d, first score %d, second life %v\n  actions %v\ncampaign: %s\n  actions %v",
-		rndStamp(lp.Start), lp.Policy, len(lp.Reps), lp.Leader, lp.MinScore, lp.FirstScore, lp.SecondLife, lp.Actions, cp.summary(), cp.Actions)
+	res.schedule = fmt.Sprintf("lead: start %s, policy %+v, reps %d, leader %v, min score %d, first score %d, max touches/run %d, second life %v\n  actions %v\ncampaign: %s\n  actions %v",
+		rndStamp(lp.Start), lp.Policy, len(lp.Reps), lp.Leader, lp.MinScore, lp.FirstScore, lp.MaxTouches, lp.SecondLife, lp.Actions, cp.summary(), cp.Actions)
 	if len(res.violations) > 0 || c1 && c2 {
 		return res
 	}
