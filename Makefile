@@ -73,11 +73,11 @@ prism: $(PRISM) ## install Stoplight Prism (npm) for the SendGrid contract tests
 $(PRISM):
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS)/prism @stoplight/prism-cli@$(PRISM_VERSION)
 
-histories: $(TEMPORAL) pg ## capture workflow histories from real runs into .data/histories (copy new versions into workflows/testdata/histories under a new name)
+histories: $(TEMPORAL) pg ## capture the replay baseline: every path's workflow history from real runs into .data/histories (copy them into workflows/testdata/histories)
 	@mkdir -p $(CURDIR)/.data/histories
 	BATON_SAVE_HISTORY=$(CURDIR)/.data/histories \
-	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack|TestOneClickDeclineAndManagerReassign|TestMorePathsOnTheRealStack|TestCampaignDraftToClosedOnTheRealStack|TestSignedBounceReassignsTheLeadOnTheRealStack|TestRefusedOfferReassignsOnTheRealStack|TestRespondAsyncIntakeNeedsNoWorkerAndMakesOneLead" ./internal/e2e/
-	@echo "saved in .data/histories; keep the old files in workflows/testdata/histories (they replay older versions) and add new ones beside them"
+	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack|TestOneClickDeclineAndManagerReassign|TestMorePathsOnTheRealStack|TestCampaignDraftToClosedOnTheRealStack|TestSignedBounceReassignsTheLeadOnTheRealStack|TestRefusedOfferReassignsOnTheRealStack|TestRespondAsyncIntakeNeedsNoWorkerAndMakesOneLead|TestBatchIdempotencyAndEventsOnTheRealStack|TestExtendAwayAndEndByHandOnTheRealStack" ./internal/e2e/
+	@echo "saved in .data/histories; copy them into workflows/testdata/histories (releases after this baseline use Worker Versioning: see workflows/replay_test.go)"
 
 bench: $(TEMPORAL) pg ## the six benchmark figures side by side in one run (at most 15 minutes); writes bench/results/ (BENCH_* or flags to scale)
 	go run ./bench

@@ -19,7 +19,7 @@ type CampaignStore interface {
 	CampaignSpec(ctx context.Context, id string) (store.CampaignState, error)
 	UpsertCampaign(ctx context.Context, c domain.Campaign, status string, defaultWindow time.Duration) error
 	SetCampaignStatus(ctx context.Context, id, status string, at time.Time) error
-	RecordCampaignEvent(ctx context.Context, campaignID string, ev store.CampaignEvent) error
+	RecordCampaignEvent(ctx context.Context, campaignID string, ev domain.CampaignEvent) error
 	CampaignStats(ctx context.Context, id string, from, to time.Time, target int) (domain.CampaignStats, error)
 	Leaders(ctx context.Context) (sales, marketing domain.PersonRef, err error)
 	TeamPeople(ctx context.Context, teamID string) ([]domain.PersonRef, error)
@@ -101,7 +101,7 @@ func (a *CampaignActivities) SetCampaignStatus(ctx context.Context, in SetCampai
 // RecordCampaignEventInput is one step of a campaign's life.
 type RecordCampaignEventInput struct {
 	CampaignID string
-	Event      store.CampaignEvent
+	Event      domain.CampaignEvent
 }
 
 // RecordCampaignEvent appends the event once per key.
@@ -155,13 +155,13 @@ func (a *CampaignActivities) LoadCampaignAudience(ctx context.Context, c domain.
 
 // CampaignMailInput is one campaign message to one person.
 type CampaignMailInput struct {
-	Notice mail.CampaignNotice
+	Notice domain.CampaignMessage
 	// Seq tells apart messages of the same kind, round and week (reminder number).
 	Seq int
 }
 
 // CampaignMailKey is the ledger key: campaign + kind + round/week + recipient.
-func CampaignMailKey(n mail.CampaignNotice, seq int) string {
+func CampaignMailKey(n domain.CampaignMessage, seq int) string {
 	step := fmt.Sprintf("r%d", n.Round)
 	switch n.Kind {
 	case mail.KindCampaignShortfall, mail.KindCampaignDigest:
@@ -184,8 +184,7 @@ const (
 // SendCampaignMail composes and delivers one message, never twice per key.
 // Review requests and reminders carry the reviewer's one-click links.
 func (a *CampaignActivities) SendCampaignMail(ctx context.Context, in CampaignMailInput) error {
-	n := in.Notice
-	n.Key = CampaignMailKey(n, in.Seq)
+	n := mail.CampaignNotice{CampaignMessage: in.Notice, Key: CampaignMailKey(in.Notice, in.Seq)}
 	if n.Kind == mail.KindCampaignReview || n.Kind == mail.KindCampaignReminder {
 		link := func(action string) string {
 			return a.PublicURL + "/c/" + a.Signer.Sign(token.Claims{

@@ -314,7 +314,7 @@ type CampaignStatus struct {
 	Status   string                  `json:"status"`
 	Workflow *workflows.CampaignView `json:"workflow,omitempty"`
 	ToDate   *domain.CampaignStats   `json:"to_date,omitempty"`
-	Events   []store.CampaignEvent   `json:"events"`
+	Events   []domain.CampaignEvent  `json:"events"`
 }
 
 func campaignStatusCmd(a *app) *cobra.Command {

@@ -64,7 +64,7 @@ func (w *leadWorkflow) cadencePhase(ctx workflow.Context) error {
 			return err
 		}
 		if w.Policy.OnMiss.Escalate && w.Manager.ID != "" {
-			w.notice(ctx, activities.NotifyInput{Kind: KindEscalation, Phase: phase, Seq: 1, To: w.Manager, Rep: holder, Deadline: w.Lead.ContactBy})
+			w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: phase, Seq: 1, To: w.Manager, Rep: holder, Deadline: w.Lead.ContactBy})
 		}
 	}
 	if w.closed() {

@@ -8,8 +8,6 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/domain"
-	"github.com/batonhq/baton/internal/mail"
-	"github.com/batonhq/baton/internal/store"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -152,18 +150,18 @@ func (w *campaignWorkflow) event(ctx workflow.Context, kind, key, actor, reason 
 	w.st.Events++
 	return workflow.ExecuteActivity(actx(ctx), ca.RecordCampaignEvent, activities.RecordCampaignEventInput{
 		CampaignID: w.st.Spec.ID,
-		Event: store.CampaignEvent{Key: "campaign:" + w.st.Spec.ID + ":" + key, Kind: kind, Actor: actor, Reason: reason,
+		Event: domain.CampaignEvent{Key: "campaign:" + w.st.Spec.ID + ":" + key, Kind: kind, Actor: actor, Reason: reason,
 			Data: data, At: workflow.Now(ctx)},
 	}).Get(ctx, nil)
 }
 
-func (w *campaignWorkflow) notice(kind string, to domain.PersonRef) mail.CampaignNotice {
-	return mail.CampaignNotice{Kind: kind, To: to, Campaign: w.st.Spec, Policy: w.st.Policy, Round: w.st.Round,
+func (w *campaignWorkflow) notice(kind string, to domain.PersonRef) domain.CampaignMessage {
+	return domain.CampaignMessage{Kind: kind, To: to, Campaign: w.st.Spec, Policy: w.st.Policy, Round: w.st.Round,
 		Deadline: w.st.Deadline, Reviewers: w.st.Reviewers, Comments: w.st.Comments, Approvals: w.st.Approvals(),
 		Week: w.st.Week, Weeks: w.st.Weeks}
 }
 
-func (w *campaignWorkflow) send(ctx workflow.Context, n mail.CampaignNotice, seq int) error {
+func (w *campaignWorkflow) send(ctx workflow.Context, n domain.CampaignMessage, seq int) error {
 	if n.To.Email == "" {
 		return nil // no such person in the directory (a campaign without a marketing leader)
 	}
@@ -184,7 +182,7 @@ func ref(p domain.Person) domain.PersonRef {
 func (w *campaignWorkflow) startRound(ctx workflow.Context) error {
 	w.st.Reviewers = nil
 	for _, r := range w.st.Spec.Reviewers {
-		w.st.Reviewers = append(w.st.Reviewers, mail.ReviewerStatus{Reviewer: ref(r)})
+		w.st.Reviewers = append(w.st.Reviewers, domain.ReviewerStatus{Reviewer: ref(r)})
 	}
 	w.st.Escalated = false
 	w.st.Deadline = workflow.Now(ctx).Add(w.st.Spec.ReviewDeadline())
@@ -201,7 +199,7 @@ func (w *campaignWorkflow) startRound(ctx workflow.Context) error {
 		return err
 	}
 	for _, r := range w.st.Reviewers {
-		if err := w.send(ctx, w.notice(mail.KindCampaignReview, r.Reviewer), 0); err != nil {
+		if err := w.send(ctx, w.notice(domain.KindCampaignReview, r.Reviewer), 0); err != nil {
 			return err
 		}
 	}
@@ -239,7 +237,7 @@ func (w *campaignWorkflow) runReview(ctx workflow.Context) error {
 		}
 		for _, r := range w.st.Reviewers {
 			if r.Verdict == "" {
-				if err := w.send(ctx, w.notice(mail.KindCampaignReminder, r.Reviewer), i+1); err != nil {
+				if err := w.send(ctx, w.notice(domain.KindCampaignReminder, r.Reviewer), i+1); err != nil {
 					return err
 				}
 			}
@@ -249,14 +247,14 @@ func (w *campaignWorkflow) runReview(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	if !ok && !w.st.Escalated && slices.ContainsFunc(w.st.Reviewers, func(r mail.ReviewerStatus) bool { return r.Verdict == "" }) {
+	if !ok && !w.st.Escalated && slices.ContainsFunc(w.st.Reviewers, func(r domain.ReviewerStatus) bool { return r.Verdict == "" }) {
 		w.st.Escalated = true
 		if err := w.event(ctx, "review-escalated", fmt.Sprintf("review-escalated:%d", round), "system",
 			"reviewers silent past the review deadline", map[string]string{"to": w.audience.SalesLeader.ID,
 				"silent": w.notice("", domain.PersonRef{}).Silent(), "deadline": stamp(w.st.Deadline)}); err != nil {
 			return err
 		}
-		if err := w.send(ctx, w.notice(mail.KindCampaignEscalation, w.audience.SalesLeader), 0); err != nil {
+		if err := w.send(ctx, w.notice(domain.KindCampaignEscalation, w.audience.SalesLeader), 0); err != nil {
 			return err
 		}
 	}
@@ -289,7 +287,7 @@ func (w *campaignWorkflow) waitUntil(ctx workflow.Context, at time.Time, cond fu
 }
 
 func (w *campaignWorkflow) validateReview(ctx workflow.Context, in CampaignReviewInput) error {
-	i := slices.IndexFunc(w.st.Reviewers, func(r mail.ReviewerStatus) bool { return r.Reviewer.ID == in.ReviewerID })
+	i := slices.IndexFunc(w.st.Reviewers, func(r domain.ReviewerStatus) bool { return r.Reviewer.ID == in.ReviewerID })
 	switch {
 	case w.st.Phase != PhaseReview:
 		return stale("This plan is not in review any more (it is %s).", w.st.Phase)
@@ -317,13 +315,13 @@ func verdictWords(v string) string {
 }
 
 func (w *campaignWorkflow) review(ctx workflow.Context, in CampaignReviewInput) (CampaignView, error) {
-	i := slices.IndexFunc(w.st.Reviewers, func(r mail.ReviewerStatus) bool { return r.Reviewer.ID == in.ReviewerID })
+	i := slices.IndexFunc(w.st.Reviewers, func(r domain.ReviewerStatus) bool { return r.Reviewer.ID == in.ReviewerID })
 	w.st.Reviewers[i].Verdict = in.Verdict
 	who := w.st.Reviewers[i].Reviewer
 	kind := "review-approved"
 	if in.Verdict == VerdictChanges {
 		kind = "changes-requested"
-		w.st.Comments = append(w.st.Comments, mail.ReviewComment{Round: in.Round, Reviewer: who.Name, Comment: strings.TrimSpace(in.Comment),
+		w.st.Comments = append(w.st.Comments, domain.ReviewComment{Round: in.Round, Reviewer: who.Name, Comment: strings.TrimSpace(in.Comment),
 			At: workflow.Now(ctx)})
 	}
 	if err := w.event(ctx, kind, fmt.Sprintf("verdict:%d:%s", in.Round, who.ID), "reviewer:"+who.ID, strings.TrimSpace(in.Comment),
@@ -331,7 +329,7 @@ func (w *campaignWorkflow) review(ctx workflow.Context, in CampaignReviewInput) 
 		return w.view(ctx), err
 	}
 	if in.Verdict == VerdictChanges {
-		if err := w.send(ctx, w.notice(mail.KindCampaignChanges, w.owner()), len(w.st.Comments)); err != nil {
+		if err := w.send(ctx, w.notice(domain.KindCampaignChanges, w.owner()), len(w.st.Comments)); err != nil {
 			return w.view(ctx), err
 		}
 	}
@@ -467,9 +465,9 @@ func (w *campaignWorkflow) check(ctx workflow.Context, to time.Time) error {
 		return err
 	}
 	short := domain.Shortfall(w.st.Spec.Commitments, period)
-	w.st.Weeks = append(w.st.Weeks, mail.PeriodResult{Week: week, From: from, MQLs: period.MQLs, Target: target, Shortfall: short})
+	w.st.Weeks = append(w.st.Weeks, domain.PeriodResult{Week: week, From: from, MQLs: period.MQLs, Target: target, Shortfall: short})
 	if n := len(w.st.Weeks); n > MaxWeeksKept {
-		w.st.Weeks = append([]mail.PeriodResult(nil), w.st.Weeks[n-MaxWeeksKept:]...)
+		w.st.Weeks = append([]domain.PeriodResult(nil), w.st.Weeks[n-MaxWeeksKept:]...)
 	}
 	n := w.notice("", domain.PersonRef{})
 	n.Week, n.Period, n.ToDate, n.Shortfall, n.Weeks = week, period, toDate, short, w.st.Weeks
@@ -481,7 +479,7 @@ func (w *campaignWorkflow) check(ctx workflow.Context, to time.Time) error {
 			return err
 		}
 		for _, to := range []domain.PersonRef{w.owner(), w.audience.MarketingLeader} {
-			n.Kind, n.To = mail.KindCampaignShortfall, to
+			n.Kind, n.To = domain.KindCampaignShortfall, to
 			if err := w.send(ctx, n, 0); err != nil {
 				return err
 			}
@@ -493,7 +491,7 @@ func (w *campaignWorkflow) check(ctx workflow.Context, to time.Time) error {
 		return err
 	}
 	for _, to := range w.audience.BothTeams {
-		n.Kind, n.To = mail.KindCampaignDigest, to
+		n.Kind, n.To = domain.KindCampaignDigest, to
 		if err := w.send(ctx, n, 0); err != nil {
 			return err
 		}
@@ -539,7 +537,7 @@ func (w *campaignWorkflow) runEnded(ctx workflow.Context) error {
 		n := w.notice("", domain.PersonRef{})
 		n.ToDate = toDate
 		for _, to := range w.audience.BothTeams {
-			n.Kind, n.To = mail.KindCampaignRetro, to
+			n.Kind, n.To = domain.KindCampaignRetro, to
 			if err := w.send(ctx, n, 0); err != nil {
 				return err
 			}

@@ -25,7 +25,7 @@ type fakeCampaignStore struct {
 	mu       sync.Mutex
 	spec     domain.Campaign
 	status   []string
-	events   []store.CampaignEvent
+	events   []domain.CampaignEvent
 	keys     map[string]bool
 	stats    func(from, to time.Time, target int) domain.CampaignStats
 	statsAsk []time.Time // the `to` of every numbers request
@@ -54,7 +54,7 @@ func (s *fakeCampaignStore) SetCampaignStatus(_ context.Context, _, status strin
 	return nil
 }
 
-func (s *fakeCampaignStore) RecordCampaignEvent(_ context.Context, _ string, ev store.CampaignEvent) error {
+func (s *fakeCampaignStore) RecordCampaignEvent(_ context.Context, _ string, ev domain.CampaignEvent) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.keys == nil {
@@ -67,7 +67,7 @@ func (s *fakeCampaignStore) RecordCampaignEvent(_ context.Context, _ string, ev 
 	return nil
 }
 
-func (s *fakeCampaignStore) event(kind string) (store.CampaignEvent, bool) {
+func (s *fakeCampaignStore) event(kind string) (domain.CampaignEvent, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range s.events {
@@ -75,7 +75,7 @@ func (s *fakeCampaignStore) event(kind string) (store.CampaignEvent, bool) {
 			return e, true
 		}
 	}
-	return store.CampaignEvent{}, false
+	return domain.CampaignEvent{}, false
 }
 
 func (s *fakeCampaignStore) kinds() string {

@@ -8,22 +8,13 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/domain"
-	"github.com/batonhq/baton/internal/mail"
 	"go.temporal.io/sdk/temporal"
 )
 
+// ---- Shared by both workflows ----
+
 // DefaultTaskQueue is used when BATON_TASK_QUEUE is not set.
 const DefaultTaskQueue = "baton"
-
-// Update and query names of LeadWorkflow.
-const (
-	UpdateIntake = "intake" // a touch: the lead arrived (again) from a source
-	// SignalTouch carries a touch too, for sources that want the answer as
-	// soon as Temporal holds it (Signal-with-Start; `Prefer: respond-async`).
-	SignalTouch  = "touch"
-	UpdateAccept = "accept" // a rep accepts the lead they were offered
-	QueryLead    = "lead"   // the current LeadSnapshot
-)
 
 // Search attributes, registered when the dev server starts (see Makefile).
 var (
@@ -56,34 +47,11 @@ func SearchAttributeFlags() []string {
 	return flags
 }
 
-// QueryDeadlines returns every running deadline and the time left.
-const QueryDeadlines = "deadlines"
+// ErrStaleAction is the error type of a rejected action (lead reassigned,
+// already accepted, not offered): the gateway shows its message to the rep.
+const ErrStaleAction = "StaleAction"
 
-// Deadline is one running SLA clock.
-type Deadline struct {
-	Name string        `json:"name"` // accept, first-contact, escalation
-	Due  time.Time     `json:"due"`
-	Left time.Duration `json:"left"` // negative when passed
-}
-
-// DeadlinesView answers QueryDeadlines.
-type DeadlinesView struct {
-	State           domain.LeadState `json:"state"`
-	Owner           domain.PersonRef `json:"owner"`
-	EscalationLevel int              `json:"escalation_level"`
-	Policy          string           `json:"policy"`
-	Deadlines       []Deadline       `json:"deadlines"`
-	Events          int              `json:"events"` // how many events the lead has recorded
-	Recent          []EventSummary   `json:"recent"` // the last (up to 10) events of this run
-}
-
-// EventSummary is one recent event, for the query.
-type EventSummary struct {
-	Kind   string    `json:"kind"`
-	Actor  string    `json:"actor"`
-	Reason string    `json:"reason,omitempty"`
-	At     time.Time `json:"at"`
-}
+// ---- LeadWorkflow: its input, then each message it takes, in the order of a lead's life ----
 
 // LeadWorkflowID is derived from the lead's business key, so a retried
 // intake reaches the same workflow.
@@ -104,6 +72,16 @@ type LeadInput struct {
 	// DefaultMaxTouchesPerRun.
 	MaxTouchesPerRun int
 }
+
+// DefaultMaxTouchesPerRun keeps a nurturing lead's history small.
+const DefaultMaxTouchesPerRun = 500
+
+// UpdateIntake is a touch: the lead arrived (again) from a source.
+const UpdateIntake = "intake"
+
+// SignalTouch carries a touch too, for sources that want the answer as soon
+// as Temporal holds it (Signal-with-Start; `Prefer: respond-async`).
+const SignalTouch = "touch"
 
 // Touch is one arrival of the lead from a source.
 type Touch struct {
@@ -129,6 +107,24 @@ type IntakeResult struct {
 	Touches int              `json:"touches"`
 }
 
+// SignalEngagement carries an engagement event (a page view, an email click,
+// a webinar attended) that adds points to the lead's score. Fire-and-forget:
+// the gateway records the event in PostgreSQL and signals; the workflow
+// ignores an event id it has seen.
+const SignalEngagement = "engagement"
+
+// EngagementEvent is one engagement event of a lead.
+type EngagementEvent struct {
+	ID     string // unique per lead: the source's event id
+	Type   string // one of domain.EngagementTypes
+	Points int    // added to the score (may be negative), clamped to 0..domain.MaxScore
+	Source string
+	At     time.Time
+}
+
+// UpdateAccept is a rep accepting the lead they were offered.
+const UpdateAccept = "accept"
+
 // AcceptInput is a rep's click, as bound by the signed link.
 type AcceptInput struct {
 	RepID   string
@@ -141,16 +137,8 @@ type AcceptResult struct {
 	AcceptedAt time.Time
 }
 
-// ErrStaleAction is the error type of a rejected action (lead reassigned,
-// already accepted, not offered): the gateway shows its message to the rep.
-const ErrStaleAction = "StaleAction"
-
-// Rep actions on an offered or owned lead.
-const (
-	UpdateReject  = "reject"  // the offered rep declines, with a reason
-	UpdateContact = "contact" // the owner logs a touch with the prospect
-	UpdateClose   = "close"   // the owner converts, disqualifies or recycles
-)
+// UpdateReject is the offered rep declining, with a reason.
+const UpdateReject = "reject"
 
 // RejectInput is a rep declining an offer.
 type RejectInput struct {
@@ -160,12 +148,31 @@ type RejectInput struct {
 	Note    string
 }
 
+// UpdateContact is the owner logging a touch with the prospect.
+const UpdateContact = "contact"
+
 // ContactInput logs a touch with the prospect.
 type ContactInput struct {
 	RepID   string
 	Channel string // call, email, meeting, linkedin, other
 	Note    string
 }
+
+// Channels a contact may be logged on.
+var Channels = []string{"call", "email", "meeting", "linkedin", "other"}
+
+// UpdateSnooze records a prospect's "call me Monday" (policy snooze_max).
+const UpdateSnooze = "snooze"
+
+// SnoozeInput is the owner passing on the prospect's request.
+type SnoozeInput struct {
+	RepID string
+	Until time.Time
+	Note  string
+}
+
+// UpdateClose is the owner converting, disqualifying or recycling the lead.
+const UpdateClose = "close"
 
 // Outcomes of UpdateClose.
 const (
@@ -182,14 +189,9 @@ type CloseInput struct {
 	Reference string // opportunity reference of a conversion
 }
 
-// Channels a contact may be logged on.
-var Channels = []string{"call", "email", "meeting", "linkedin", "other"}
-
-// Manager actions (lifecycle engine).
-const (
-	UpdateReassign = "reassign" // move an offered or escalated lead to a named rep, or back to routing
-	UpdateExtend   = "extend"   // move the running deadline once, with a reason
-)
+// UpdateReassign moves an offered, escalated or unroutable lead to a named
+// rep, to the manager (take-over), or back to routing.
+const UpdateReassign = "reassign"
 
 // SystemDirectory is the actor of reassignments Baton makes itself when a
 // rep is deactivated in the directory.
@@ -203,11 +205,24 @@ type ReassignInput struct {
 	TakeOver  bool // the manager takes the lead as its owner (ToRep == ManagerID), accepted at once
 }
 
+// UpdateExtend moves the running deadline once, with a reason.
+const UpdateExtend = "extend"
+
 // ExtendInput is a manager granting more time, once per lead.
 type ExtendInput struct {
 	ManagerID string
 	By        time.Duration // business time added to the running deadline
 	Reason    string
+}
+
+// UpdateAway tells a lead its holder is out of office until an instant; the
+// policy's out_of_office choice decides what the clock does.
+const UpdateAway = "away"
+
+// AwayInput names the rep and how long they are away.
+type AwayInput struct {
+	RepID string
+	Until time.Time
 }
 
 // UpdateErase ends the lead's workflow and purges its personal data from
@@ -220,45 +235,58 @@ type EraseInput struct {
 	Reason string // one of domain.EraseReasons
 }
 
-// UpdateSnooze records a prospect's "call me Monday" (policy snooze_max).
-const UpdateSnooze = "snooze"
+// SignalMailBounced tells a lead that a message could not reach its
+// recipient: a SendGrid bounce or drop reported by the Event Webhook. A
+// bounced offer to the current holder reassigns the lead at once and alerts
+// the manager.
+const SignalMailBounced = "mail-bounced"
 
-// SnoozeInput is the owner passing on the prospect's request.
-type SnoozeInput struct {
-	RepID string
-	Until time.Time
-	Note  string
+// MailBounce is what the gateway learned from SendGrid's event.
+type MailBounce struct {
+	Key     string // ledger key of the message
+	Kind    string // message kind (only offers move the lead)
+	Email   string // the recipient SendGrid could not reach
+	Attempt int    // the offer's attempt
+	Event   string // bounce or dropped
+	Reason  string // SendGrid's reason
 }
 
-// DefaultMaxTouchesPerRun keeps a nurturing lead's history small.
-const DefaultMaxTouchesPerRun = 500
+// QueryLead returns the current LeadSnapshot.
+const QueryLead = "lead"
 
-// UpdateAway tells a lead its holder is out of office until an instant; the
-// policy's out_of_office choice decides what the clock does.
-const UpdateAway = "away"
+// QueryDeadlines returns every running deadline and the time left.
+const QueryDeadlines = "deadlines"
 
-// AwayInput names the rep and how long they are away.
-type AwayInput struct {
-	RepID string
-	Until time.Time
+// DeadlinesView answers QueryDeadlines.
+type DeadlinesView struct {
+	State           domain.LeadState `json:"state"`
+	Owner           domain.PersonRef `json:"owner"`
+	EscalationLevel int              `json:"escalation_level"`
+	Policy          string           `json:"policy"`
+	Deadlines       []Deadline       `json:"deadlines"`
+	Events          int              `json:"events"` // how many events the lead has recorded
+	Recent          []EventSummary   `json:"recent"` // the last (up to 10) events of this run
 }
+
+// Deadline is one running SLA clock.
+type Deadline struct {
+	Name string        `json:"name"` // accept, first-contact, escalation
+	Due  time.Time     `json:"due"`
+	Left time.Duration `json:"left"` // negative when passed
+}
+
+// EventSummary is one recent event, for the query.
+type EventSummary struct {
+	Kind   string    `json:"kind"`
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// ---- CampaignWorkflow: its input and state, then each message ----
 
 // CampaignWorkflowID is the id of a campaign's workflow.
 func CampaignWorkflowID(campaignID string) string { return "campaign-" + campaignID }
-
-// Update and query names of CampaignWorkflow.
-const (
-	UpdateCampaignReview = "campaign-review" // a reviewer approves or asks for changes
-	UpdateCampaignRevise = "campaign-revise" // the owner revises the plan; the review restarts
-	UpdateCampaignEnd    = "campaign-end"    // end the campaign now
-	QueryCampaign        = "campaign"        // a CampaignView
-)
-
-// Review verdicts.
-const (
-	VerdictApprove = "approve"
-	VerdictChanges = "changes"
-)
 
 // CampaignInput starts a CampaignWorkflow; Resume carries its state into the
 // next run (continue-as-new).
@@ -291,14 +319,14 @@ type CampaignState struct {
 	Policy    string // the SLA policy in words
 	Round     int    // review round: 1, then one more per revision
 	Deadline  time.Time
-	Reviewers []mail.ReviewerStatus // this round's verdicts
-	Comments  []mail.ReviewComment  // every change request, every round
-	Escalated bool                  // this round's escalation was sent
+	Reviewers []domain.ReviewerStatus // this round's verdicts
+	Comments  []domain.ReviewComment  // every change request, every round
+	Escalated bool                    // this round's escalation was sent
 	LiveAt    time.Time
 	EndedAt   time.Time
 	EndedBy   string
 	Week      int // periods checked
-	Weeks     []mail.PeriodResult
+	Weeks     []domain.PeriodResult
 	Events    int // campaign events recorded
 }
 
@@ -313,6 +341,15 @@ func (s CampaignState) Approvals() int {
 	return n
 }
 
+// UpdateCampaignReview is a reviewer approving or asking for changes.
+const UpdateCampaignReview = "campaign-review"
+
+// Review verdicts.
+const (
+	VerdictApprove = "approve"
+	VerdictChanges = "changes"
+)
+
 // CampaignReviewInput is a reviewer's answer, bound to a round by the link.
 type CampaignReviewInput struct {
 	ReviewerID string
@@ -321,11 +358,17 @@ type CampaignReviewInput struct {
 	Comment    string // required with VerdictChanges
 }
 
+// UpdateCampaignRevise is the owner revising the plan; the review restarts.
+const UpdateCampaignRevise = "campaign-revise"
+
 // CampaignReviseInput is the revised plan.
 type CampaignReviseInput struct {
 	Spec  domain.Campaign
 	Actor string
 }
+
+// UpdateCampaignEnd ends the campaign now.
+const UpdateCampaignEnd = "campaign-end"
 
 // CampaignEndInput ends a campaign by hand.
 type CampaignEndInput struct {
@@ -333,54 +376,26 @@ type CampaignEndInput struct {
 	Reason string
 }
 
+// QueryCampaign returns a CampaignView.
+const QueryCampaign = "campaign"
+
 // CampaignView answers QueryCampaign.
 type CampaignView struct {
-	ID        string                `json:"id"`
-	Name      string                `json:"name"`
-	Phase     string                `json:"phase"`
-	Round     int                   `json:"round"`
-	Deadline  time.Time             `json:"review_deadline"`
-	Approvals int                   `json:"approvals"`
-	Quorum    int                   `json:"quorum"`
-	Reviewers []mail.ReviewerStatus `json:"reviewers"`
-	Comments  []mail.ReviewComment  `json:"comments"`
-	Escalated bool                  `json:"escalated"`
-	StartsAt  time.Time             `json:"starts_at"`
-	EndsAt    time.Time             `json:"ends_at"`
-	LiveAt    time.Time             `json:"live_at"`
-	EndedAt   time.Time             `json:"ended_at"`
-	Week      int                   `json:"weeks_checked"`
-	NextCheck time.Time             `json:"next_check"`
-	Weeks     []mail.PeriodResult   `json:"weeks"`
-}
-
-// SignalMailBounced tells a lead that a message could not reach its
-// recipient: a SendGrid bounce or drop reported by the Event Webhook. A
-// bounced offer to the current holder reassigns the lead at once and alerts
-// the manager.
-const SignalMailBounced = "mail-bounced"
-
-// MailBounce is what the gateway learned from SendGrid's event.
-type MailBounce struct {
-	Key     string // ledger key of the message
-	Kind    string // message kind (only offers move the lead)
-	Email   string // the recipient SendGrid could not reach
-	Attempt int    // the offer's attempt
-	Event   string // bounce or dropped
-	Reason  string // SendGrid's reason
-}
-
-// SignalEngagement carries an engagement event (a page view, an email click,
-// a webinar attended) that adds points to the lead's score. Fire-and-forget:
-// the gateway records the event in PostgreSQL and signals; the workflow
-// ignores an event id it has seen.
-const SignalEngagement = "engagement"
-
-// EngagementEvent is one engagement event of a lead.
-type EngagementEvent struct {
-	ID     string // unique per lead: the source's event id
-	Type   string // one of domain.EngagementTypes
-	Points int    // added to the score (may be negative), clamped to 0..domain.MaxScore
-	Source string
-	At     time.Time
+	ID        string                  `json:"id"`
+	Name      string                  `json:"name"`
+	Phase     string                  `json:"phase"`
+	Round     int                     `json:"round"`
+	Deadline  time.Time               `json:"review_deadline"`
+	Approvals int                     `json:"approvals"`
+	Quorum    int                     `json:"quorum"`
+	Reviewers []domain.ReviewerStatus `json:"reviewers"`
+	Comments  []domain.ReviewComment  `json:"comments"`
+	Escalated bool                    `json:"escalated"`
+	StartsAt  time.Time               `json:"starts_at"`
+	EndsAt    time.Time               `json:"ends_at"`
+	LiveAt    time.Time               `json:"live_at"`
+	EndedAt   time.Time               `json:"ended_at"`
+	Week      int                     `json:"weeks_checked"`
+	NextCheck time.Time               `json:"next_check"`
+	Weeks     []domain.PeriodResult   `json:"weeks"`
 }

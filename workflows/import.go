@@ -2,32 +2,22 @@ package workflows
 
 import (
 	"fmt"
+	"github.com/batonhq/baton/activities"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
-// ActivityDrainImportBatch starts the lead workflows of a batch of staged
-// import rows (registered by the worker under this name).
+// ActivityDrainImportBatch is the name the worker registers the drain's
+// activity under: the name of the method value the workflow calls.
 const ActivityDrainImportBatch = "DrainImportBatch"
+
+// ia is only used for its method value; the worker registers the activity.
+var ia *activities.ImportActivities
 
 // ImportDrainWorkflowID is one drain per import.
 func ImportDrainWorkflowID(importID int64) string { return fmt.Sprintf("import-drain-%d", importID) }
-
-// DrainBatchInput asks for up to Rows rows, Parallel at a time.
-type DrainBatchInput struct {
-	ImportID int64
-	Rows     int
-	Parallel int
-}
-
-// DrainBatchResult says what a batch did and how many rows still wait.
-type DrainBatchResult struct {
-	Started   int
-	Failed    int
-	Remaining int
-}
 
 // ImportDrainInput starts (or continues) the drain of one import.
 type ImportDrainInput struct {
@@ -44,7 +34,7 @@ type ImportDrainInput struct {
 // Update-with-Start as the API (touch id "import:<campaign>", so a batch
 // retried after a crash makes no second touch). It survives the starter
 // being interrupted and continues as new every 200 batches.
-func ImportDrainWorkflow(ctx workflow.Context, in ImportDrainInput) (DrainBatchResult, error) {
+func ImportDrainWorkflow(ctx workflow.Context, in ImportDrainInput) (activities.DrainBatchResult, error) {
 	if in.Batch <= 0 {
 		in.Batch = 100
 	}
@@ -56,10 +46,10 @@ func ImportDrainWorkflow(ctx workflow.Context, in ImportDrainInput) (DrainBatchR
 		HeartbeatTimeout:    2 * time.Minute, // a heartbeat per row: a stuck batch is retried, a slow one is not
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
-	total := DrainBatchResult{Started: in.Started, Failed: in.Failed}
+	total := activities.DrainBatchResult{Started: in.Started, Failed: in.Failed}
 	for i := 0; i < 200; i++ {
-		var out DrainBatchResult
-		if err := workflow.ExecuteActivity(ctx, ActivityDrainImportBatch, DrainBatchInput{ImportID: in.ImportID, Rows: in.Batch, Parallel: in.Parallel}).Get(ctx, &out); err != nil {
+		var out activities.DrainBatchResult
+		if err := workflow.ExecuteActivity(ctx, ia.DrainImportBatch, activities.DrainBatchInput{ImportID: in.ImportID, Rows: in.Batch, Parallel: in.Parallel}).Get(ctx, &out); err != nil {
 			return total, err
 		}
 		total.Started += out.Started

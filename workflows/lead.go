@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/internal/bizclock"
 	"github.com/batonhq/baton/internal/domain"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -538,23 +537,16 @@ func (w *leadWorkflow) closed() bool {
 }
 
 // calendar is the business calendar of the clock waiting on rep.
-func (w *leadWorkflow) calendar(rep domain.PersonRef) *bizclock.Calendar {
-	cal, err := w.Policy.CalendarFor(rep.TimeZone)
+func (w *leadWorkflow) calendar(rep domain.PersonRef) *domain.Calendar {
+	cal, err := w.Policy.ClockFor(rep.TimeZone)
 	if err != nil {
-		// The policy was validated when imported; a rep's zone was validated
-		// when the directory was. Fall back to the clock around the clock in UTC.
 		w.log.Error("calendar", "rep", rep.ID, "error", err)
-		cal, _ = bizclock.AlwaysOpen("UTC")
 	}
 	return cal
 }
 
-func addBusiness(cal *bizclock.Calendar, t time.Time, d time.Duration) time.Time {
-	r, err := cal.Add(t, d)
-	if err != nil {
-		return t.Add(d) // a calendar with no open time: count wall time rather than never
-	}
-	return r
+func addBusiness(cal *domain.Calendar, t time.Time, d time.Duration) time.Time {
+	return domain.AddBusiness(cal, t, d)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

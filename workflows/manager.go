@@ -124,7 +124,7 @@ func (w *leadWorkflow) checkRepeatedMisses(ctx workflow.Context, phase string, r
 		map[string]string{"rep": rep.ID, "misses": fmt.Sprint(n), "to": w.Campaign.SalesLeader.ID}); err != nil {
 		return err
 	}
-	w.notice(ctx, activities.NotifyInput{Kind: KindLeader, Phase: phase, Seq: n, To: w.Campaign.SalesLeader, Rep: rep, Deadline: deadline})
+	w.notice(ctx, activities.NotifyInput{Kind: domain.KindLeader, Phase: phase, Seq: n, To: w.Campaign.SalesLeader, Rep: rep, Deadline: deadline})
 	return nil
 }
 
@@ -144,7 +144,7 @@ func (w *leadWorkflow) nobodyEligible(ctx workflow.Context) error {
 	}
 	if !w.UnroutableTold && w.Manager.ID != "" {
 		w.UnroutableTold = true
-		w.notice(ctx, activities.NotifyInput{Kind: KindEscalation, Phase: "routing", Seq: 1, To: w.Manager, Rep: domain.PersonRef{Name: "Routing"},
+		w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: "routing", Seq: 1, To: w.Manager, Rep: domain.PersonRef{Name: "Routing"},
 			Deadline: workflow.Now(ctx)})
 	}
 	retry := time.Duration(w.Policy.RoutingRetry)

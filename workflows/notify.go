@@ -8,7 +8,6 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/domain"
-	"github.com/batonhq/baton/internal/mail"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -17,16 +16,6 @@ import (
 // its own bounded retry, and no deadline waits for it. A message SendGrid
 // refuses for good, or one that exhausts its retries, becomes an event and an
 // alert; an offer that cannot reach its rep moves the lead on at once.
-
-// Message kinds of a lead.
-const (
-	KindOffer       = mail.KindOffer
-	KindReassigned  = mail.KindReassigned
-	KindEscalation  = mail.KindEscalation
-	KindReminder    = mail.KindReminder
-	KindLeader      = mail.KindLeader
-	KindUnreachable = mail.KindUnreachable
-)
 
 // noticeAttempts bounds a notice's retries (about an hour with SendGrid's
 // longest retry hint); the run does not wait on them.
@@ -66,7 +55,7 @@ func (w *leadWorkflow) notice(ctx workflow.Context, in activities.NotifyInput) {
 func (w *leadWorkflow) noticeFailed(ctx workflow.Context, in activities.NotifyInput, cause error) error {
 	kind := "mail-failed"
 	why := fmt.Sprintf("not delivered after %d attempts: %s", noticeAttempts, rootMessage(cause))
-	if mail.IsRejected(cause) {
+	if isMailRejected(cause) {
 		kind, why = "mail-rejected", rootMessage(cause)
 	}
 	w.log.Error("notice not delivered", "kind", in.Kind, "to", in.To.ID, "error", cause)
@@ -74,10 +63,10 @@ func (w *leadWorkflow) noticeFailed(ctx workflow.Context, in activities.NotifyIn
 		why, map[string]string{"message": in.Kind, "to": in.To.ID}); err != nil {
 		return err
 	}
-	if in.Kind == KindOffer {
+	if in.Kind == domain.KindOffer {
 		return w.unreachable(ctx, in.To, in.Lead.Attempt, "the offer could not be delivered: "+why)
 	}
-	if in.Kind == KindUnreachable || in.Kind == KindLeader && in.Phase == "mail" {
+	if in.Kind == domain.KindUnreachable || in.Kind == domain.KindLeader && in.Phase == "mail" {
 		return nil // an alert about mail: recorded, not alerted again
 	}
 	to := w.Manager
@@ -87,9 +76,16 @@ func (w *leadWorkflow) noticeFailed(ctx workflow.Context, in activities.NotifyIn
 	if to.ID == "" || to.ID == in.To.ID {
 		return nil
 	}
-	w.notice(ctx, activities.NotifyInput{Kind: KindUnreachable, Phase: "mail", Seq: in.Seq, To: to, Rep: in.To,
+	w.notice(ctx, activities.NotifyInput{Kind: domain.KindUnreachable, Phase: "mail", Seq: in.Seq, To: to, Rep: in.To,
 		Deadline: workflow.Now(ctx), Reason: fmt.Sprintf("the %s message to %s was not delivered (%s)", in.Kind, in.To.Name, why)})
 	return nil
+}
+
+// isMailRejected reports whether a send failed for good (a refusal retrying
+// cannot fix), as the mailers type it.
+func isMailRejected(err error) bool {
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && ae.Type() == domain.ErrMailRejected
 }
 
 // rootMessage is the innermost error's text: SendGrid's status and reason.
@@ -121,7 +117,7 @@ func (w *leadWorkflow) listenBounces(ctx workflow.Context) {
 // dropped; a bounce of anything else (an old offer, a notice) is only the
 // lead event the gateway already wrote.
 func (w *leadWorkflow) mailBounced(ctx workflow.Context, in MailBounce) error {
-	if in.Kind != KindOffer || !strings.EqualFold(in.Email, w.Lead.Owner.Email) {
+	if in.Kind != domain.KindOffer || !strings.EqualFold(in.Email, w.Lead.Owner.Email) {
 		return nil
 	}
 	reason := "the offer " + map[bool]string{true: "bounced", false: "was dropped"}[in.Event == "bounce"]
@@ -154,7 +150,7 @@ func (w *leadWorkflow) unreachable(ctx workflow.Context, rep domain.PersonRef, a
 	if manager.ID == "" || manager.ID == rep.ID {
 		return nil
 	}
-	w.notice(ctx, activities.NotifyInput{Kind: KindUnreachable, Phase: "accept", Seq: attempt, To: manager, Rep: rep,
+	w.notice(ctx, activities.NotifyInput{Kind: domain.KindUnreachable, Phase: "accept", Seq: attempt, To: manager, Rep: rep,
 		Deadline: workflow.Now(ctx), Reason: reason})
 	return nil
 }
@@ -169,5 +165,5 @@ func (w *leadWorkflow) noticeReassigned(ctx workflow.Context, prev, next domain.
 			reason = "your manager moved it (" + moved.Reason + ")"
 		}
 	}
-	w.notice(ctx, activities.NotifyInput{Kind: KindReassigned, Phase: "accept", To: prev, Rep: prev, NextRep: next, Deadline: now, Reason: reason})
+	w.notice(ctx, activities.NotifyInput{Kind: domain.KindReassigned, Phase: "accept", To: prev, Rep: prev, NextRep: next, Deadline: now, Reason: reason})
 }

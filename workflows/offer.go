@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/activities"
-	"github.com/batonhq/baton/internal/bizclock"
 	"github.com/batonhq/baton/internal/domain"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -69,11 +68,25 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			}
 			// Nobody left to reassign to: the last holder keeps it, escalated.
 			reason, from := fmt.Sprintf("%s missed the accept deadline and nobody else in the team is eligible", w.Lead.Owner.Name), w.Lead.AcceptBy
-			if moved != nil { // not a miss: the chain starts now, and says why
+			switch { // not a miss: the chain starts now, and says why
+			case moved != nil:
 				reason, from = fmt.Sprintf("the lead was to move (%s) but nobody else in the team is eligible", moved.Reason), workflow.Now(ctx)
+			case w.Rejected[w.Lead.Attempt]:
+				reason, from = fmt.Sprintf("%s declined and nobody else in the team is eligible", w.Lead.Owner.Name), workflow.Now(ctx)
 			}
 			w.pending = nil
 			w.Lead.EscalationLevel, w.NextEscalation = 0, time.Time{}
+			if !w.Lead.State.Open() {
+				// Declined with nobody else to take it: the lead waits on the
+				// manager (reassign, take over) or the holder's accept; never in
+				// a state nobody can act on. Under a policy that does not
+				// escalate, the manager is still told once.
+				w.setState(ctx, domain.StateEscalated)
+				if !w.Policy.OnMiss.Escalate && w.Manager.ID != "" {
+					w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: "accept", Seq: 1, To: w.Manager, Rep: w.Lead.Owner,
+						Deadline: workflow.Now(ctx), Reason: "declined, and nobody else in the team is eligible"})
+				}
+			}
 			if again, err := w.escalateChain(ctx, "accept", w.Lead.Owner, w.Manager, from, reason); err != nil || !again {
 				return err
 			}
@@ -98,7 +111,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			w.setState(ctx, domain.StateOffered)
 			w.upsertSLA(ctx, w.Lead.AcceptBy)
 			// The new rep's offer first; the notice to the previous holder beside it.
-			w.notice(ctx, activities.NotifyInput{Kind: KindOffer, Phase: "accept", To: as.Rep, Rep: as.Rep, Deadline: w.Lead.AcceptBy})
+			w.notice(ctx, activities.NotifyInput{Kind: domain.KindOffer, Phase: "accept", To: as.Rep, Rep: as.Rep, Deadline: w.Lead.AcceptBy})
 		}
 		if prev.ID != "" && !w.Rejected[attempt-1] {
 			w.noticeReassigned(ctx, prev, as.Rep, now, moved)
@@ -176,7 +189,7 @@ func (w *leadWorkflow) sleepUntil(ctx workflow.Context, at func() time.Time, don
 // deadline can move (an extension, a snooze, an absence): reminders and the
 // final timer are then re-armed against the new one. It reports whether
 // done() won.
-func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *bizclock.Calendar, start time.Time, due *time.Time,
+func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *domain.Calendar, start time.Time, due *time.Time,
 	holder domain.PersonRef, done func() bool) (bool, error) {
 	for i, f := range w.Policy.Reminders {
 		reminderAt := func() time.Time { return addBusiness(cal, start, time.Duration(float64(cal.Elapsed(start, *due))*f)) }
@@ -187,7 +200,7 @@ func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *bizcl
 			map[string]string{"phase": phase, "rep": holder.ID, "due": stamp(reminderAt()), "fired": stamp(workflow.Now(ctx)), "deadline": stamp(*due)}); err != nil {
 			return false, err
 		}
-		w.notice(ctx, activities.NotifyInput{Kind: KindReminder, Phase: phase, Seq: i + 1, To: holder, Rep: holder, Deadline: *due})
+		w.notice(ctx, activities.NotifyInput{Kind: domain.KindReminder, Phase: phase, Seq: i + 1, To: holder, Rep: holder, Deadline: *due})
 	}
 	return w.sleepUntil(ctx, func() time.Time { return *due }, done)
 }
@@ -249,7 +262,7 @@ func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder,
 				"due": stamp(due), "fired": stamp(workflow.Now(ctx))}); err != nil {
 			return false, err
 		}
-		w.notice(ctx, activities.NotifyInput{Kind: KindEscalation, Phase: phase, Seq: level + 1, To: to, Rep: holder, Deadline: deadline})
+		w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: phase, Seq: level + 1, To: to, Rep: holder, Deadline: deadline})
 		due = next
 	}
 	return moved(w.wait(ctx, done))

@@ -239,3 +239,28 @@ func (p Policy) CalendarFor(repTZ string) (*bizclock.Calendar, error) {
 func DefaultPolicy(accept time.Duration) Policy {
 	return Policy{Name: "default", AcceptWithin: Duration(accept), OnMiss: OnMiss{Reassign: 1, Escalate: true}, Calendar: CalendarRep}
 }
+
+// Calendar is the business calendar an SLA clock counts on (internal/bizclock).
+type Calendar = bizclock.Calendar
+
+// ClockFor is CalendarFor, falling back to the clock around the clock in UTC
+// when the zone or hours cannot make a calendar (the policy and the rep's
+// zone were validated on import, so this is a guard, reported in err).
+func (p Policy) ClockFor(repTZ string) (*Calendar, error) {
+	cal, err := p.CalendarFor(repTZ)
+	if err != nil {
+		utc, _ := bizclock.AlwaysOpen("UTC")
+		return utc, err
+	}
+	return cal, nil
+}
+
+// AddBusiness adds d of business time to t on cal; a calendar with no open
+// time counts wall time rather than never.
+func AddBusiness(cal *Calendar, t time.Time, d time.Duration) time.Time {
+	r, err := cal.Add(t, d)
+	if err != nil {
+		return t.Add(d)
+	}
+	return r
+}

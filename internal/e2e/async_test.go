@@ -76,5 +76,5 @@ func TestRespondAsyncIntakeNeedsNoWorkerAndMakesOneLead(t *testing.T) {
 	if err := s.Store.Pool.QueryRow(t.Context(), `select count(*) from leads where email = 'kai@async.example'`).Scan(&leads); err != nil || leads != 1 {
 		t.Fatalf("%d lead rows (%v)", leads, err)
 	}
-	saveHistory(t, s.Temporal, workflows.LeadWorkflowID(lead), "lead-v2-local-touch-signals-respond-async")
+	saveHistory(t, s.Temporal, workflows.LeadWorkflowID(lead), "lead-touch-signals-respond-async")
 }

@@ -312,7 +312,7 @@ func TestCampaignDraftToClosedOnTheRealStack(t *testing.T) {
 		t.Fatalf("a late lead of a nurturing campaign: %d %v", code, res)
 	}
 	waitState(t, s, res["id"].(string), "Nurturing", 5*time.Second)
-	saveHistory(t, s.Temporal, workflows.CampaignWorkflowID(id), "campaign-v1-signoff-live-digest-retro")
+	saveHistory(t, s.Temporal, workflows.CampaignWorkflowID(id), "campaign-review-changes-revise-live-digest-end-date-retro")
 }
 
 func asString(v any) string {

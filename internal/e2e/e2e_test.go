@@ -383,5 +383,5 @@ func TestLeadHandedToRepEndToEnd(t *testing.T) {
 	if v := getLead(t, s, lead2); v.State != "Converted" || v.Reason != "OPP-7" || v.ClosedAt == nil {
 		t.Fatalf("lead 2 after convert: %+v", v)
 	}
-	saveHistory(t, s.Temporal, workflows.LeadWorkflowID(lead2), "lead-v2-default-policy-escalated-accepted-converted")
+	saveHistory(t, s.Temporal, workflows.LeadWorkflowID(lead2), "lead-default-policy-escalated-accepted-converted")
 }

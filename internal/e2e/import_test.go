@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/batonhq/baton/activities"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +36,7 @@ func importFile(t *testing.T, s *Stack, path string) intake.StageReport {
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	var out workflows.DrainBatchResult
+	var out activities.DrainBatchResult
 	if err := run.Get(wctx, &out); err != nil {
 		t.Fatalf("drain: %v", err)
 	}
@@ -110,7 +111,7 @@ func TestImportOnTheRealStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := &intake.Service{Temporal: s.Temporal, Store: s.Store, TaskQueue: s.Config.TaskQueue}
-	out, err := svc.DrainBatch(ctx, workflows.DrainBatchInput{ImportID: rep.Import.ID, Rows: 30, Parallel: 4})
+	out, err := svc.DrainBatch(ctx, activities.DrainBatchInput{ImportID: rep.Import.ID, Rows: 30, Parallel: 4})
 	if err != nil || out.Started != 30 || out.Remaining != 0 {
 		t.Fatalf("re-drained batch: %+v %v", out, err)
 	}

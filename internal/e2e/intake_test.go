@@ -174,5 +174,5 @@ func TestBatchIdempotencyAndEventsOnTheRealStack(t *testing.T) {
 	if n, err := s.Store.CountEngagement(context.Background(), nurture); err != nil || n != 1 {
 		t.Errorf("engagement rows %d (%v), want 1", n, err)
 	}
-	saveHistory(t, s.Temporal, workflows.LeadWorkflowID(nurture), "lead-v2-engagement-signal-nurture-to-offered")
+	saveHistory(t, s.Temporal, workflows.LeadWorkflowID(nurture), "lead-engagement-nurture-to-offered")
 }

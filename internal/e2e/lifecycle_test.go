@@ -128,7 +128,7 @@ func TestLifecycleOnTheRealStack(t *testing.T) {
 	if v := getLead(t, s, id); v.State != "Converted" || v.ContactedAt == nil || v.ContactBy == nil {
 		t.Fatalf("final: %+v", v)
 	}
-	saveHistory(t, s.Temporal, v.WorkflowID, "lead-v2-seconds-policy-full-path")
+	saveHistory(t, s.Temporal, v.WorkflowID, "lead-reminders-lapse-reassign-escalate-to-leader-accept-convert")
 }
 
 // linkNamed finds a message's action link by its label.
@@ -207,7 +207,7 @@ func TestOneClickDeclineAndManagerReassign(t *testing.T) {
 	if n := countOutbox(t, s, id, "offer"); n != 0 {
 		t.Fatalf("%d offers left in the outbox", n)
 	}
-	saveHistory(t, s.Temporal, v.WorkflowID, "lead-v2-manager-reassign-decline-accept-erase")
+	saveHistory(t, s.Temporal, v.WorkflowID, "lead-decline-manager-reassign-accept-erase")
 }
 
 // A rep deactivated mid-offer: the lead goes back to routing at once.

@@ -97,8 +97,8 @@ func TestMorePathsOnTheRealStack(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	waitState(t, s, a, "Nurturing", 10*time.Second) // the score starts again at 0, below the bar of 50
-	saveHistory(t, s.Temporal, wfA, "lead-v2-takeover-cadence-recycle-second-run")
-	saveHistoryRun(t, s.Temporal, wfA, firstRun.WorkflowExecutionInfo.Execution.RunId, "lead-v2-takeover-cadence-recycle-first-run")
+	saveHistory(t, s.Temporal, wfA, "lead-takeover-cadence-recycle-continued-as-new-second-run")
+	saveHistoryRun(t, s.Temporal, wfA, firstRun.WorkflowExecutionInfo.Execution.RunId, "lead-takeover-cadence-recycle-first-run")
 
 	// B: accepted, the holder away (the contact clock pauses), a snooze, a
 	// contact, disqualified.
@@ -128,5 +128,5 @@ func TestMorePathsOnTheRealStack(t *testing.T) {
 	act(t, s, wfB, workflows.UpdateContact, workflows.ContactInput{RepID: v.Owner.ID, Channel: "email"})
 	act(t, s, wfB, workflows.UpdateClose, workflows.CloseInput{RepID: v.Owner.ID, Outcome: workflows.OutcomeDisqualified, Reason: "no-budget"})
 	waitState(t, s, b, "Disqualified", 5*time.Second)
-	saveHistory(t, s.Temporal, wfB, "lead-v2-away-pause-snooze-disqualify")
+	saveHistory(t, s.Temporal, wfB, "lead-away-pause-snooze-disqualify")
 }

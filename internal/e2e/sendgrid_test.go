@@ -310,7 +310,7 @@ func TestSignedBounceReassignsTheLeadOnTheRealStack(t *testing.T) {
 	if err := s.Temporal.GetWorkflow(ctx, wf, "").Get(ctx, nil); err != nil {
 		t.Fatalf("the lead's workflow: %v", err)
 	}
-	saveHistory(t, s.Temporal, wf, "lead-v2-offer-bounced-unreachable-reassigned-converted")
+	saveHistory(t, s.Temporal, wf, "lead-offer-bounced-unreachable-reassigned-converted")
 }
 
 type leadState struct {
@@ -393,5 +393,5 @@ func TestRefusedOfferReassignsOnTheRealStack(t *testing.T) {
 	if err := s.Temporal.GetWorkflow(ctx, wf, "").Get(ctx, nil); err != nil {
 		t.Fatalf("the lead's workflow: %v", err)
 	}
-	saveHistory(t, s.Temporal, wf, "lead-v2-offer-refused-unreachable-reassigned-converted")
+	saveHistory(t, s.Temporal, wf, "lead-offer-refused-unreachable-reassigned-converted")
 }

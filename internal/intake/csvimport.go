@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/activities"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/store"
-	"github.com/batonhq/baton/workflows"
 	"github.com/schollz/progressbar/v3"
 	"go.temporal.io/sdk/activity"
 )
@@ -334,8 +334,8 @@ func WriteErrors(path string, errs []store.RowError) error {
 // import, in.Parallel at a time, and records each row's outcome. A row the
 // intake refuses (the campaign ended since) is failed with the reason; any
 // other error leaves the rest pending and is returned, for a retry.
-func (s *Service) DrainBatch(ctx context.Context, in workflows.DrainBatchInput) (workflows.DrainBatchResult, error) {
-	var out workflows.DrainBatchResult
+func (s *Service) DrainBatch(ctx context.Context, in activities.DrainBatchInput) (activities.DrainBatchResult, error) {
+	var out activities.DrainBatchResult
 	rows, err := s.Store.PendingRows(ctx, in.ImportID, max(in.Rows, 1))
 	if err != nil {
 		return out, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/activities"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/store"
 	"github.com/batonhq/baton/internal/testenv"
-	"github.com/batonhq/baton/workflows"
 )
 
 // Staging needs only PostgreSQL: these tests run on a real database and no
@@ -251,12 +251,12 @@ func TestDrainFailsRowsOfAnEndedCampaign(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Submit refuses before it would reach Temporal (the service has no client).
-	out, err := s.DrainBatch(ctx, workflows.DrainBatchInput{ImportID: rep.Import.ID, Rows: 3, Parallel: 2})
-	if err != nil || out != (workflows.DrainBatchResult{Failed: 3, Remaining: 2}) {
+	out, err := s.DrainBatch(ctx, activities.DrainBatchInput{ImportID: rep.Import.ID, Rows: 3, Parallel: 2})
+	if err != nil || out != (activities.DrainBatchResult{Failed: 3, Remaining: 2}) {
 		t.Fatalf("first batch: %+v %v", out, err)
 	}
-	out, err = s.DrainBatch(ctx, workflows.DrainBatchInput{ImportID: rep.Import.ID, Rows: 3, Parallel: 2})
-	if err != nil || out != (workflows.DrainBatchResult{Failed: 2, Remaining: 0}) {
+	out, err = s.DrainBatch(ctx, activities.DrainBatchInput{ImportID: rep.Import.ID, Rows: 3, Parallel: 2})
+	if err != nil || out != (activities.DrainBatchResult{Failed: 2, Remaining: 0}) {
 		t.Fatalf("second batch: %+v %v", out, err)
 	}
 	failed, err := s.Store.FailedRows(ctx, rep.Import.ID, 10)

@@ -10,62 +10,26 @@ import (
 	"github.com/batonhq/baton/internal/store"
 )
 
-// Kinds of campaign message. Each template is templates/<kind>.{txt,html}.
+// Kinds of campaign message (domain names them).
 const (
-	KindCampaignReview     = "campaign-review"     // a reviewer is asked to sign the plan off
-	KindCampaignReminder   = "campaign-reminder"   // a silent reviewer, before the review deadline
-	KindCampaignEscalation = "campaign-escalation" // the sales leader: reviewers silent past the deadline
-	KindCampaignChanges    = "campaign-changes"    // the owner: a reviewer asked for changes
-	KindCampaignShortfall  = "campaign-shortfall"  // owner and marketing leader: a commitment missed
-	KindCampaignDigest     = "campaign-digest"     // both teams, every period
-	KindCampaignRetro      = "campaign-retro"      // both teams, after the end
+	KindCampaignReview     = domain.KindCampaignReview
+	KindCampaignReminder   = domain.KindCampaignReminder
+	KindCampaignEscalation = domain.KindCampaignEscalation
+	KindCampaignChanges    = domain.KindCampaignChanges
+	KindCampaignShortfall  = domain.KindCampaignShortfall
+	KindCampaignDigest     = domain.KindCampaignDigest
+	KindCampaignRetro      = domain.KindCampaignRetro
 )
 
 // CampaignKinds lists every campaign message kind.
 var CampaignKinds = []string{KindCampaignReview, KindCampaignReminder, KindCampaignEscalation, KindCampaignChanges,
 	KindCampaignShortfall, KindCampaignDigest, KindCampaignRetro}
 
-// ReviewerStatus is where one reviewer stands in the current round.
-type ReviewerStatus struct {
-	Reviewer domain.PersonRef `json:"reviewer"`
-	Verdict  string           `json:"verdict"` // "", "approved", "changes"
-}
-
-// ReviewComment is a reviewer's request for changes, kept across rounds.
-type ReviewComment struct {
-	Round    int       `json:"round"`
-	Reviewer string    `json:"reviewer"` // name
-	Comment  string    `json:"comment"`
-	At       time.Time `json:"at"`
-}
-
-// PeriodResult is one checked period, for the retrospective.
-type PeriodResult struct {
-	Week      int       `json:"week"`
-	From      time.Time `json:"from"`
-	MQLs      int       `json:"mqls"`
-	Target    int       `json:"target"`
-	Shortfall []string  `json:"shortfall,omitempty"`
-}
-
 // CampaignNotice is everything a campaign template may show.
 type CampaignNotice struct {
-	Kind      string
-	Key       string // ledger key: campaign + kind + round/week + recipient
-	To        domain.PersonRef
-	Campaign  domain.Campaign
-	Policy    string // the SLA policy in words
-	Round     int    // review round (1 + revisions)
-	Deadline  time.Time
-	Reviewers []ReviewerStatus
-	Comments  []ReviewComment
-	Approvals int
-	Week      int
-	Period    domain.CampaignStats // this period
-	ToDate    domain.CampaignStats // since the campaign went live
-	Shortfall []string
-	Weeks     []PeriodResult
-	Links     []store.Link
+	domain.CampaignMessage
+	Key   string // ledger key: campaign + kind + round/week + recipient
+	Links []store.Link
 }
 
 // Pct formats a fraction as a percentage.
@@ -106,17 +70,6 @@ func (n CampaignNotice) Rule() string {
 		r += " and " + strings.Join(n.Campaign.RequiredFields, ", ") + " given"
 	}
 	return r
-}
-
-// Silent names the reviewers who have not answered this round.
-func (n CampaignNotice) Silent() string {
-	var s []string
-	for _, r := range n.Reviewers {
-		if r.Verdict == "" {
-			s = append(s, r.Reviewer.Name)
-		}
-	}
-	return strings.Join(s, ", ")
 }
 
 // Best and Worst pick a source or segment by conversion.

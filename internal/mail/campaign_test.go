@@ -36,10 +36,10 @@ var weekStats = domain.CampaignStats{
 
 // campaignNotice is the fixed notice of one campaign kind.
 func campaignNotice(kind string) mail.CampaignNotice {
-	n := mail.CampaignNotice{Kind: kind, Key: "campaign:webinar-q3:" + kind + ":r2:" + manager.Email, To: manager, Campaign: campaignSpec,
-		Policy: "office-hours: accept within 4h0m0s", Round: 2, Deadline: deadline,
-		Reviewers: []mail.ReviewerStatus{{Reviewer: manager, Verdict: "approve"}, {Reviewer: rep}}, Approvals: 1,
-		Comments: []mail.ReviewComment{{Round: 1, Reviewer: "Sam Rivera", Comment: "Add a <case study> for DACH", At: deadline.Add(-48 * time.Hour)}}}
+	n := mail.CampaignNotice{Key: "campaign:webinar-q3:" + kind + ":r2:" + manager.Email, CampaignMessage: domain.CampaignMessage{
+		Kind: kind, To: manager, Campaign: campaignSpec, Policy: "office-hours: accept within 4h0m0s", Round: 2, Deadline: deadline,
+		Reviewers: []domain.ReviewerStatus{{Reviewer: manager, Verdict: "approve"}, {Reviewer: rep}}, Approvals: 1,
+		Comments: []domain.ReviewComment{{Round: 1, Reviewer: "Sam Rivera", Comment: "Add a <case study> for DACH", At: deadline.Add(-48 * time.Hour)}}}}
 	switch kind {
 	case mail.KindCampaignReview, mail.KindCampaignReminder:
 		n.To = rep
@@ -50,7 +50,7 @@ func campaignNotice(kind string) mail.CampaignNotice {
 	case mail.KindCampaignShortfall, mail.KindCampaignDigest, mail.KindCampaignRetro:
 		n.Week, n.Period, n.ToDate = 1, weekStats, weekStats
 		n.Shortfall = domain.Shortfall(campaignSpec.Commitments, weekStats)
-		n.Weeks = []mail.PeriodResult{{Week: 1, From: weekStats.From, MQLs: 31, Target: 40, Shortfall: n.Shortfall},
+		n.Weeks = []domain.PeriodResult{{Week: 1, From: weekStats.From, MQLs: 31, Target: 40, Shortfall: n.Shortfall},
 			{Week: 2, From: weekStats.To, MQLs: 44, Target: 40}}
 	}
 	return n

@@ -47,16 +47,14 @@ var (
 	htmlT = htmltemplate.Must(htmltemplate.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
 )
 
-// Kinds of message.
+// Kinds of message (domain names them).
 const (
-	KindOffer      = "offer"
-	KindReassigned = "reassigned"
-	KindEscalation = "escalation"
-	KindReminder   = "reminder"
-	KindLeader     = "leader-alert"
-	// KindUnreachable tells the manager an offer could not reach its rep
-	// (bounced, dropped, or refused by SendGrid) and the lead moved on.
-	KindUnreachable = "rep-unreachable"
+	KindOffer       = domain.KindOffer
+	KindReassigned  = domain.KindReassigned
+	KindEscalation  = domain.KindEscalation
+	KindReminder    = domain.KindReminder
+	KindLeader      = domain.KindLeader
+	KindUnreachable = domain.KindUnreachable
 )
 
 // LeadKinds are the message kinds about one lead.

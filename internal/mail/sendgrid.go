@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/batonhq/baton/internal/domain"
 	"log/slog"
 	netmail "net/mail"
 	"strconv"
@@ -64,9 +65,9 @@ const (
 
 // Error types a workflow or the retry policy can tell apart.
 const (
-	ErrRejected    = "MailRejected"    // 4xx that retrying cannot fix: non-retryable
-	ErrRateLimited = "MailRateLimited" // 429: retried after SendGrid's reset time
-	ErrUnconfirmed = "MailUnconfirmed" // an earlier call's outcome is unknown: wait for its event
+	ErrRejected    = domain.ErrMailRejected    // 4xx that retrying cannot fix: non-retryable
+	ErrRateLimited = "MailRateLimited"         // 429: retried after SendGrid's reset time
+	ErrUnconfirmed = domain.ErrMailUnconfirmed // an earlier call's outcome is unknown: wait for its event
 )
 
 // Deliver sends m at most once per m.Key (see the type's comment). 429 and

@@ -10,21 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// CampaignEvent is one step of a campaign's life: a review request, an
-// approval, a change request with its comment, a marketing-side breach, a
-// digest. Key is a business key (campaign + step + round/week), so a retried
-// activity writes it once.
-type CampaignEvent struct {
-	Key    string            `json:"key"`
-	Kind   string            `json:"kind"`
-	Actor  string            `json:"actor"`
-	Reason string            `json:"reason,omitempty"`
-	Data   map[string]string `json:"data,omitempty"`
-	At     time.Time         `json:"at"`
-}
-
 // RecordCampaignEvent appends one event to a campaign's history, once per key.
-func (s *Store) RecordCampaignEvent(ctx context.Context, campaignID string, ev CampaignEvent) error {
+func (s *Store) RecordCampaignEvent(ctx context.Context, campaignID string, ev domain.CampaignEvent) error {
 	data, _ := json.Marshal(ev.Data)
 	if ev.Data == nil {
 		data = []byte("{}")
@@ -40,11 +27,11 @@ func (s *Store) RecordCampaignEvent(ctx context.Context, campaignID string, ev C
 }
 
 // CampaignEvents lists a campaign's history, oldest first.
-func (s *Store) CampaignEvents(ctx context.Context, campaignID string) ([]CampaignEvent, error) {
+func (s *Store) CampaignEvents(ctx context.Context, campaignID string) ([]domain.CampaignEvent, error) {
 	rows, _ := s.Pool.Query(ctx, `select event_key, kind, actor, reason, data, occurred_at from campaign_events
 		where campaign_id = $1 order by occurred_at, id`, campaignID)
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (CampaignEvent, error) {
-		var e CampaignEvent
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.CampaignEvent, error) {
+		var e domain.CampaignEvent
 		err := r.Scan(&e.Key, &e.Kind, &e.Actor, &e.Reason, &e.Data, &e.At)
 		return e, err
 	})

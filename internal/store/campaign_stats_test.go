@@ -83,7 +83,7 @@ func TestCampaignStatsFromLeadEvents(t *testing.T) {
 	}
 
 	// Campaign events: once per key, append-only.
-	ev := store.CampaignEvent{Key: "campaign:webinar-q3:approved:1", Kind: "approved", Actor: "system", At: at(1)}
+	ev := domain.CampaignEvent{Key: "campaign:webinar-q3:approved:1", Kind: "approved", Actor: "system", At: at(1)}
 	for i := 0; i < 2; i++ {
 		if err := s.RecordCampaignEvent(ctx, c.ID, ev); err != nil {
 			t.Fatal(err)
@@ -131,7 +131,7 @@ func TestDailyMissesCountBothSides(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, kind := range []string{"marketing-breach", "marketing-breach", "digest"} {
-		ev := store.CampaignEvent{Key: c.ID + ":" + kind + ":" + string(rune('a'+i)), Kind: kind, Actor: "system", At: day.Add(time.Duration(i) * time.Minute)}
+		ev := domain.CampaignEvent{Key: c.ID + ":" + kind + ":" + string(rune('a'+i)), Kind: kind, Actor: "system", At: day.Add(time.Duration(i) * time.Minute)}
 		if err := s.RecordCampaignEvent(ctx, c.ID, ev); err != nil {
 			t.Fatal(err)
 		}

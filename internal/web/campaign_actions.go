@@ -13,7 +13,6 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/domain"
-	"github.com/batonhq/baton/internal/mail"
 	"github.com/batonhq/baton/internal/token"
 	"github.com/batonhq/baton/workflows"
 )
@@ -81,7 +80,7 @@ func (s *Server) campaignConfirm(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	i := slices.IndexFunc(v.Reviewers, func(rs mail.ReviewerStatus) bool { return rs.Reviewer.ID == c.Actor })
+	i := slices.IndexFunc(v.Reviewers, func(rs domain.ReviewerStatus) bool { return rs.Reviewer.ID == c.Actor })
 	if i < 0 {
 		i = slices.IndexFunc(plan.Spec.Reviewers, func(p domain.Person) bool { return p.ID == c.Actor })
 		if i < 0 {
