@@ -100,8 +100,8 @@ type rndCampaignStore struct {
 	mu       sync.Mutex
 	spec     domain.Campaign
 	status   []string
-	events   []store.CampaignEvent
-	keys     map[string]store.CampaignEvent
+	events   []domain.CampaignEvent
+	keys     map[string]domain.CampaignEvent
 	asks     []rndAsk
 	numDelay time.Duration
 	maxDelay time.Duration // the longest numDelay set
@@ -132,7 +132,7 @@ func (s *rndCampaignStore) SetCampaignStatus(_ context.Context, _, status string
 	return nil
 }
 
-func (s *rndCampaignStore) RecordCampaignEvent(_ context.Context, _ string, ev store.CampaignEvent) error {
+func (s *rndCampaignStore) RecordCampaignEvent(_ context.Context, _ string, ev domain.CampaignEvent) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if prev, ok := s.keys[ev.Key]; ok {
@@ -186,7 +186,7 @@ func (cr *rndCampaignRun) violate(code, format string, args ...any) {
 
 func runCampaign(plan rndCampaignPlan) ([]string, []string, bool) {
 	w := newRndWorld()
-	st := &rndCampaignStore{w: w, spec: plan.Spec, keys: map[string]store.CampaignEvent{}}
+	st := &rndCampaignStore{w: w, spec: plan.Spec, keys: map[string]domain.CampaignEvent{}}
 	env := rndEnv()
 	env.SetStartTime(plan.Start)
 	env.SetTestTimeout(20 * time.Second)
