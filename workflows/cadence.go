@@ -40,7 +40,7 @@ func (w *leadWorkflow) cadencePhase(ctx workflow.Context) error {
 	for i := max(2, w.CadenceNext); i <= c.Touches; i++ {
 		phase := fmt.Sprintf("cadence-%d", i)
 		if w.CadenceNext != i { // not a resumed wait
-			w.CadenceNext = i
+			w.CadenceNext, w.Reminded = i, 0
 			w.Lead.ContactBy = dueOf(i)
 			w.upsertSLA(ctx, w.Lead.ContactBy)
 			if err := w.record(ctx, "cadence-due", phase+"-due", "system", "",
@@ -102,7 +102,7 @@ func (w *leadWorkflow) recycle(ctx workflow.Context) error {
 	l.EscalationLevel, l.ContactBy, l.ContactedAt, l.ClosedAt, l.Reason = 0, time.Time{}, time.Time{}, time.Time{}, ""
 	next.Campaign, next.Policy, next.Roster = domain.CampaignInfo{}, domain.Policy{}, nil // the next cycle reads its campaign again
 	next.Rejected, next.NextEscalation, next.Contacts, next.CadenceNext, next.Extended, next.Snoozes = nil, time.Time{}, 0, 0, false, 0
-	next.UnroutableTold, next.ManagerTried = false, false
+	next.UnroutableTold, next.ManagerTried, next.Reminded, next.Breached = false, false, 0, false
 	next.Recorded, next.Loaded = l.Touches, true
 	if n := len(next.SeenIDs); n > DedupeWindow {
 		next.SeenIDs = append([]string(nil), next.SeenIDs[n-DedupeWindow:]...)

@@ -249,12 +249,16 @@ func (w *campaignWorkflow) runReview(ctx workflow.Context) error {
 	}
 	if !ok && !w.st.Escalated && slices.ContainsFunc(w.st.Reviewers, func(r domain.ReviewerStatus) bool { return r.Verdict == "" }) {
 		w.st.Escalated = true
+		// The notice is of this round as the deadline found it, built before
+		// anything yields: a revision landing while the event is written
+		// starts the next round, it does not change what was escalated.
+		n := w.notice(domain.KindCampaignEscalation, w.audience.SalesLeader)
 		if err := w.event(ctx, "review-escalated", fmt.Sprintf("review-escalated:%d", round), "system",
 			"reviewers silent past the review deadline", map[string]string{"to": w.audience.SalesLeader.ID,
-				"silent": w.notice("", domain.PersonRef{}).Silent(), "deadline": stamp(w.st.Deadline)}); err != nil {
+				"silent": n.Silent(), "deadline": stamp(n.Deadline)}); err != nil {
 			return err
 		}
-		if err := w.send(ctx, w.notice(domain.KindCampaignEscalation, w.audience.SalesLeader), 0); err != nil {
+		if err := w.send(ctx, n, 0); err != nil {
 			return err
 		}
 	}

@@ -67,6 +67,14 @@ type LeadRun struct {
 	Extended       bool
 	UnroutableTold bool
 	ManagerTried   bool // the nobody-eligible policy sent the lead to the manager once
+	// UnreachableAttempt is the last offer attempt found unreachable (its
+	// offer bounced, was dropped or refused): the path runs once per attempt.
+	UnreachableAttempt int
+	// Reminded counts the reminders already sent in the running window, and
+	// Breached says the first-contact window was missed: a run resumed in an
+	// owned phase (continue-as-new) goes on from there, never sends them twice.
+	Reminded int
+	Breached bool
 	Recent         []EventSummary
 }
 

@@ -124,6 +124,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			return w.record(ctx, "accepted", fmt.Sprintf("accepted:%d", attempt), "manager:"+as.Rep.ID, "took over", nil)
 		}
 		done := func() bool { return w.accepted() || w.Rejected[attempt] || w.pending != nil }
+		w.Reminded = 0
 		ok, err := w.waitWindow(ctx, "accept", cal, now, &w.Lead.AcceptBy, as.Rep, done)
 		if err != nil {
 			return err
@@ -192,6 +193,9 @@ func (w *leadWorkflow) sleepUntil(ctx workflow.Context, at func() time.Time, don
 func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *domain.Calendar, start time.Time, due *time.Time,
 	holder domain.PersonRef, done func() bool) (bool, error) {
 	for i, f := range w.Policy.Reminders {
+		if i < w.Reminded { // sent before this run resumed the window
+			continue
+		}
 		reminderAt := func() time.Time { return addBusiness(cal, start, time.Duration(float64(cal.Elapsed(start, *due))*f)) }
 		if ok, err := w.sleepUntil(ctx, reminderAt, done); err != nil || ok {
 			return ok, err
@@ -200,6 +204,7 @@ func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *domai
 			map[string]string{"phase": phase, "rep": holder.ID, "due": stamp(reminderAt()), "fired": stamp(workflow.Now(ctx)), "deadline": stamp(*due)}); err != nil {
 			return false, err
 		}
+		w.Reminded = i + 1
 		w.notice(ctx, activities.NotifyInput{Kind: domain.KindReminder, Phase: phase, Seq: i + 1, To: holder, Rep: holder, Deadline: *due})
 	}
 	return w.sleepUntil(ctx, func() time.Time { return *due }, done)
@@ -262,7 +267,8 @@ func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder,
 				"due": stamp(due), "fired": stamp(workflow.Now(ctx))}); err != nil {
 			return false, err
 		}
-		w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: phase, Seq: level + 1, To: to, Rep: holder, Deadline: deadline})
+		w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: phase, Seq: level + 1, To: to, Rep: holder, Deadline: deadline,
+			Chain: w.Escalations})
 		due = next
 	}
 	return moved(w.wait(ctx, done))
