@@ -75,7 +75,7 @@ type LeadRun struct {
 	// owned phase (continue-as-new) goes on from there, never sends them twice.
 	Reminded int
 	Breached bool
-	Recent         []EventSummary
+	Recent   []EventSummary
 }
 
 // DedupeWindow is how many touch and engagement ids a lead remembers across
