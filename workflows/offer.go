@@ -76,15 +76,22 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			}
 			w.pending = nil
 			w.Lead.EscalationLevel, w.NextEscalation = 0, time.Time{}
-			if !w.Lead.State.Open() {
-				// Declined with nobody else to take it: the lead waits on the
+			if !w.Lead.State.Open() || moved != nil {
+				// Declined, or to move (an absence, an unreachable rep, a
+				// manager), with nobody else to take it: the lead waits on the
 				// manager (reassign, take over) or the holder's accept; never in
-				// a state nobody can act on. Under a policy that does not
-				// escalate, the manager is still told once.
+				// a state nobody can act on (an escalated lead cannot be
+				// declined). Under a policy that does not escalate, the manager
+				// is still told, once per such turn (its own chain number).
 				w.setState(ctx, domain.StateEscalated)
 				if !w.Policy.OnMiss.Escalate && w.Manager.ID != "" {
+					w.Escalations++
+					why := "declined, and nobody else in the team is eligible"
+					if moved != nil {
+						why = fmt.Sprintf("to move (%s), and nobody else in the team is eligible", moved.Reason)
+					}
 					w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: "accept", Seq: 1, To: w.Manager, Rep: w.Lead.Owner,
-						Deadline: workflow.Now(ctx), Reason: "declined, and nobody else in the team is eligible"})
+						Deadline: workflow.Now(ctx), Reason: why, Chain: w.Escalations})
 				}
 			}
 			if again, err := w.escalateChain(ctx, "accept", w.Lead.Owner, w.Manager, from, reason); err != nil || !again {
