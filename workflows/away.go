@@ -76,7 +76,11 @@ func (w *leadWorkflow) away(ctx workflow.Context, in AwayInput) (domain.LeadSnap
 	}
 	cal := w.calendar(w.Lead.Owner)
 	old := *due
-	*due = addBusiness(cal, old, cal.Elapsed(now, in.Until))
+	paused := cal.Elapsed(now, in.Until)
+	*due = addBusiness(cal, old, paused)
+	if w.Lead.State == domain.StateContacted && w.CadenceNext > 0 {
+		w.CadenceShift += paused // the later touches wait as long
+	}
 	w.moved = true
 	w.upsertSLA(ctx, *due)
 	return w.Lead, w.record(ctx, "paused", fmt.Sprintf("away:%d:%s", w.Lead.Attempt, stamp(in.Until)), SystemDirectory,

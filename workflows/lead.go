@@ -64,6 +64,11 @@ type LeadRun struct {
 	Snoozes        int
 	Contacts       int
 	CadenceNext    int // the follow-up touch the cadence waits for
+	// CadenceShift is the business time absences paused the cadence by: the
+	// running touch's deadline and every later one move by it. CadenceFrom is
+	// where the running touch's window (its reminders) starts.
+	CadenceShift   time.Duration
+	CadenceFrom    time.Time
 	Extended       bool
 	UnroutableTold bool
 	ManagerTried   bool // the nobody-eligible policy sent the lead to the manager once

@@ -828,6 +828,10 @@ func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
 	var owner string
 	var acceptStart, acceptDue, acceptedAt, contactStart, contactDue, contactedAt, cadStart, cadDue, escDue time.Time
 	lapsed, escDriven := false, false
+	// An absence during the cadence pauses it: the running touch's deadline
+	// and every later one move by the paused business time.
+	var cadShift time.Duration
+	cadRunning := false
 	holders := map[int]map[string]bool{}
 	cycle := 0
 	for j, e := range evs {
@@ -849,6 +853,10 @@ func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
 				contactDue = to
 				if !cadDue.IsZero() {
 					cadDue = to
+				}
+				if cadRunning && e.Kind == "paused" {
+					c := cal(owner)
+					cadShift += c.Elapsed(parse(e.Data["from"]), to)
 				}
 			}
 		case "snoozed":
@@ -896,6 +904,7 @@ func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
 				bad("holder", "a second rep accepted the lead at %s: %v", rndStamp(e.At), holders[cycle])
 			}
 		case "contact-due":
+			cadShift, cadRunning = 0, false
 			contactStart, contactDue = acceptedAt, add(cal(owner), acceptedAt, time.Duration(pol.FirstContactWithin))
 			if got := parse(e.Data["contact_by"]); !got.Equal(contactDue) {
 				bad("sla", "first contact due %s; the policy gives %s", rndStamp(got), rndStamp(contactDue))
@@ -908,7 +917,8 @@ func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
 		case "cadence-due":
 			i, _ := strconv.Atoi(e.Data["touch"])
 			k := pol.Cadence.Touches
-			want := add(cal(owner), contactedAt, time.Duration(i-1)*time.Duration(pol.Cadence.Within)/time.Duration(k-1))
+			want := add(cal(owner), contactedAt, time.Duration(i-1)*time.Duration(pol.Cadence.Within)/time.Duration(k-1)+cadShift)
+			cadRunning = true
 			cadStart = contactedAt
 			if i > 2 {
 				cadStart = cadDue

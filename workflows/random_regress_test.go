@@ -20,6 +20,7 @@ func TestRandomScheduleRegressions(t *testing.T) {
 		{"F5 revision on the review deadline", []uint64{211, 299, 365}},
 		{"F6 campaign clocks waited on mail", []uint64{2713}},
 		{"F7 take-over in flight when an erasure lands", []uint64{551}},
+		{"S2 an absence in the cadence made later touches due before their window opened", []uint64{714, 2443, 3096}},
 		{"S1 a move with nobody else left a declinable offer: declined, stranded in MQL", []uint64{2088, 2595, 4396, 4816}},
 	}
 	for _, c := range cases {
