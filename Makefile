@@ -17,7 +17,7 @@ PRISM         := $(TOOLS)/prism/node_modules/.bin/prism
 export BATON_TEMPORAL_CLI := $(TEMPORAL)
 export BATON_PRISM := $(PRISM)
 
-.PHONY: help run build test test-unit lint tools pg browser prism histories bench bench-tune clean
+.PHONY: help run build test test-unit search lint tools pg browser prism histories bench bench-tune clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,14 @@ test: $(TEMPORAL) pg browser prism ## every test: unit, workflow, replay, store,
 
 test-unit: ## the tests that need no server
 	go test -count=1 ./internal/domain/... ./internal/config/... ./internal/token/... ./workflows/... && go test -count=1 -run "Compose|Subject|Who|HTML" ./internal/mail/
+
+# The randomized schedules (workflows/random_test.go): make test runs 500 seeds;
+# this runs as many as asked, from SEED_BASE (default 1), or one SEED with its
+# schedule printed. A failing seed prints the command that reproduces it.
+SEEDS ?= 5000
+search: ## randomized workflow schedules: make search SEEDS=n [SEED_BASE=b] [SEED=k]
+	BATON_SEEDS=$(SEEDS) BATON_SEED_BASE=$(or $(SEED_BASE),1) BATON_SEED=$(SEED) \
+	  go test -count=1 -timeout 0 -run '^TestRandomSchedules$$' -v ./workflows/
 
 lint: $(STATICCHECK) $(WORKFLOWCHECK) ## go vet, staticcheck and workflowcheck
 	go vet ./...

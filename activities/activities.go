@@ -165,12 +165,25 @@ type NotifyInput struct {
 	NextRep  domain.PersonRef
 	Deadline time.Time
 	Reason   string // why the lead moved (reassigned, rep-unreachable)
+	// Chain numbers the escalation chains of the lead (one restarts when a
+	// move finds nobody else): an escalation of a later chain is a new message.
+	Chain int
 }
 
-// Key is the message's ledger key: lead, kind, phase, attempt, sequence and
-// recipient.
+// Key is the message's ledger key: lead (and its cycle or life, as event keys
+// carry it), kind, phase, attempt, sequence and recipient, and the escalation
+// chain after the first. The keys of a lead's first cycle and first chain are
+// those of earlier releases.
 func (in NotifyInput) Key() string {
-	return fmt.Sprintf("%s:%s:%s:%d:%d:%s", in.Lead.ID, in.Kind, in.Phase, in.Lead.Attempt, in.Seq, in.To.ID)
+	id := in.Lead.ID
+	if in.Lead.Cycle > 0 {
+		id = fmt.Sprintf("%s:c%d", id, in.Lead.Cycle)
+	}
+	key := fmt.Sprintf("%s:%s:%s:%d:%d:%s", id, in.Kind, in.Phase, in.Lead.Attempt, in.Seq, in.To.ID)
+	if in.Chain > 1 {
+		key += fmt.Sprintf(":e%d", in.Chain)
+	}
+	return key
 }
 
 // link signs a one-click action for the message's recipient.

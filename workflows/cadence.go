@@ -31,16 +31,24 @@ func (w *leadWorkflow) cadencePhase(ctx workflow.Context) error {
 	holder := w.Lead.Owner
 	cal := w.calendar(holder)
 	first := w.Lead.ContactedAt
+	// A touch is due on the policy's schedule from the first contact, moved
+	// by the business time absences paused the cadence (CadenceShift).
 	dueOf := func(i int) time.Time {
 		if i <= 1 {
 			return first
 		}
-		return addBusiness(cal, first, time.Duration(i-1)*time.Duration(c.Within)/time.Duration(c.Touches-1))
+		return addBusiness(cal, first, time.Duration(i-1)*time.Duration(c.Within)/time.Duration(c.Touches-1)+w.CadenceShift)
 	}
 	for i := max(2, w.CadenceNext); i <= c.Touches; i++ {
 		phase := fmt.Sprintf("cadence-%d", i)
 		if w.CadenceNext != i { // not a resumed wait
-			w.CadenceNext = i
+			// The window starts where the last one ended (its deadline as
+			// paused), so a reminder is never due before its window opens.
+			w.CadenceFrom = first
+			if i > 2 {
+				w.CadenceFrom = w.Lead.ContactBy
+			}
+			w.CadenceNext, w.Reminded = i, 0
 			w.Lead.ContactBy = dueOf(i)
 			w.upsertSLA(ctx, w.Lead.ContactBy)
 			if err := w.record(ctx, "cadence-due", phase+"-due", "system", "",
@@ -49,7 +57,10 @@ func (w *leadWorkflow) cadencePhase(ctx workflow.Context) error {
 			}
 		}
 		n := i
-		ok, err := w.waitWindow(ctx, phase, cal, dueOf(i-1), &w.Lead.ContactBy, holder, func() bool { return w.Contacts >= n || w.closed() })
+		if w.CadenceFrom.IsZero() { // a run resumed from a release before CadenceFrom
+			w.CadenceFrom = dueOf(i - 1)
+		}
+		ok, err := w.waitWindow(ctx, phase, cal, w.CadenceFrom, &w.Lead.ContactBy, holder, func() bool { return w.Contacts >= n || w.closed() })
 		if err != nil || w.closed() {
 			return err
 		}
@@ -102,7 +113,8 @@ func (w *leadWorkflow) recycle(ctx workflow.Context) error {
 	l.EscalationLevel, l.ContactBy, l.ContactedAt, l.ClosedAt, l.Reason = 0, time.Time{}, time.Time{}, time.Time{}, ""
 	next.Campaign, next.Policy, next.Roster = domain.CampaignInfo{}, domain.Policy{}, nil // the next cycle reads its campaign again
 	next.Rejected, next.NextEscalation, next.Contacts, next.CadenceNext, next.Extended, next.Snoozes = nil, time.Time{}, 0, 0, false, 0
-	next.UnroutableTold, next.ManagerTried = false, false
+	next.CadenceShift, next.CadenceFrom = 0, time.Time{}
+	next.UnroutableTold, next.ManagerTried, next.Reminded, next.Breached = false, false, 0, false
 	next.Recorded, next.Loaded = l.Touches, true
 	if n := len(next.SeenIDs); n > DedupeWindow {
 		next.SeenIDs = append([]string(nil), next.SeenIDs[n-DedupeWindow:]...)

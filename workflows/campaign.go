@@ -46,7 +46,7 @@ func CampaignWorkflow(ctx workflow.Context, in CampaignInput) (CampaignState, er
 			return w.st, err
 		}
 	}
-	return w.st, workflow.Await(dctx, func() bool { return workflow.AllHandlersFinished(dctx) })
+	return w.st, workflow.Await(dctx, w.settled(dctx))
 }
 
 type campaignWorkflow struct {
@@ -59,6 +59,12 @@ type campaignWorkflow struct {
 	// ending: the end (by date or by hand) has begun; finished: it is recorded.
 	ending, finished bool
 	cancelRun        workflow.CancelFunc
+	sending          int // messages on their way (send)
+}
+
+// settled: no handler runs and no message is on its way.
+func (w *campaignWorkflow) settled(ctx workflow.Context) func() bool {
+	return func() bool { return workflow.AllHandlersFinished(ctx) && w.sending == 0 }
 }
 
 // MaxWeeksKept bounds the weekly results the state keeps (and digests
@@ -128,7 +134,7 @@ func (w *campaignWorkflow) run(ctx workflow.Context) error {
 		case PhaseEnded:
 			err = w.runEnded(ctx)
 		case PhaseClosed:
-			return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+			return workflow.Await(ctx, w.settled(ctx))
 		default:
 			return fmt.Errorf("unknown campaign phase %q", w.st.Phase)
 		}
@@ -161,11 +167,59 @@ func (w *campaignWorkflow) notice(kind string, to domain.PersonRef) domain.Campa
 		Week: w.st.Week, Weeks: w.st.Weeks}
 }
 
+// send sends one message beside the campaign's clocks (as a lead's notices,
+// notify.go): in its own coroutine, on a context an end by hand does not
+// cancel, with a bounded retry. No check, deadline or end waits for it; the
+// run drains the messages on their way before it ends or continues as new. A
+// message refused for good, or out of retries, is a campaign event and an
+// alert to the owner (or, when the owner's own message failed, the marketing
+// leader). The error result is always nil (kept for the call sites' shape).
 func (w *campaignWorkflow) send(ctx workflow.Context, n domain.CampaignMessage, seq int) error {
 	if n.To.Email == "" {
 		return nil // no such person in the directory (a campaign without a marketing leader)
 	}
-	return workflow.ExecuteActivity(actx(ctx), ca.SendCampaignMail, activities.CampaignMailInput{Notice: n, Seq: seq}).Get(ctx, nil)
+	w.sending++
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	workflow.Go(dctx, func(ctx workflow.Context) {
+		defer func() { w.sending-- }()
+		err := workflow.ExecuteActivity(nctx(ctx), ca.SendCampaignMail, activities.CampaignMailInput{Notice: n, Seq: seq}).Get(ctx, nil)
+		if err == nil {
+			return
+		}
+		if err := w.mailFailed(ctx, n, seq, err); err != nil {
+			w.log.Error("campaign mail failure not recorded", "kind", n.Kind, "to", n.To.ID, "error", err)
+		}
+	})
+	return nil
+}
+
+// mailFailed records a campaign message that could not be delivered and
+// alerts; an alert that fails is only recorded.
+func (w *campaignWorkflow) mailFailed(ctx workflow.Context, n domain.CampaignMessage, seq int, cause error) error {
+	kind := "mail-failed"
+	why := fmt.Sprintf("not delivered after %d attempts: %s", noticeAttempts, rootMessage(cause))
+	if isMailRejected(cause) {
+		kind, why = "mail-rejected", rootMessage(cause)
+	}
+	w.log.Error("campaign message not delivered", "kind", n.Kind, "to", n.To.ID, "error", cause)
+	if err := w.event(ctx, kind, kind+":"+activities.CampaignMailKey(n, seq), "system:mail", why,
+		map[string]string{"message": n.Kind, "to": n.To.ID}); err != nil {
+		return err
+	}
+	if n.Kind == domain.KindCampaignMailFailed {
+		return nil
+	}
+	to := w.owner()
+	if to.Email == n.To.Email {
+		to = w.audience.MarketingLeader
+	}
+	if to.Email == "" || to.Email == n.To.Email {
+		return nil
+	}
+	alert := w.notice(domain.KindCampaignMailFailed, to)
+	alert.Round, alert.Week = n.Round, n.Week
+	alert.Failed = fmt.Sprintf("the %s message to %s (%s)", n.Kind, orDefault(n.To.Name, n.To.Email), why)
+	return w.send(ctx, alert, seq)
 }
 
 func (w *campaignWorkflow) owner() domain.PersonRef {
@@ -249,12 +303,16 @@ func (w *campaignWorkflow) runReview(ctx workflow.Context) error {
 	}
 	if !ok && !w.st.Escalated && slices.ContainsFunc(w.st.Reviewers, func(r domain.ReviewerStatus) bool { return r.Verdict == "" }) {
 		w.st.Escalated = true
+		// The notice is of this round as the deadline found it, built before
+		// anything yields: a revision landing while the event is written
+		// starts the next round, it does not change what was escalated.
+		n := w.notice(domain.KindCampaignEscalation, w.audience.SalesLeader)
 		if err := w.event(ctx, "review-escalated", fmt.Sprintf("review-escalated:%d", round), "system",
 			"reviewers silent past the review deadline", map[string]string{"to": w.audience.SalesLeader.ID,
-				"silent": w.notice("", domain.PersonRef{}).Silent(), "deadline": stamp(w.st.Deadline)}); err != nil {
+				"silent": n.Silent(), "deadline": stamp(n.Deadline)}); err != nil {
 			return err
 		}
-		if err := w.send(ctx, w.notice(domain.KindCampaignEscalation, w.audience.SalesLeader), 0); err != nil {
+		if err := w.send(ctx, n, 0); err != nil {
 			return err
 		}
 	}
@@ -435,7 +493,7 @@ func (w *campaignWorkflow) runLive(ctx workflow.Context) error {
 		}
 		if w.checks >= maxChecks || workflow.GetInfo(ctx).GetContinueAsNewSuggested() || newBuildIsCurrent(ctx) {
 			// An end's handler waits for the end: it does not hold the drain.
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) || w.end != nil }); err != nil {
+			if err := workflow.Await(ctx, func() bool { return w.settled(ctx)() || w.end != nil }); err != nil {
 				return err
 			}
 			if w.end != nil { // an end arrived while draining

@@ -21,7 +21,7 @@ func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
 	cal := w.calendar(holder)
 	if w.Lead.ContactBy.IsZero() { // not a resumed run
 		w.Lead.ContactBy = addBusiness(cal, w.Lead.AcceptedAt, window)
-		w.Lead.EscalationLevel = 0
+		w.Lead.EscalationLevel, w.Reminded, w.Breached = 0, 0, false
 		w.upsertSLA(ctx, w.Lead.ContactBy)
 		if err := w.record(ctx, "contact-due", "contact-due", "system", "",
 			map[string]string{"rep": holder.ID, "contact_by": stamp(w.Lead.ContactBy)}); err != nil {
@@ -29,7 +29,7 @@ func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
 		}
 	}
 	done := func() bool { return w.Lead.State != domain.StateAccepted }
-	if w.Lead.EscalationLevel == 0 {
+	if w.Lead.EscalationLevel == 0 && !w.Breached { // a resumed run goes on where the last one stopped
 		ok, err := w.waitWindow(ctx, "contact", cal, w.Lead.AcceptedAt, &w.Lead.ContactBy, holder, done)
 		if err != nil || ok {
 			return err
@@ -38,6 +38,7 @@ func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
 			map[string]string{"phase": "contact", "rep": holder.ID, "deadline": stamp(w.Lead.ContactBy), "fired": stamp(workflow.Now(ctx))}); err != nil {
 			return err
 		}
+		w.Breached = true
 		if err := w.checkRepeatedMisses(ctx, "contact", holder, w.Lead.ContactBy); err != nil {
 			return err
 		}

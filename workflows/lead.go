@@ -64,10 +64,23 @@ type LeadRun struct {
 	Snoozes        int
 	Contacts       int
 	CadenceNext    int // the follow-up touch the cadence waits for
+	// CadenceShift is the business time absences paused the cadence by: the
+	// running touch's deadline and every later one move by it. CadenceFrom is
+	// where the running touch's window (its reminders) starts.
+	CadenceShift   time.Duration
+	CadenceFrom    time.Time
 	Extended       bool
 	UnroutableTold bool
 	ManagerTried   bool // the nobody-eligible policy sent the lead to the manager once
-	Recent         []EventSummary
+	// UnreachableAttempt is the last offer attempt found unreachable (its
+	// offer bounced, was dropped or refused): the path runs once per attempt.
+	UnreachableAttempt int
+	// Reminded counts the reminders already sent in the running window, and
+	// Breached says the first-contact window was missed: a run resumed in an
+	// owned phase (continue-as-new) goes on from there, never sends them twice.
+	Reminded int
+	Breached bool
+	Recent   []EventSummary
 }
 
 // DedupeWindow is how many touch and engagement ids a lead remembers across

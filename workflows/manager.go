@@ -60,7 +60,14 @@ func (w *leadWorkflow) reassign(ctx workflow.Context, in ReassignInput) (domain.
 	if err := w.record(ctx, "reassigned", fmt.Sprintf("reassigned:%d:%d", w.Lead.Attempt, w.Moves), actor, in.Reason, data); err != nil {
 		return w.Lead, err
 	}
-	err := workflow.Await(ctx, func() bool { return w.pending == nil && (!in.TakeOver || w.Lead.State.Owned() || w.moveFailed != "") })
+	// An erasure ends the run and clears the pending move: the answer says so
+	// (the erasure's purge waits for every handler, this one included).
+	err := workflow.Await(ctx, func() bool {
+		return w.erasing != nil || w.pending == nil && (!in.TakeOver || w.Lead.State.Owned() || w.moveFailed != "")
+	})
+	if err == nil && w.erasing != nil && (in.TakeOver && !w.Lead.State.Owned() || w.pending != nil) {
+		return w.Lead, stale("This person's data is being erased on request; the lead was not moved.")
+	}
 	if err == nil && w.moveFailed != "" {
 		return w.Lead, stale("%s; it is now %s (%s).", w.moveFailed, w.Lead.State, orDefault(w.Lead.Owner.Name, "nobody"))
 	}

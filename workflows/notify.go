@@ -59,7 +59,11 @@ func (w *leadWorkflow) noticeFailed(ctx workflow.Context, in activities.NotifyIn
 		kind, why = "mail-rejected", rootMessage(cause)
 	}
 	w.log.Error("notice not delivered", "kind", in.Kind, "to", in.To.ID, "error", cause)
-	if err := w.record(ctx, kind, fmt.Sprintf("%s:%s:%s:%d:%d:%s", kind, in.Kind, in.Phase, in.Lead.Attempt, in.Seq, in.To.ID), "system:mail",
+	key := fmt.Sprintf("%s:%s:%s:%d:%d:%s", kind, in.Kind, in.Phase, in.Lead.Attempt, in.Seq, in.To.ID)
+	if in.Chain > 1 {
+		key += fmt.Sprintf(":e%d", in.Chain)
+	}
+	if err := w.record(ctx, kind, key, "system:mail",
 		why, map[string]string{"message": in.Kind, "to": in.To.ID}); err != nil {
 		return err
 	}
@@ -135,6 +139,13 @@ func (w *leadWorkflow) unreachable(ctx workflow.Context, rep domain.PersonRef, a
 	if attempt != w.Lead.Attempt || w.pending != nil || !w.Lead.State.Open() || w.Lead.Owner.ID != rep.ID {
 		return nil
 	}
+	if w.UnreachableAttempt == attempt {
+		// Already found unreachable (a second bounce or drop of the same
+		// offer): routing had nobody else, the manager was told; the same
+		// fact again changes nothing.
+		return nil
+	}
+	w.UnreachableAttempt = attempt
 	w.pending = &ReassignInput{ManagerID: SystemDirectory, Reason: "the rep is unreachable: " + reason}
 	w.Rejected[attempt] = true // no "reassigned" notice to an address that does not work
 	if err := w.record(ctx, "unreachable", fmt.Sprintf("unreachable:%d", attempt), "system:mail", reason,

@@ -76,15 +76,22 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			}
 			w.pending = nil
 			w.Lead.EscalationLevel, w.NextEscalation = 0, time.Time{}
-			if !w.Lead.State.Open() {
-				// Declined with nobody else to take it: the lead waits on the
+			if !w.Lead.State.Open() || moved != nil {
+				// Declined, or to move (an absence, an unreachable rep, a
+				// manager), with nobody else to take it: the lead waits on the
 				// manager (reassign, take over) or the holder's accept; never in
-				// a state nobody can act on. Under a policy that does not
-				// escalate, the manager is still told once.
+				// a state nobody can act on (an escalated lead cannot be
+				// declined). Under a policy that does not escalate, the manager
+				// is still told, once per such turn (its own chain number).
 				w.setState(ctx, domain.StateEscalated)
 				if !w.Policy.OnMiss.Escalate && w.Manager.ID != "" {
+					w.Escalations++
+					why := "declined, and nobody else in the team is eligible"
+					if moved != nil {
+						why = fmt.Sprintf("to move (%s), and nobody else in the team is eligible", moved.Reason)
+					}
 					w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: "accept", Seq: 1, To: w.Manager, Rep: w.Lead.Owner,
-						Deadline: workflow.Now(ctx), Reason: "declined, and nobody else in the team is eligible"})
+						Deadline: workflow.Now(ctx), Reason: why, Chain: w.Escalations})
 				}
 			}
 			if again, err := w.escalateChain(ctx, "accept", w.Lead.Owner, w.Manager, from, reason); err != nil || !again {
@@ -124,6 +131,7 @@ func (w *leadWorkflow) offerPhase(ctx workflow.Context) error {
 			return w.record(ctx, "accepted", fmt.Sprintf("accepted:%d", attempt), "manager:"+as.Rep.ID, "took over", nil)
 		}
 		done := func() bool { return w.accepted() || w.Rejected[attempt] || w.pending != nil }
+		w.Reminded = 0
 		ok, err := w.waitWindow(ctx, "accept", cal, now, &w.Lead.AcceptBy, as.Rep, done)
 		if err != nil {
 			return err
@@ -192,6 +200,9 @@ func (w *leadWorkflow) sleepUntil(ctx workflow.Context, at func() time.Time, don
 func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *domain.Calendar, start time.Time, due *time.Time,
 	holder domain.PersonRef, done func() bool) (bool, error) {
 	for i, f := range w.Policy.Reminders {
+		if i < w.Reminded { // sent before this run resumed the window
+			continue
+		}
 		reminderAt := func() time.Time { return addBusiness(cal, start, time.Duration(float64(cal.Elapsed(start, *due))*f)) }
 		if ok, err := w.sleepUntil(ctx, reminderAt, done); err != nil || ok {
 			return ok, err
@@ -200,6 +211,7 @@ func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *domai
 			map[string]string{"phase": phase, "rep": holder.ID, "due": stamp(reminderAt()), "fired": stamp(workflow.Now(ctx)), "deadline": stamp(*due)}); err != nil {
 			return false, err
 		}
+		w.Reminded = i + 1
 		w.notice(ctx, activities.NotifyInput{Kind: domain.KindReminder, Phase: phase, Seq: i + 1, To: holder, Rep: holder, Deadline: *due})
 	}
 	return w.sleepUntil(ctx, func() time.Time { return *due }, done)
@@ -262,7 +274,8 @@ func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder,
 				"due": stamp(due), "fired": stamp(workflow.Now(ctx))}); err != nil {
 			return false, err
 		}
-		w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: phase, Seq: level + 1, To: to, Rep: holder, Deadline: deadline})
+		w.notice(ctx, activities.NotifyInput{Kind: domain.KindEscalation, Phase: phase, Seq: level + 1, To: to, Rep: holder, Deadline: deadline,
+			Chain: w.Escalations})
 		due = next
 	}
 	return moved(w.wait(ctx, done))

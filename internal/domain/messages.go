@@ -21,13 +21,14 @@ const (
 // Kinds of campaign message. Each template is templates/<kind>.{txt,html} in
 // internal/mail.
 const (
-	KindCampaignReview     = "campaign-review"     // a reviewer is asked to sign the plan off
-	KindCampaignReminder   = "campaign-reminder"   // a silent reviewer, before the review deadline
-	KindCampaignEscalation = "campaign-escalation" // the sales leader: reviewers silent past the deadline
-	KindCampaignChanges    = "campaign-changes"    // the owner: a reviewer asked for changes
-	KindCampaignShortfall  = "campaign-shortfall"  // owner and marketing leader: a commitment missed
-	KindCampaignDigest     = "campaign-digest"     // both teams, every period
-	KindCampaignRetro      = "campaign-retro"      // both teams, after the end
+	KindCampaignReview     = "campaign-review"      // a reviewer is asked to sign the plan off
+	KindCampaignReminder   = "campaign-reminder"    // a silent reviewer, before the review deadline
+	KindCampaignEscalation = "campaign-escalation"  // the sales leader: reviewers silent past the deadline
+	KindCampaignChanges    = "campaign-changes"     // the owner: a reviewer asked for changes
+	KindCampaignShortfall  = "campaign-shortfall"   // owner and marketing leader: a commitment missed
+	KindCampaignDigest     = "campaign-digest"      // both teams, every period
+	KindCampaignRetro      = "campaign-retro"       // both teams, after the end
+	KindCampaignMailFailed = "campaign-mail-failed" // the owner (or marketing leader): a campaign message was not delivered
 )
 
 // Error types of a send, as the mailers return them (temporal application
@@ -87,6 +88,7 @@ type CampaignMessage struct {
 	ToDate    CampaignStats // since the campaign went live
 	Shortfall []string
 	Weeks     []PeriodResult
+	Failed    string // campaign-mail-failed: which message to whom, and why
 }
 
 // Silent names the reviewers who have not answered this round.

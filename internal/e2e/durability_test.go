@@ -139,9 +139,13 @@ func TestNothingLostWhenTheWorkerIsDownOrKilled(t *testing.T) {
 		w.start()
 	}
 	for _, id := range ids {
-		// The state is recorded before the escalation mail goes out: give a
-		// worker that was just restarted time to send it (race seen in a run).
-		for wait := time.Now().Add(15 * time.Second); countOutbox(t, s, id, "escalation") == 0 && time.Now().Before(wait); {
+		// The state is recorded before the mail goes out (notices run beside
+		// the clock): a notice whose worker was killed mid-send is retried
+		// only after its 30s start-to-close timeout. Give every expected
+		// message that long, not just the escalation (an offer still in its
+		// retry was counted as missing once).
+		for wait := time.Now().Add(45 * time.Second); time.Now().Before(wait) && (countOutbox(t, s, id, "escalation") == 0 ||
+			countOutbox(t, s, id, "offer") < 2 || countOutbox(t, s, id, "reassigned") < 1); {
 			time.Sleep(200 * time.Millisecond)
 		}
 		// Escalation climbs to the sales leader one window later, so there may be one or two.

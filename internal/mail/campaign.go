@@ -19,6 +19,7 @@ const (
 	KindCampaignShortfall  = domain.KindCampaignShortfall
 	KindCampaignDigest     = domain.KindCampaignDigest
 	KindCampaignRetro      = domain.KindCampaignRetro
+	KindCampaignMailFailed = domain.KindCampaignMailFailed
 )
 
 // CampaignKinds lists every campaign message kind.
@@ -99,6 +100,8 @@ func (n CampaignNotice) Subject() string {
 		return fmt.Sprintf("Marketing commitment missed: %s, week %d", c, n.Week)
 	case KindCampaignDigest:
 		return fmt.Sprintf("Weekly digest: %s, week %d — %d MQLs of %d", c, n.Week, n.Period.MQLs, n.Period.Target)
+	case KindCampaignMailFailed:
+		return fmt.Sprintf("Not delivered: a message about %s", c)
 	case KindCampaignRetro:
 		return fmt.Sprintf("Retrospective: %s — %d MQLs, %s converted", c, n.ToDate.MQLs, domain.Pct(n.ToDate.ConversionRate))
 	}
