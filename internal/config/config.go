@@ -25,6 +25,8 @@ type Config struct {
 	TemporalTLS       bool   `envconfig:"TEMPORAL_TLS" default:"false" desc:"use TLS to reach Temporal"`
 	TemporalTLSCert   string `envconfig:"TEMPORAL_TLS_CERT" desc:"client certificate file for mTLS"`
 	TemporalTLSKey    string `envconfig:"TEMPORAL_TLS_KEY" desc:"client key file for mTLS"`
+	TemporalTLSCA     string `envconfig:"TEMPORAL_TLS_CA" desc:"CA certificate file (PEM) that signed the Temporal frontend's certificate; empty: the system roots (turns TLS on)"`
+	TemporalTLSName   string `envconfig:"TEMPORAL_TLS_SERVER_NAME" desc:"name expected in the Temporal frontend's certificate, when it differs from TEMPORAL_ADDRESS's host (turns TLS on)"`
 	TaskQueue         string `envconfig:"BATON_TASK_QUEUE" default:"baton" desc:"Temporal task queue the worker polls"`
 
 	HTTPAddr   string        `envconfig:"BATON_HTTP_ADDR" default:":8080" desc:"address the gateway listens on"`
