@@ -26,7 +26,7 @@ TEMPORAL_UI     := $(CLUSTER_TOOLS)/temporal-ui-server
 export BATON_TEMPORAL_CLI := $(TEMPORAL)
 export BATON_PRISM := $(PRISM)
 
-.PHONY: help run run-cluster cluster-tools haproxy test-cluster build test test-unit lint tools pg browser prism histories bench bench-tune clean
+.PHONY: help run run-cluster cluster-tools haproxy test-cluster images build test test-unit lint tools pg browser prism histories bench bench-tune clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -112,6 +112,13 @@ bench: $(TEMPORAL) pg ## the six benchmark figures side by side in one run (at m
 
 bench-tune: $(TEMPORAL) pg ## worker settings side by side (handoff and breach lateness per variant); writes bench/results/
 	BENCH_FIGURES=tune go run ./bench
+
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+images: ## OCI image archives of worker, gateway and starter in .bin/images, built offline with no Docker engine (static, non-root, no shell)
+	@mkdir -p $(BIN)/static
+	CGO_ENABLED=0 go build -trimpath -ldflags=-w -o $(BIN)/static/ ./worker ./gateway ./starter
+	go run ./deploy/images -bin $(BIN)/static -out $(BIN)/images -version $(VERSION)
 
 clean: ## remove build output (keeps .tools/ and .data/)
 	rm -rf $(BIN)
