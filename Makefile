@@ -26,7 +26,7 @@ TEMPORAL_UI     := $(CLUSTER_TOOLS)/temporal-ui-server
 export BATON_TEMPORAL_CLI := $(TEMPORAL)
 export BATON_PRISM := $(PRISM)
 
-.PHONY: help run run-cluster cluster-tools haproxy test-cluster images build test test-unit lint tools pg browser prism histories bench bench-tune clean
+.PHONY: help run run-cluster cluster-tools haproxy test-cluster images chaos chaos-dev build test test-unit lint tools pg browser prism histories bench bench-tune clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -112,6 +112,12 @@ bench: $(TEMPORAL) pg ## the six benchmark figures side by side in one run (at m
 
 bench-tune: $(TEMPORAL) pg ## worker settings side by side (handoff and breach lateness per variant); writes bench/results/
 	BENCH_FIGURES=tune go run ./bench
+
+chaos: build $(TEMPORAL) cluster-tools haproxy pg ## the fault suite on the cluster topology: 1,000 leads, 120 faults of four kinds, then the oracle (CHAOS_FLAGS=-seed N to replay)
+	go run ./chaos -topology cluster $(CHAOS_FLAGS)
+
+chaos-dev: build $(TEMPORAL) pg ## the fault suite on make run's topology (dev server on its SQLite file)
+	go run ./chaos -topology dev $(CHAOS_FLAGS)
 
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
