@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand"
 	"net"
 	"os"
 	"os/exec"
@@ -119,13 +120,11 @@ func freePort() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// freeBase finds a Temporal port whose offsets (deploy/cluster/temporal) are free.
+// freeBase finds a Temporal port whose offsets (deploy/cluster/temporal) are
+// free, below 32767: the SQL schema keeps membership ports in a smallint.
 func freeBase() int {
-	for i := 0; i < 100; i++ {
-		p := freePort()
-		if p < 2000 || p > 60000 {
-			continue
-		}
+	for i := 0; i < 200; i++ {
+		p := 10300 + rand.Intn(22000)
 		ok := true
 		for _, off := range []int{0, 1, 2, 6, 10, -300, -299, -298, -294, 1767} {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+off))
