@@ -658,7 +658,7 @@ func (s *Stack) check(ctx context.Context, leads []*lead, window time.Duration, 
 			if st == "Erased" {
 				okRow = r.outbox == 0
 			}
-			if !okRow || r.outbox > 1 {
+			if !okRow || r.outbox > 1 || r.status == "sending" {
 				rep.LedgerOutboxMismatch = append(rep.LedgerOutboxMismatch, fmt.Sprintf("%s: ledger %s, %d outbox rows (lead %s)", r.key, r.status, r.outbox, st))
 			}
 		}
