@@ -72,7 +72,7 @@ type Report struct {
 	Actions, ActionRetries                     int
 	Lost                                       []string // acked, then not in PostgreSQL
 	WrongState                                 []string // acked, in PostgreSQL, not where its script leads
-	DuplicateMail                              []string
+	DuplicateMail, MissingMail                 []string
 	DuplicateSLA                               []string
 	LedgerOutboxMismatch                       []string
 	Unsettled                                  []string
@@ -82,7 +82,7 @@ type Report struct {
 
 // OK is the verdict: nothing lost, nothing twice, everything where its script leads.
 func (r *Report) OK() bool {
-	return len(r.Lost) == 0 && len(r.WrongState) == 0 && len(r.DuplicateMail) == 0 && len(r.DuplicateSLA) == 0 &&
+	return len(r.Lost) == 0 && len(r.WrongState) == 0 && len(r.DuplicateMail) == 0 && len(r.MissingMail) == 0 && len(r.DuplicateSLA) == 0 &&
 		len(r.LedgerOutboxMismatch) == 0 && len(r.Unsettled) == 0
 }
 
@@ -120,7 +120,7 @@ func (r *Report) String() string {
 	for _, l := range []struct {
 		name string
 		v    []string
-	}{{"lost after a 2xx", r.Lost}, {"in the wrong state", r.WrongState}, {"mail sent twice", r.DuplicateMail}, {"SLA action recorded twice", r.DuplicateSLA}, {"ledger and outbox disagree", r.LedgerOutboxMismatch}, {"not settled", r.Unsettled}} {
+	}{{"lost after a 2xx", r.Lost}, {"in the wrong state", r.WrongState}, {"mail sent twice", r.DuplicateMail}, {"mail missing", r.MissingMail}, {"SLA action recorded twice", r.DuplicateSLA}, {"ledger and outbox disagree", r.LedgerOutboxMismatch}, {"not settled", r.Unsettled}} {
 		fmt.Fprintf(&b, "  %-28s %d", l.name+":", len(l.v))
 		for i, x := range l.v {
 			if i == 5 {
@@ -515,7 +515,7 @@ func (s *Stack) check(ctx context.Context, leads []*lead, window time.Duration, 
 		return err
 	}
 	defer conn.Close(ctx)
-	rep.Lost, rep.WrongState, rep.DuplicateMail, rep.DuplicateSLA, rep.LedgerOutboxMismatch, rep.Unsettled = nil, nil, nil, nil, nil, nil
+	rep.Lost, rep.WrongState, rep.DuplicateMail, rep.MissingMail, rep.DuplicateSLA, rep.LedgerOutboxMismatch, rep.Unsettled = nil, nil, nil, nil, nil, nil, nil
 	rep.LatenessDuringFaults, rep.LatenessAfter = nil, nil
 
 	states := map[string]string{}
@@ -662,8 +662,16 @@ func (s *Stack) check(ctx context.Context, leads []*lead, window time.Duration, 
 				rep.LedgerOutboxMismatch = append(rep.LedgerOutboxMismatch, fmt.Sprintf("%s: ledger %s, %d outbox rows (lead %s)", r.key, r.status, r.outbox, st))
 			}
 		}
-		if m["offer"] != count["offered"] || m["escalation"] != count["escalated"] || m["reminder"] != count["reminded"] {
-			rep.DuplicateMail = append(rep.DuplicateMail, fmt.Sprintf("lead %d %s: mails %v, events %v", l.i, l.id, m, count))
+		// More mails than events is a mail sent twice; fewer is a mail
+		// missing, except for an erased lead: erasure stops what was not
+		// sent yet.
+		for kind, ev := range map[string]string{"offer": "offered", "escalation": "escalated", "reminder": "reminded"} {
+			switch {
+			case m[kind] > count[ev]:
+				rep.DuplicateMail = append(rep.DuplicateMail, fmt.Sprintf("lead %d %s: %d %s mails, %d %s events", l.i, l.id, m[kind], kind, count[ev], ev))
+			case m[kind] < count[ev] && st != "Erased":
+				rep.MissingMail = append(rep.MissingMail, fmt.Sprintf("lead %d %s: %d %s mails, %d %s events", l.i, l.id, m[kind], kind, count[ev], ev))
+			}
 		}
 		// Lateness: recorded − due, for reminders, lapses and escalations.
 		k := 0
