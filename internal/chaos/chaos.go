@@ -620,8 +620,10 @@ func (s *Stack) check(ctx context.Context, leads []*lead, window time.Duration, 
 		switch {
 		case l.script == Accept && l.acted:
 			want["Accepted"] = true
-		case l.script == Erase:
+		case l.script == Erase && l.acted:
 			want["Erased"] = true
+		case l.script == Erase: // the erasure's answer never came: done or not
+			want["Erased"], want["Escalated"] = true, true
 		case l.script == Decline && l.acted:
 			want["Escalated"] = true // declined, offered to the next rep, left alone
 		default:
