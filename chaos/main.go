@@ -23,6 +23,7 @@ func main() {
 	flag.DurationVar(&o.AcceptWindow, "window", 20*time.Second, "the seconds-scale policy's acceptance window")
 	flag.Int64Var(&o.Seed, "seed", time.Now().UnixNano()%1_000_000, "seed of the scripts and the fault plan (printed; rerun with it)")
 	logFile := flag.String("log", ".data/chaos/stack.log", "where the stack's output goes")
+	keep := flag.Bool("keep", false, "keep the stack's directory (PostgreSQL data, the dev server's SQLite file) for a look afterwards")
 	flag.Parse()
 	root, _ := os.Getwd()
 	o.Root = root
@@ -30,7 +31,11 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	defer os.RemoveAll(dir)
+	if !*keep {
+		defer os.RemoveAll(dir)
+	} else {
+		fmt.Printf("keeping %s\n", dir)
+	}
 	o.Dir = dir
 	os.MkdirAll(filepath.Dir(*logFile), 0o755) //nolint:errcheck
 	lf, err := os.Create(*logFile)
