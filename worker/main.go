@@ -56,6 +56,7 @@ func run() error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", mx.Handler())
+		mux.HandleFunc("GET /readyz", svc.Readyz) // Kubernetes probes (deploy/k8s)
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go hs.Serve(ln) //nolint:errcheck // ends with the process
 		defer hs.Close()

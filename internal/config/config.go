@@ -27,6 +27,8 @@ type Config struct {
 	TemporalTLS       bool   `envconfig:"TEMPORAL_TLS" default:"false" desc:"use TLS to reach Temporal"`
 	TemporalTLSCert   string `envconfig:"TEMPORAL_TLS_CERT" desc:"client certificate file for mTLS"`
 	TemporalTLSKey    string `envconfig:"TEMPORAL_TLS_KEY" desc:"client key file for mTLS"`
+	TemporalTLSCA     string `envconfig:"TEMPORAL_TLS_CA" desc:"CA certificate file (PEM) that signed the Temporal frontend's certificate; empty: the system roots (turns TLS on)"`
+	TemporalTLSName   string `envconfig:"TEMPORAL_TLS_SERVER_NAME" desc:"name expected in the Temporal frontend's certificate, when it differs from TEMPORAL_ADDRESS's host (turns TLS on)"`
 	TaskQueue         string `envconfig:"BATON_TASK_QUEUE" default:"baton" desc:"Temporal task queue the worker polls"`
 
 	// Worker Versioning (docs/releases.md): a worker with a build id serves

@@ -41,6 +41,15 @@ func TestErasePurgesPersonalDataAndKeepsEvents(t *testing.T) {
 	if subj := queryString(t, s, `select subject from email_ledger where key = $1`, l.ID+":offer:1:ana"); subj != "" {
 		t.Fatalf("ledger subject %q left", subj)
 	}
+	// A send still in flight when the erasure ran writes nothing.
+	delivered, err := s.DeliverToOutbox(ctx, store.Message{Key: l.ID + ":offer:2:bea", Kind: "offer", To: "bea@example.com",
+		From: "baton@example.com", Subject: "Accept by — Lea Meyer, ACME", Text: "Lea Meyer", HTML: "Lea Meyer"})
+	if err != nil || delivered {
+		t.Fatalf("delivery after erasure: %v %v", delivered, err)
+	}
+	if n := queryInt(t, s, `select count(*) from outbox where ledger_key like $1 || ':%'`, l.ID); n != 0 {
+		t.Fatalf("%d outbox messages written after the erasure", n)
+	}
 	// The trigger still refuses any other change.
 	if _, err := s.Pool.Exec(ctx, `update lead_events set kind = 'x' where lead_id = $1`, l.ID); err == nil {
 		t.Fatal("lead_events accepted an update that is not a note erasure")

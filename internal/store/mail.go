@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/batonhq/baton/internal/domain"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -85,6 +88,21 @@ func (s *Store) DeliverToOutbox(ctx context.Context, m Message) (bool, error) {
 	}
 	delivered := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Nothing about an erased lead is written any more: a send that was
+		// in flight when the erasure ran (an activity retried after a worker
+		// died; found by the fault suite) would bring back what the erasure
+		// removed. FOR SHARE orders this with the erasure's update.
+		id := m.LeadID
+		if id == "" {
+			id, _, _ = strings.Cut(m.Key, ":")
+		}
+		var email string
+		switch err := tx.QueryRow(ctx, `select email from leads where id = $1 for share`, id).Scan(&email); {
+		case err == nil && email == domain.ErasedEmail(id):
+			return nil
+		case err != nil && !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
 		tag, err := tx.Exec(ctx, `insert into email_ledger (key, kind, to_email, subject, status, provider_id, sent_at, lead_id, attempts)
 			values ($1, $2, $3, $4, 'sent', 'outbox', now(), $5, 1) on conflict (key) do nothing`, m.Key, m.Kind, m.To, m.Subject, m.LeadID)
 		if err != nil {

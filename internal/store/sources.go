@@ -205,16 +205,27 @@ type Idempotent struct {
 // IdempotencyRetention is how long a stored answer is replayed for its key.
 const IdempotencyRetention = 24 * time.Hour
 
+// IdempotencyAbandoned is how old a claim with no answer may get before a
+// retry with the same body takes it over: longer than any request lives (the
+// gateway's WriteTimeout is 60s), so only a claim whose gateway died (kill -9,
+// OOM, a lost node) is taken. Found by the fault suite: without it, a retry
+// was told "still running" for IdempotencyRetention.
+const IdempotencyAbandoned = 70 * time.Second
+
 // ClaimIdempotencyKey stores key for source with the request's hash. It
 // returns nil when the caller is first and must answer (then
 // SaveIdempotent or ReleaseIdempotencyKey); otherwise what is stored.
-// Answers older than IdempotencyRetention are forgotten on the way.
+// Answers older than IdempotencyRetention are forgotten on the way, and a
+// claim left unanswered past IdempotencyAbandoned is taken over.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, source, key string, body []byte) (*Idempotent, error) {
 	h := sha256.Sum256(body)
 	if _, err := s.Pool.Exec(ctx, `delete from intake_idempotency where created_at < now() - make_interval(secs => $1)`, IdempotencyRetention.Seconds()); err != nil {
 		return nil, fmt.Errorf("purge idempotency keys: %w", err)
 	}
-	tag, err := s.Pool.Exec(ctx, `insert into intake_idempotency (source, key, request_hash) values ($1, $2, $3) on conflict do nothing`, source, key, h[:])
+	tag, err := s.Pool.Exec(ctx, `insert into intake_idempotency (source, key, request_hash) values ($1, $2, $3)
+		on conflict (source, key) do update set created_at = now()
+		where intake_idempotency.status = 0 and intake_idempotency.request_hash = excluded.request_hash
+		and intake_idempotency.created_at < now() - make_interval(secs => $4)`, source, key, h[:], IdempotencyAbandoned.Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("claim idempotency key: %w", err)
 	}

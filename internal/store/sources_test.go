@@ -69,6 +69,21 @@ func TestIdempotencyKeys(t *testing.T) {
 	if got, err := s.ClaimIdempotencyKey(ctx, "webform", "k1", body); err != nil || got == nil || got.Status != 0 || !got.Same {
 		t.Fatalf("claim while running: %+v %v", got, err)
 	}
+	// A claim whose request died with its gateway (no answer, no release) is
+	// taken over by a retry with the same body once it is older than any
+	// request lives; not by another body.
+	if _, err := s.Pool.Exec(ctx, `update intake_idempotency set created_at = now() - interval '71 seconds' where key = 'k1'`); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ClaimIdempotencyKey(ctx, "webform", "k1", []byte(`{}`)); got == nil || got.Same {
+		t.Fatalf("an abandoned claim, another body: %+v", got)
+	}
+	if got, err := s.ClaimIdempotencyKey(ctx, "webform", "k1", body); err != nil || got != nil {
+		t.Fatalf("an abandoned claim, the same body: %+v %v; want it taken over", got, err)
+	}
+	if got, err := s.ClaimIdempotencyKey(ctx, "webform", "k1", body); err != nil || got == nil || got.Status != 0 {
+		t.Fatalf("the claim taken over is running again: %+v %v", got, err)
+	}
 	// A failed first request releases the key; the retry is first again.
 	if err := s.ReleaseIdempotencyKey(ctx, "webform", "k1"); err != nil {
 		t.Fatal(err)

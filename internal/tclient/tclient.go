@@ -4,8 +4,10 @@ package tclient
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/batonhq/baton/internal/config"
 	"go.temporal.io/sdk/client"
@@ -18,8 +20,19 @@ func Options(c config.Config, logger *slog.Logger) (client.Options, error) {
 	if logger != nil {
 		o.Logger = tlog.NewStructuredLogger(logger)
 	}
-	if c.TemporalTLS || c.TemporalAPIKey != "" || c.TemporalTLSCert != "" {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.TemporalTLS || c.TemporalAPIKey != "" || c.TemporalTLSCert != "" || c.TemporalTLSCA != "" || c.TemporalTLSName != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.TemporalTLSName}
+		if c.TemporalTLSCA != "" {
+			pem, err := os.ReadFile(c.TemporalTLSCA)
+			if err != nil {
+				return o, fmt.Errorf("TEMPORAL_TLS_CA: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return o, fmt.Errorf("TEMPORAL_TLS_CA: %s holds no PEM certificate", c.TemporalTLSCA)
+			}
+			tc.RootCAs = pool
+		}
 		if c.TemporalTLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(c.TemporalTLSCert, c.TemporalTLSKey)
 			if err != nil {
