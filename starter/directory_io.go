@@ -10,7 +10,6 @@ import (
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/batonhq/baton/internal/intake"
 	"github.com/batonhq/baton/internal/store"
-	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/token"
 	"github.com/spf13/cobra"
 )
@@ -82,7 +81,7 @@ func directoryImportCmd(a *app) *cobra.Command {
 				return nil // nothing to send back: no need for Temporal
 			}
 			// Deactivated reps keep no lead they have not accepted.
-			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			cl, err := a.temporal()
 			if err != nil {
 				return err
 			}

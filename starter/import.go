@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/intake"
-	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/workflows"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -103,7 +102,7 @@ func importCmd(a *app) *cobra.Command {
 				return nil
 			}
 			drain.ImportID = rep.Import.ID
-			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			cl, err := a.temporal()
 			if err != nil {
 				return err
 			}

@@ -158,7 +158,7 @@ func directoryCmd(a *app) *cobra.Command {
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
-			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			cl, err := a.temporal()
 			if err != nil {
 				return err
 			}
@@ -207,7 +207,7 @@ func leadCmd(a *app) *cobra.Command {
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
-			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			cl, err := a.temporal()
 			if err != nil {
 				return err
 			}
@@ -392,7 +392,7 @@ func actCmd(a *app) *cobra.Command {
 			default:
 				return fmt.Errorf("unknown action %q: use accept, reject, contact, convert, disqualify, recycle, reassign, takeover, extend or snooze", args[1])
 			}
-			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			cl, err := a.temporal()
 			if err != nil {
 				return err
 			}
@@ -447,7 +447,7 @@ func eraseCmd(a *app) *cobra.Command {
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
-			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			cl, err := a.temporal()
 			if err != nil {
 				return err
 			}

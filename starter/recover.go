@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/intake"
-	"github.com/batonhq/baton/internal/tclient"
 	"github.com/spf13/cobra"
 )
 
@@ -43,7 +42,7 @@ func recoverCmd(a *app) *cobra.Command {
 			if err := a.open(cmd.Context()); err != nil {
 				return err
 			}
-			cl, err := tclient.Dial(a.cfg, tclient.QuietLogger())
+			cl, err := a.temporal()
 			if err != nil {
 				return err
 			}
