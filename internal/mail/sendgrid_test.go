@@ -7,23 +7,19 @@ package mail_test
 // email ledger (testenv.Database); Prism comes from `make prism`.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -68,94 +64,22 @@ func ledger(t *testing.T, st *store.Store, key string) ledgerRow {
 // ---------------------------------------------------------------------------
 // Prism: the request Baton builds must satisfy SendGrid's contract.
 
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = testenv.LockedBuffer
 
 // startPrism runs Prism as a validating mock of the SendGrid contract on a
 // free loopback port and returns its base URL and its log. It fails (never
 // skips) when Prism or the contract is missing.
 func startPrism(t *testing.T) (string, *lockedBuffer) {
 	t.Helper()
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prism := os.Getenv("BATON_PRISM")
-	if prism == "" {
-		prism = filepath.Join(".tools", "prism", "node_modules", ".bin", "prism")
-	}
-	if !filepath.IsAbs(prism) {
-		prism = filepath.Join(root, prism)
-	}
-	if _, err := os.Stat(prism); err != nil {
-		t.Fatalf("Stoplight Prism is not at %s: run `make prism` (npm install --prefix .tools/prism @stoplight/prism-cli@5.16.0) or set BATON_PRISM: %v", prism, err)
-	}
-	// BATON_SENDGRID_CONTRACT, else the copy of SendGrid's official contract
-	// kept in testdata.
-	contract := os.Getenv("BATON_SENDGRID_CONTRACT")
+	contract := os.Getenv("BATON_SENDGRID_CONTRACT") // else the copy of SendGrid's official contract kept in testdata
 	if contract == "" {
+		root, err := testenv.RepoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
 		contract = filepath.Join(root, "internal", "mail", "testdata", "contracts", "sendgrid-mail-v3.yaml")
 	}
-	if _, err := os.Stat(contract); err != nil {
-		t.Fatalf("the SendGrid contract is not at %s (set BATON_SENDGRID_CONTRACT to its path): %v", contract, err)
-	}
-	port, err := testenv.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	logs := &lockedBuffer{}
-	cmd := exec.Command(prism, "mock", "-h", "127.0.0.1", "-p", strconv.Itoa(port), "--errors", contract)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start Prism (%s): %v; run `make prism`", prism, err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }() //nolint:errcheck // the exit is reported through exited
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) //nolint:errcheck
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("Prism log:\n%s", logs.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("Prism exited before listening on %s:\n%s", addr, logs.String())
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return "http://" + addr, logs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prism did not listen on %s within 60s:\n%s", addr, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return testenv.Prism(t, contract, "--errors")
 }
 
 // violations picks the contract violations out of Prism's log.

@@ -1,18 +1,12 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -62,22 +56,7 @@ func openStore(t *testing.T) *store.Store {
 	return st
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = testenv.LockedBuffer
 
 // startPrism serves Slack's Web API contract (testdata/contracts/slack,
 // Slack's own OpenAPI, MIT) as a validating mock, like the SendGrid test.
@@ -88,64 +67,13 @@ func startPrism(t *testing.T) (string, *lockedBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prism := os.Getenv("BATON_PRISM")
-	if prism == "" {
-		prism = filepath.Join(".tools", "prism", "node_modules", ".bin", "prism")
-	}
-	if !filepath.IsAbs(prism) {
-		prism = filepath.Join(root, prism)
-	}
-	if _, err := os.Stat(prism); err != nil {
-		t.Fatalf("Stoplight Prism is not at %s: run `make prism` or set BATON_PRISM: %v", prism, err)
-	}
-	contract := filepath.Join(root, "internal", "notify", "testdata", "contracts", "slack", "slack_web_openapi_v2.json")
-	port, err := testenv.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	logs := &lockedBuffer{}
 	// Without --errors: the contract's own success example for
 	// chat.postMessage fails its own response schema (message.attachments
 	// with "text"), which --errors turns into a 500. A request that breaks
 	// the contract is still answered 422 and logged, and the test fails on
 	// every request violation in the log (violations).
-	cmd := exec.Command(prism, "mock", "-h", "127.0.0.1", "-p", strconv.Itoa(port), contract)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start Prism (%s): %v", prism, err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }() //nolint:errcheck // reported through exited
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) //nolint:errcheck
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("Prism log:\n%s", logs.String())
-		}
-	})
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("Prism exited before listening on %s:\n%s", addr, logs.String())
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return "http://" + addr + "/", logs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prism did not listen on %s within 90s:\n%s", addr, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	url, logs := testenv.Prism(t, filepath.Join(root, "internal", "notify", "testdata", "contracts", "slack", "slack_web_openapi_v2.json"))
+	return url + "/", logs
 }
 
 // quirkClient is the contract test's HTTP client. Slack's generated
