@@ -168,6 +168,8 @@ type NotifyInput struct {
 	// Chain numbers the escalation chains of the lead (one restarts when a
 	// move finds nobody else): an escalation of a later chain is a new message.
 	Chain int
+	// From is the manager a handed or nudge message comes from.
+	From domain.PersonRef
 }
 
 // Key is the message's ledger key: lead (and its cycle or life, as event keys
@@ -198,7 +200,7 @@ func (a *Activities) link(in NotifyInput, action string) string {
 func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	n := mail.Notice{
 		Kind: in.Kind, Key: in.Key(), To: in.To, Lead: in.Lead, Campaign: in.Campaign,
-		Rep: in.Rep, NextRep: in.NextRep, Deadline: in.Deadline, Phase: in.Phase, Level: in.Seq, Reason: in.Reason,
+		Rep: in.Rep, NextRep: in.NextRep, Deadline: in.Deadline, Phase: in.Phase, Level: in.Seq, Reason: in.Reason, From: in.From,
 	}
 	a.addTimeline(ctx, in, &n)
 	if in.Kind == mail.KindEscalation || in.Kind == mail.KindLeader || in.Kind == mail.KindUnreachable {
@@ -211,7 +213,15 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		if in.Kind == mail.KindEscalation && in.Phase == "accept" {
 			n.Links = append(n.Links, store.Link{Label: "Hand to a rep", URL: a.link(in, "reassign")},
 				store.Link{Label: "Take it myself", URL: a.link(in, "takeover")},
-				store.Link{Label: "Extend once", URL: a.link(in, "extend")})
+				store.Link{Label: "Extend once", URL: a.link(in, "extend")},
+				store.Link{Label: "Nudge " + in.Rep.Name, URL: a.link(in, "nudge")})
+		}
+		if in.Kind == mail.KindEscalation && in.Phase == "contact" {
+			// A missed first contact (issue 16): the manager's actions on it.
+			n.Links = append(n.Links, store.Link{Label: "Hand to a rep", URL: a.link(in, "hand")},
+				store.Link{Label: "Take it myself", URL: a.link(in, "hand-self")},
+				store.Link{Label: "Extend once", URL: a.link(in, "extend-contact")},
+				store.Link{Label: "Nudge " + in.Rep.Name, URL: a.link(in, "nudge")})
 		}
 	}
 	if in.Kind == mail.KindOffer || in.Kind == mail.KindReminder && in.Phase == "accept" {
@@ -224,7 +234,16 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		n.Links = []store.Link{{Label: "Accept lead", URL: a.PublicURL + "/a/" + tok},
 			{Label: "Decline", URL: a.link(in, "reject")}}
 	}
-	if in.Kind == mail.KindReminder && (in.Phase == "contact" || strings.HasPrefix(in.Phase, "cadence")) {
+	links := in // whose deadline the links outlive
+	if in.Kind == mail.KindNudge && time.Now().After(in.Deadline) {
+		links.Deadline = time.Now() // a nudge comes after the deadline: its links last LinkTTL from now
+	}
+	if in.Kind == mail.KindNudge && in.Phase == "accept" {
+		n.Links = []store.Link{{Label: "Accept lead", URL: a.link(links, "accept")}}
+	}
+	if in.Kind == mail.KindReminder && (in.Phase == "contact" || strings.HasPrefix(in.Phase, "cadence")) ||
+		(in.Kind == mail.KindHanded || in.Kind == mail.KindNudge) && in.Phase == "contact" {
+		in := links
 		// A first-contact or follow-up reminder carries the action it asks for.
 		tok := a.Signer.Sign(token.Claims{
 			Lead: in.Lead.ID, Actor: in.To.ID, Action: "view", Attempt: in.Lead.Attempt,

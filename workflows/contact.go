@@ -17,6 +17,20 @@ func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
 	if window <= 0 {
 		return nil
 	}
+	// A manager may restart the clock after a miss (hand the lead on,
+	// extend): the phase then starts over on the new clock.
+	for {
+		again, err := w.contactClock(ctx, window)
+		if err != nil || !again {
+			return err
+		}
+	}
+}
+
+// contactClock runs one first-contact clock to its end: the first contact,
+// or the miss and its escalation chain. It reports whether a manager
+// restarted the clock meanwhile (the phase goes on with the new one).
+func (w *leadWorkflow) contactClock(ctx workflow.Context, window time.Duration) (bool, error) {
 	holder := w.Lead.Owner
 	cal := w.calendar(holder)
 	if w.Lead.ContactBy.IsZero() { // not a resumed run
@@ -25,26 +39,44 @@ func (w *leadWorkflow) contactPhase(ctx workflow.Context) error {
 		w.upsertSLA(ctx, w.Lead.ContactBy)
 		if err := w.record(ctx, "contact-due", "contact-due", "system", "",
 			map[string]string{"rep": holder.ID, "contact_by": stamp(w.Lead.ContactBy)}); err != nil {
-			return err
+			return false, err
 		}
 	}
-	done := func() bool { return w.Lead.State != domain.StateAccepted }
+	done := func() bool { return w.Lead.State != domain.StateAccepted || w.handing != nil || w.rearm }
 	if w.Lead.EscalationLevel == 0 && !w.Breached { // a resumed run goes on where the last one stopped
-		ok, err := w.waitWindow(ctx, "contact", cal, w.Lead.AcceptedAt, &w.Lead.ContactBy, holder, done)
-		if err != nil || ok {
-			return err
+		start := w.Lead.AcceptedAt
+		if !w.ContactFrom.IsZero() {
+			start = w.ContactFrom
 		}
-		if err := w.record(ctx, "breached", "contact-breached", "system", "no first contact logged by the deadline",
+		ok, err := w.waitWindow(ctx, "contact", cal, start, &w.Lead.ContactBy, holder, done)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return w.contactRestart(ctx)
+		}
+		if err := w.record(ctx, "breached", w.clockKey("contact-breached"), "system", "no first contact logged by the deadline",
 			map[string]string{"phase": "contact", "rep": holder.ID, "deadline": stamp(w.Lead.ContactBy), "fired": stamp(workflow.Now(ctx))}); err != nil {
-			return err
+			return false, err
 		}
 		w.Breached = true
 		if err := w.checkRepeatedMisses(ctx, "contact", holder, w.Lead.ContactBy); err != nil {
-			return err
+			return false, err
 		}
 	}
-	_, err := w.escalateChain(ctx, "contact", holder, w.Manager, w.Lead.ContactBy, fmt.Sprintf("%s missed the contact deadline", holder.Name))
-	return err
+	if _, err := w.escalateChain(ctx, "contact", holder, w.Manager, w.Lead.ContactBy, fmt.Sprintf("%s missed the contact deadline", holder.Name)); err != nil {
+		return false, err
+	}
+	return w.contactRestart(ctx)
+}
+
+// clockKey keys an event of the running first-contact clock: the first
+// clock's keys are those of earlier releases, a restarted one's carry its number.
+func (w *leadWorkflow) clockKey(key string) string {
+	if w.ContactClock > 0 {
+		return fmt.Sprintf("%s:r%d", key, w.ContactClock)
+	}
+	return key
 }
 
 func (w *leadWorkflow) validateOwner(rep string) error {
@@ -55,6 +87,8 @@ func (w *leadWorkflow) validateOwner(rep string) error {
 		return stale("This lead is %s; only an accepted lead can be worked.", w.Lead.State)
 	case w.Lead.Owner.ID != rep:
 		return stale("This lead is held by %s.", w.Lead.Owner.Name)
+	case w.handing != nil:
+		return stale("Your manager is handing this lead to someone else right now.")
 	}
 	return nil
 }
@@ -106,6 +140,12 @@ func (w *leadWorkflow) validateClose(ctx workflow.Context, in CloseInput) error 
 	default:
 		return bad("outcome %q is not one of converted, disqualified, recycled", in.Outcome)
 	}
+	if len(in.Note) > 1000 {
+		return bad("note is longer than 1000 characters")
+	}
+	if p := domain.TextProblem(in.Note); p != "" {
+		return bad("note %s", p)
+	}
 	return nil
 }
 
@@ -119,7 +159,11 @@ func (w *leadWorkflow) close(ctx workflow.Context, in CloseInput) (domain.LeadSt
 	}
 	w.setState(ctx, state)
 	w.upsertSLA(ctx, time.Time{})
-	err := w.record(ctx, in.Outcome, "closed", "rep:"+in.RepID, w.Lead.Reason, nil)
+	var data map[string]string
+	if in.Note != "" {
+		data = map[string]string{"note": in.Note}
+	}
+	err := w.record(ctx, in.Outcome, "closed", "rep:"+in.RepID, w.Lead.Reason, data)
 	return w.Lead.State, err
 }
 

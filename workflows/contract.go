@@ -187,6 +187,10 @@ type CloseInput struct {
 	Outcome   string
 	Reason    string // disqualify / recycle reason
 	Reference string // opportunity reference of a conversion
+	// Note is the rep's words for marketing (optional, at most 1000
+	// characters, no control characters); stored with the event. Added in
+	// issue 16: a build before it ignores the field.
+	Note string
 }
 
 // UpdateReassign moves an offered, escalated or unroutable lead to a named
@@ -214,6 +218,55 @@ type ExtendInput struct {
 	By        time.Duration // business time added to the running deadline
 	Reason    string
 }
+
+// UpdateHand moves an accepted lead whose first contact was missed (the
+// deadline passed with no contact logged): to a named rep of the team, who
+// holds it at once with a fresh first-contact clock, or to the manager who
+// asks (TakeOver). Added in issue 16: a run on a build before it answers
+// "unknown update", which the gateway and the starter explain.
+const UpdateHand = "hand"
+
+// HandInput is a manager handing a missed lead on.
+type HandInput struct {
+	ManagerID string
+	ToRep     string // an active rep of the team; with TakeOver, ManagerID
+	TakeOver  bool
+	Attempt   int // the holder's attempt the manager acted on: a lead handed since is refused
+	Reason    string
+}
+
+// UpdateExtendContact gives the holder of an accepted lead whose first
+// contact was missed more time: the first-contact deadline becomes By of
+// business time from now (at most the policy's first_contact_within), the
+// escalation stops, and a miss of the new deadline escalates again. It
+// counts as the lead's one extension (as UpdateExtend). Added in issue 16.
+const UpdateExtendContact = "extend-contact"
+
+// ExtendContactInput is a manager's extension after a missed first contact.
+type ExtendContactInput struct {
+	ManagerID string
+	Attempt   int
+	By        time.Duration
+	Reason    string
+}
+
+// UpdateNudge has Baton remind the holder of an escalated lead on the
+// manager's behalf: the accept link while the lead waits on their accept
+// (escalated before acceptance), the Log-contact link after a missed first
+// contact. One mail and one "nudged" event per click: a click repeated with
+// the same ClickID is answered again and sends nothing. Added in issue 16.
+const UpdateNudge = "nudge"
+
+// NudgeInput is a manager's nudge.
+type NudgeInput struct {
+	ManagerID string
+	Attempt   int
+	ClickID   string // unique per click (the one-click link's use key)
+	Note      string // optional words for the rep
+}
+
+// MaxNudges bounds the nudges one holder gets about one lead.
+const MaxNudges = 5
 
 // UpdateAway tells a lead its holder is out of office until an instant; the
 // policy's out_of_office choice decides what the clock does.

@@ -81,6 +81,18 @@ type LeadRun struct {
 	Reminded int
 	Breached bool
 	Recent   []EventSummary
+	// A first-contact clock a manager restarted after a miss (issue 16): the
+	// running window starts at ContactFrom (zero: the acceptance), and
+	// ContactClock counts the restarts, so the new clock's events and mails
+	// have keys of their own.
+	ContactFrom  time.Time
+	ContactClock int
+	// Nudges counts the managers' nudges (keys their events and mails);
+	// NudgeIDs are the clicks already taken (a repeated click nudges once);
+	// NudgedHolder counts those sent to each holder, by offer attempt.
+	Nudges       int
+	NudgeIDs     []string
+	NudgedHolder map[int]int
 }
 
 // DedupeWindow is how many touch and engagement ids a lead remembers across
@@ -94,6 +106,10 @@ type leadWorkflow struct {
 	log log.Logger
 
 	pending     *ReassignInput // a move not yet carried out
+	handing     *HandInput     // a hand-over of an accepted lead not yet carried out
+	handFailed  string         // why the last hand-over could not be carried out
+	rearm       bool           // a manager restarted the first-contact clock: the phase starts over
+	leaving     bool           // the run is continuing as new: no hand-over waits on the main coroutine
 	moveFailed  string         // why the last move could not go where it was asked
 	erasing     *EraseInput
 	erased      bool // the purge is done
@@ -142,6 +158,7 @@ func (w *leadWorkflow) wait(ctx workflow.Context, cond func() bool) error {
 // continueAsNew drains handlers and notices, then carries the whole state
 // into the next run. An erasure arriving meanwhile wins.
 func (w *leadWorkflow) continueAsNew(ctx workflow.Context) error {
+	w.leaving = true
 	if err := workflow.Await(ctx, func() bool { return w.settled(ctx)() || w.erasing != nil }); err != nil {
 		return err
 	}
@@ -273,6 +290,9 @@ func (w *leadWorkflow) setup(ctx workflow.Context) error {
 		{UpdateSnooze, w.snooze, w.validateSnooze},
 		{UpdateErase, w.erase, w.validateErase},
 		{UpdateClose, w.close, w.validateClose},
+		{UpdateHand, w.hand, w.validateHand},
+		{UpdateExtendContact, w.extendContact, w.validateExtendContact},
+		{UpdateNudge, w.nudge, w.validateNudge},
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,

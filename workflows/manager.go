@@ -126,7 +126,11 @@ func (w *leadWorkflow) checkRepeatedMisses(ctx workflow.Context, phase string, r
 	if n < la.Misses {
 		return nil
 	}
-	if err := w.record(ctx, "leader-alerted", fmt.Sprintf("leader-alert:%s:%d", phase, w.Lead.Attempt), "system",
+	key := fmt.Sprintf("leader-alert:%s:%d", phase, w.Lead.Attempt)
+	if phase == "contact" {
+		key = w.clockKey(key)
+	}
+	if err := w.record(ctx, "leader-alerted", key, "system",
 		fmt.Sprintf("%s missed %d deadlines within %s", rep.Name, n, time.Duration(la.Within)),
 		map[string]string{"rep": rep.ID, "misses": fmt.Sprint(n), "to": w.Campaign.SalesLeader.ID}); err != nil {
 		return err

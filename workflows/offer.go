@@ -226,7 +226,7 @@ func (w *leadWorkflow) waitWindow(ctx workflow.Context, phase string, cal *domai
 func (w *leadWorkflow) escalateChain(ctx workflow.Context, phase string, holder, manager domain.PersonRef, first time.Time, reason string) (bool, error) {
 	done := func() bool { return w.accepted() || w.pending != nil }
 	if phase == "contact" {
-		done = func() bool { return w.Lead.State != domain.StateAccepted }
+		done = func() bool { return w.Lead.State != domain.StateAccepted || w.handing != nil || w.rearm }
 	}
 	moved := func(err error) (bool, error) { return err == nil && w.pending != nil, err }
 	if !w.Policy.OnMiss.Escalate {

@@ -16,6 +16,11 @@ const (
 	// recipient (an offer bounced, dropped or refused: the lead moved on; or
 	// a notice that exhausted its retries).
 	KindUnreachable = "rep-unreachable"
+	// KindHanded tells a rep a manager handed them an accepted lead whose
+	// first contact was missed, with its fresh deadline (issue 16).
+	KindHanded = "handed"
+	// KindNudge is a manager's nudge to the holder of an escalated lead.
+	KindNudge = "nudge"
 )
 
 // Kinds of campaign message. Each template is templates/<kind>.{txt,html} in

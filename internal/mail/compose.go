@@ -56,10 +56,12 @@ const (
 	KindReminder    = domain.KindReminder
 	KindLeader      = domain.KindLeader
 	KindUnreachable = domain.KindUnreachable
+	KindHanded      = domain.KindHanded
+	KindNudge       = domain.KindNudge
 )
 
 // LeadKinds are the message kinds about one lead.
-var LeadKinds = []string{KindOffer, KindReminder, KindReassigned, KindEscalation, KindLeader, KindUnreachable}
+var LeadKinds = []string{KindOffer, KindReminder, KindReassigned, KindEscalation, KindLeader, KindUnreachable, KindHanded, KindNudge}
 
 // Notice is everything a template may show.
 type Notice struct {
@@ -77,8 +79,11 @@ type Notice struct {
 	Level    int    // escalation level (1 manager, 2 sales leader), or reminder number
 	// Timeline is the lead's engagement so far (offer), oldest first.
 	Timeline []store.TimelineItem
-	// Reason says why a lead moved (reassigned, rep-unreachable).
+	// Reason says why a lead moved (reassigned, rep-unreachable, handed), or
+	// a manager's words (nudge).
 	Reason string
+	// From is the manager a handed or nudge message comes from.
+	From domain.PersonRef
 }
 
 // Qualified explains why the lead qualified: the score against the bar and
@@ -159,6 +164,13 @@ func (n Notice) Subject() string {
 		return "Unreachable: " + n.Rep.Name + " did not get the offer — " + n.Who()
 	case KindLeader:
 		return fmt.Sprintf("Leadership alert: %s missed %d SLA deadlines — %s", n.Rep.Name, n.Level, n.Who())
+	case KindHanded:
+		return "Handed to you: contact by " + by + " — " + n.Who() + " (" + n.Campaign.Name + ")"
+	case KindNudge:
+		if n.Contact() {
+			return n.From.Name + " asks: log your first contact — " + n.Who()
+		}
+		return n.From.Name + " asks: accept it now — " + n.Who()
 	case KindReminder:
 		if n.Contact() {
 			return "Reminder: contact by " + by + " — " + n.Who()

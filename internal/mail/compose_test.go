@@ -83,6 +83,17 @@ func notice(kind string) mail.Notice {
 		n.Level = 3
 		n.LeadURL = "https://baton.example.com/leads/lead-42?t=tok-view"
 		n.Links = []store.Link{{Label: "Open the lead", URL: n.LeadURL}}
+	case mail.KindHanded:
+		n.To, n.Rep, n.From = nextRep, nextRep, manager
+		n.Phase = "contact"
+		n.Reason = "Sam is out sick"
+		n.LeadURL = "https://baton.example.com/leads/lead-42?t=tok-view"
+		n.Links = []store.Link{{Label: "Log contact", URL: "https://baton.example.com/a/tok-contact"}, {Label: "Open the lead", URL: n.LeadURL}}
+	case mail.KindNudge:
+		n.From = manager
+		n.Phase = "contact"
+		n.Reason = "they asked for a call today"
+		n.Links = []store.Link{{Label: "Log contact", URL: "https://baton.example.com/a/tok-contact"}}
 	case mail.KindUnreachable:
 		n.To = manager
 		n.Key = "lead-42:" + kind + ":accept:1:0:" + manager.ID
@@ -106,7 +117,8 @@ func compose(t *testing.T, n mail.Notice) store.Message {
 	return m
 }
 
-var kinds = []string{mail.KindOffer, mail.KindReassigned, mail.KindEscalation, mail.KindReminder, mail.KindLeader, mail.KindUnreachable}
+var kinds = []string{mail.KindOffer, mail.KindReassigned, mail.KindEscalation, mail.KindReminder, mail.KindLeader, mail.KindUnreachable,
+	mail.KindHanded, mail.KindNudge}
 
 func TestComposeGolden(t *testing.T) {
 	for _, kind := range kinds {
@@ -173,6 +185,8 @@ func TestSubjects(t *testing.T) {
 		mail.KindReminder:    "Reminder: accept by Fri 19:00 — Dana Lee, Acme (Webinar Q3)",
 		mail.KindLeader:      "Leadership alert: Sam Rivera missed 3 SLA deadlines — Dana Lee, Acme",
 		mail.KindUnreachable: "Unreachable: Sam Rivera did not get the offer — Dana Lee, Acme",
+		mail.KindHanded:      "Handed to you: contact by Fri 19:00 — Dana Lee, Acme (Webinar Q3)",
+		mail.KindNudge:       "Mia Wolf asks: log your first contact — Dana Lee, Acme",
 	}
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
