@@ -177,13 +177,17 @@ func (w *leadWorkflow) personOf(id string) domain.PersonRef {
 }
 
 func (w *leadWorkflow) validateExtendContact(ctx workflow.Context, in ExtendContactInput) error {
+	if err := w.validateManager(in.ManagerID); err != nil {
+		return err
+	}
+	if w.Extended && w.Lead.State == domain.StateAccepted {
+		return stale("This lead's deadline was already extended once.")
+	}
 	if err := w.validateMissed(ctx, in.ManagerID, in.Attempt); err != nil {
 		return err
 	}
 	window := time.Duration(w.Policy.FirstContactWithin)
 	switch {
-	case w.Extended:
-		return stale("This lead's deadline was already extended once.")
 	case in.By < time.Second || in.By > window:
 		return invalid("an extension must be between 1s and the policy's first-contact window, %s", window)
 	}
