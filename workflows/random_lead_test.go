@@ -170,6 +170,30 @@ func genLeadPlan(r *rand.Rand) rndLeadPlan {
 
 func rndPick2(r *rand.Rand, xs ...int) int { return xs[r.IntN(len(xs))] }
 
+// rndMissedKinds are a manager's actions on a missed lead (issue 16), drawn
+// from a stream of their own so the other actions of a seed stay as they were.
+var rndMissedKinds = []string{"hand", "hand", "hand-self", "extend-contact", "nudge", "nudge"}
+
+// genMissedActions draws one to four of them, most on the heels of a
+// deadline (a missed first contact, an escalation) or of each other.
+func genMissedActions(r *rand.Rand, p rndLeadPlan) []rndAction {
+	var out []rndAction
+	for i, n := 0, 1+r.IntN(4); i < n; i++ {
+		a := rndAction{Kind: rndMissedKinds[r.IntN(len(rndMissedKinds))], P: r.Uint64()}
+		a.At = time.Duration(r.Int64N(int64(48 * time.Hour))).Truncate(time.Second)
+		if r.IntN(3) > 0 {
+			a.Align = true
+			a.Delta = rndDur(r, 0, time.Second, 30*time.Second, 5*time.Minute, time.Hour)
+		}
+		if len(out) > 0 && r.IntN(3) == 0 {
+			prev := out[len(out)-1]
+			a.At, a.Align, a.Delta = prev.At, prev.Align, prev.Delta+time.Duration(r.IntN(90))*time.Second
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // rndClaim is an update answered "yes", to hold afterwards.
 type rndClaim struct {
 	cycle int // the lead's cycle when answered: a recycled lead starts over
@@ -199,6 +223,7 @@ type rndLeadRun struct {
 	stuck    domain.LeadState // state seen at the previous check, and since when
 	since    time.Time
 	perMin   map[int64]int
+	handing  int // hand-overs sent and not answered: a holder's claim may be moving
 	spun     bool
 	ended    time.Time
 	erased   bool
@@ -525,9 +550,12 @@ func (lr *rndLeadRun) verifyClaims(s domain.LeadSnapshot, when string) {
 		if c.kind == "" || s.Cycle != c.cycle {
 			continue
 		}
+		if lr.handing > 0 && (c.kind == "accept" || c.kind == "takeover" || c.kind == "hand") {
+			continue // a manager is handing the lead on: the holder may change
+		}
 		bad := false
 		switch c.kind {
-		case "accept", "takeover":
+		case "accept", "takeover", "hand":
 			closed := s.State == domain.StateConverted || s.State == domain.StateDisqualified || s.State == domain.StateRecycled
 			bad = !(s.State.Owned() || closed) || s.Owner.ID != c.rep
 		case "close":
@@ -555,7 +583,10 @@ func (lr *rndLeadRun) final(horizon bool) {
 }
 
 // update sends one update and keeps its answer.
-func (lr *rndLeadRun) update(name string, arg any, onYes func(v any)) {
+func (lr *rndLeadRun) update(name string, arg any, onYes func(v any)) { lr.updateThen(name, arg, onYes, nil) }
+
+// updateThen is update with a callback for any answer.
+func (lr *rndLeadRun) updateThen(name string, arg any, onYes func(v any), answered func()) {
 	lr.nUpd++
 	id := fmt.Sprintf("%s-%d", name, lr.nUpd)
 	p := &rndPending{name: name, sent: lr.env.Now()}
@@ -565,12 +596,18 @@ func (lr *rndLeadRun) update(name string, arg any, onYes func(v any)) {
 		OnReject: func(err error) {
 			p.answered = true
 			lr.trace = append(lr.trace, fmt.Sprintf("%s refused %s", id, rndErrType(err)))
+			if answered != nil {
+				answered()
+			}
 		},
 		OnComplete: func(v any, err error) {
 			p.answered = true
 			lr.trace = append(lr.trace, fmt.Sprintf("%s done %s", id, rndErrType(err)))
 			if err == nil && onYes != nil {
 				onYes(v)
+			}
+			if answered != nil {
+				answered()
 			}
 		},
 	}, arg)
@@ -706,6 +743,39 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 				lr.violate("yes-true", "reassign to %s by %s answered yes, but the answer shows the lead %s held by %q", in.ToRep, in.ManagerID, got.State, got.Owner.ID)
 			}
 		})
+	case "hand", "hand-self":
+		mgr := rndPick(r, "max", "max", "max", "sam", "ana")
+		in := HandInput{ManagerID: mgr, ToRep: lr.otherRep(r, owner), Attempt: attempt, Reason: "random schedule"}
+		if a.Kind == "hand-self" {
+			in.ToRep, in.TakeOver = mgr, true
+		}
+		if r.IntN(6) == 0 {
+			in.Attempt = attempt - 1
+		}
+		lr.handing++
+		lr.updateThen(UpdateHand, in, func(v any) {
+			got, _ := v.(domain.LeadSnapshot)
+			if got.State != domain.StateErased && got.Owner.ID != in.ToRep {
+				lr.violate("yes-true", "hand to %s by %s answered yes, but the answer shows the lead %s held by %q", in.ToRep, in.ManagerID, got.State, got.Owner.ID)
+			}
+			// The manager's move supersedes the earlier holders' "yes".
+			for j, c := range lr.claims {
+				if c.cycle == s.Cycle && (c.kind == "accept" || c.kind == "takeover" || c.kind == "hand") {
+					lr.claims[j].kind = ""
+				}
+			}
+			lr.claims = append(lr.claims, rndClaim{cycle: s.Cycle, kind: "hand", rep: in.ToRep, at: lr.env.Now()})
+		}, func() { lr.handing-- })
+	case "extend-contact":
+		in := ExtendContactInput{ManagerID: rndPick(r, "max", "max", "sam", "ana"), Attempt: attempt,
+			By: rndDur(r, time.Second, 10*time.Minute, time.Hour, 3*time.Hour), Reason: "more time"}
+		lr.update(UpdateExtendContact, in, nil)
+	case "nudge":
+		click := fmt.Sprintf("click-%d", i)
+		if r.IntN(4) == 0 {
+			click = "click-again" // the same click twice: one nudge
+		}
+		lr.update(UpdateNudge, NudgeInput{ManagerID: rndPick(r, "max", "max", "sam", "bea"), Attempt: attempt, ClickID: click, Note: "please call"}, nil)
 	case "extend":
 		lr.update(UpdateExtend, ExtendInput{ManagerID: "max", By: rndDur(r, 10*time.Minute, 30*time.Minute, time.Hour), Reason: "more time"}, nil)
 	case "away":
@@ -903,6 +973,17 @@ func rndCheckEvents(plan rndLeadPlan, w *rndWorld, life int) {
 			if len(holders[cycle]) > 1 {
 				bad("holder", "a second rep accepted the lead at %s: %v", rndStamp(e.At), holders[cycle])
 			}
+		case "handed":
+			// A manager handed the missed lead on: a fresh first-contact
+			// clock for the new holder from now.
+			owner = e.Data["to"]
+			holders[cycle] = map[string]bool{owner: true}
+			contactStart, contactDue = e.At, add(cal(owner), e.At, time.Duration(pol.FirstContactWithin))
+			if got := parse(e.Data["contact_by"]); !got.Equal(contactDue) {
+				bad("sla", "handed at %s with first contact due %s; the policy gives %s", rndStamp(e.At), rndStamp(got), rndStamp(contactDue))
+				contactDue = got
+			}
+			lapsed, escDriven = false, false
 		case "contact-due":
 			cadShift, cadRunning = 0, false
 			contactStart, contactDue = acceptedAt, add(cal(owner), acceptedAt, time.Duration(pol.FirstContactWithin))

@@ -27,7 +27,7 @@ func TestRandomScheduleRegressions(t *testing.T) {
 		for _, seed := range c.seeds {
 			t.Run(fmt.Sprintf("%s/seed-%d", c.defect[:2], seed), func(t *testing.T) {
 				t.Parallel()
-				if r := runSeed(seed, nil); len(r.violations) > 0 {
+				if r := runSeedWith(seed, nil, false); len(r.violations) > 0 {
 					t.Errorf("%s: seed %d: %v\n%s", c.defect, seed, r.violations, r.schedule)
 				}
 			})
