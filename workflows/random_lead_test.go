@@ -583,7 +583,9 @@ func (lr *rndLeadRun) final(horizon bool) {
 }
 
 // update sends one update and keeps its answer.
-func (lr *rndLeadRun) update(name string, arg any, onYes func(v any)) { lr.updateThen(name, arg, onYes, nil) }
+func (lr *rndLeadRun) update(name string, arg any, onYes func(v any)) {
+	lr.updateThen(name, arg, onYes, nil)
+}
 
 // updateThen is update with a callback for any answer.
 func (lr *rndLeadRun) updateThen(name string, arg any, onYes func(v any), answered func()) {

@@ -75,13 +75,15 @@ type CampaignStats struct {
 	AcceptMedian, AcceptP90             time.Duration
 	// Metrics are the shared metrics (metrics.go) the fields above repeat.
 	Metrics Metrics `json:"metrics"`
-	// Notes are the reps' notes for marketing on declined leads.
+	// Notes are the reps' notes for marketing on declined leads (Kind
+	// "declined") and disqualified ones ("disqualified").
 	Notes             []RepNote         `json:"notes,omitempty"`
 	Collateral        []Count           // from contact events that name collateral
 	Sources, Segments []GroupConversion // best first, by conversion rate then volume
 }
 
-// RepNote is what a rep told marketing about a lead when declining it.
+// RepNote is what a rep told marketing about a lead when declining or
+// disqualifying it.
 type RepNote struct {
 	LeadID, Rep, Kind, Reason, Note string
 	At                              time.Time
@@ -165,6 +167,10 @@ func AggregateCampaign(events []StatEvent, from, to time.Time, target int) Campa
 		}
 		if f.HasDisqualified {
 			disq[orDefault(f.Disqualified, "unspecified")]++
+			if f.DisqualifyNote != "" {
+				st.Notes = append(st.Notes, RepNote{LeadID: f.ID, Rep: f.DisqualifiedBy, Kind: "disqualified", Reason: f.Disqualified,
+					Note: f.DisqualifyNote, At: f.DisqualifiedAt})
+			}
 		}
 		if f.HasRecycled {
 			recyc[orDefault(f.Recycled, "unspecified")]++

@@ -42,6 +42,8 @@ var eventLabels = map[string]string{
 	"reassigned":     "Reassigned",
 	"escalated":      "Escalated",
 	"extended":       "Deadline extended",
+	"handed":         "Handed on by the manager",
+	"nudged":         "Rep nudged by the manager",
 	"contact-due":    "First contact reminder",
 	"cadence-due":    "Follow-up reminder",
 	"contacted":      "Contact logged",

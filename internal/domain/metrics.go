@@ -163,6 +163,10 @@ type LeadRecord struct {
 	Recycled        string
 	HasDisqualified bool
 	HasRecycled     bool
+	// DisqualifyNote is the rep's note for marketing with the disqualification.
+	DisqualifyNote string
+	DisqualifiedBy string
+	DisqualifiedAt time.Time
 	Collateral      []string
 }
 
@@ -289,6 +293,7 @@ func LeadRecords(events []StatEvent, to time.Time) []LeadRecord {
 			l.Converted = true
 		case "disqualified":
 			l.HasDisqualified, l.Disqualified = true, e.Reason
+			l.DisqualifyNote, l.DisqualifiedBy, l.DisqualifiedAt = e.Data["note"], personOf(e.Actor), e.At
 		case "recycled":
 			l.HasRecycled, l.Recycled = true, e.Reason
 		}

@@ -139,3 +139,21 @@ func TestNoBestOrWorstWhenNothingDistinguishes(t *testing.T) {
 		t.Error("best and worst when they differ")
 	}
 }
+
+// Issue 16: a disqualification's note reaches marketing beside the decline notes.
+func TestDisqualifyNoteIsARepNote(t *testing.T) {
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	events := []StatEvent{
+		{LeadID: "a", Kind: "mql", Actor: "system", At: at(0)},
+		{LeadID: "a", Kind: "accepted", Actor: "rep:ana", At: at(5)},
+		{LeadID: "a", Kind: "disqualified", Actor: "rep:ana", Reason: "student", Data: map[string]string{"note": "thesis project"}, At: at(9)},
+		{LeadID: "b", Kind: "mql", Actor: "system", At: at(0)},
+		{LeadID: "b", Kind: "accepted", Actor: "rep:ben", At: at(5)},
+		{LeadID: "b", Kind: "disqualified", Actor: "rep:ben", Reason: "bad-fit", At: at(9)},
+	}
+	st := AggregateCampaign(events, t0, at(100), 0)
+	if len(st.Notes) != 1 || st.Notes[0] != (RepNote{LeadID: "a", Rep: "ana", Kind: "disqualified", Reason: "student", Note: "thesis project", At: at(9)}) {
+		t.Fatalf("notes %+v", st.Notes)
+	}
+}

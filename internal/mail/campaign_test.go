@@ -33,7 +33,8 @@ var weekStats = domain.CampaignStats{
 	Metrics: domain.Metrics{Acceptance: domain.Ratio{N: 18, Of: 25}, SLA: domain.Ratio{N: 30, Of: 36}, Conversion: domain.Ratio{N: 4, Of: 31},
 		TimeToAccept:       domain.Durations{N: 18, Median: 12 * time.Minute, P90: 2*time.Hour + 5*time.Minute},
 		TimeToFirstContact: domain.Durations{N: 15, Median: 95 * time.Minute, P90: 7*time.Hour + 10*time.Minute}},
-	Notes:    []domain.RepNote{{LeadID: "ld_q3", Rep: "ana", Kind: "declined", Reason: "bad-fit", Note: "a student project"}},
+	Notes: []domain.RepNote{{LeadID: "ld_q3", Rep: "ana", Kind: "declined", Reason: "bad-fit", Note: "a student project"},
+		{LeadID: "ld_q4", Rep: "ana", Kind: "disqualified", Reason: "student", Note: "thesis research, no budget"}},
 	Sources:  []domain.GroupConversion{{Name: "webinar-form", MQLs: 20, Converted: 4, Rate: 0.2}, {Name: "ads", MQLs: 11, Converted: 0}},
 	Segments: []domain.GroupConversion{{Name: "DE", MQLs: 25, Converted: 4, Rate: 0.16}, {Name: "FR", MQLs: 6, Converted: 0}},
 }

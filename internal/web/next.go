@@ -36,9 +36,9 @@ func (s *Server) next(ctx context.Context, c token.Claims) *Next {
 	if err != nil {
 		return nil
 	}
-	tz := ""
+	tz, email := "", ""
 	if p, err := s.Store.Person(ctx, c.Actor); err == nil {
-		tz = p.TimeZone
+		tz, email = p.TimeZone, p.Email
 	}
 	n := &Next{Lead: lead, Zone: zoneName(tz), InboxURL: "/inbox"}
 	view := token.Claims{Lead: lead.ID, Actor: c.Actor, Action: "view", Expires: s.Now().Add(viewTTL).Unix()}
@@ -67,6 +67,17 @@ func (s *Server) next(ctx context.Context, c token.Claims) *Next {
 			{"recycle", "Recycle"}, {"disqualify", "Disqualify"}} {
 			claim.Action = a.action
 			n.Actions = append(n.Actions, inboxAction{a.label, s.link(claim)})
+		}
+	} else if email != "" {
+		// A manager: the actions left on the lead as it is now (a nudge
+		// sent, the lead still overdue: hand it on, take it over, extend).
+		if v, err := s.Store.ViewerByEmail(ctx, email); err == nil {
+			il := store.InboxLead{ID: lead.ID, State: lead.State, Attempt: lead.Attempt, AcceptBy: lead.AcceptBy, ContactBy: lead.ContactBy,
+				ContactedAt: lead.ContactedAt}
+			if lead.Owner != nil {
+				il.OwnerID = lead.Owner.ID
+			}
+			n.Actions = s.rowActions(v, il)
 		}
 	}
 	return n

@@ -55,7 +55,10 @@ func moreUpdates(c token.Claims, r *http.Request) (string, any, error) {
 		if !domain.ValidReason(reason, domain.DisqualifyReasons) {
 			return "", nil, errors.New("choose why the lead is disqualified")
 		}
-		return workflows.UpdateClose, workflows.CloseInput{RepID: c.Actor, Outcome: workflows.OutcomeDisqualified, Reason: reason}, nil
+		if p := domain.TextProblem(note); p != "" {
+			return "", nil, errors.New("the note " + p)
+		}
+		return workflows.UpdateClose, workflows.CloseInput{RepID: c.Actor, Outcome: workflows.OutcomeDisqualified, Reason: reason, Note: note}, nil
 	case "convert":
 		return workflows.UpdateClose, workflows.CloseInput{RepID: c.Actor, Outcome: workflows.OutcomeConverted, Reference: r.PostFormValue("reference")}, nil
 	case "recycle":
@@ -281,6 +284,13 @@ func Countdown(now, deadline time.Time) string {
 
 type inboxAction struct{ Label, URL string }
 
+// MissedFirstContact reports whether an accepted lead's first-contact
+// deadline passed with no contact logged: what a manager may hand on,
+// extend or nudge about (issue 16).
+func MissedFirstContact(state string, contactBy, contactedAt *time.Time, now time.Time) bool {
+	return state == "Accepted" && contactedAt == nil && contactBy != nil && !now.Before(*contactBy)
+}
+
 type inboxRow struct {
 	store.InboxLead
 	DeadlineLabel, DeadlineAt, DeadlineISO, Countdown string
@@ -323,6 +333,14 @@ func (s *Server) rowActions(v store.Viewer, l store.InboxLead) []inboxAction {
 		if l.State == "Offered" {
 			add("extend", "Extend")
 		}
+		if l.State == "Escalated" && l.OwnerID != "" {
+			add("nudge", "Nudge the rep")
+		}
+	case v.Role == store.RoleManager && MissedFirstContact(l.State, l.ContactBy, l.ContactedAt, s.Now()):
+		add("hand", "Hand to a rep")
+		add("hand-self", "Take over")
+		add("extend-contact", "Extend")
+		add("nudge", "Nudge the rep")
 	}
 	return out
 }
@@ -678,12 +696,17 @@ func (s *Server) campaignPage(w http.ResponseWriter, r *http.Request) {
 		domain.RepNote
 		Rep, Reason string
 	}
-	var decl []declined
+	var decl, disq []declined
 	for _, n := range st.Notes {
-		decl = append(decl, declined{n, names["rep:"+n.Rep], domain.ReasonLabel(n.Reason)})
+		d := declined{n, names["rep:"+n.Rep], domain.ReasonLabel(n.Reason)}
+		if n.Kind == "disqualified" {
+			disq = append(disq, d)
+		} else {
+			decl = append(decl, d)
+		}
 	}
 	data := map[string]any{"Viewer": v, "CSRF": s.signoutToken(r), "C": m, "Funnel": funnel, "Defs": domain.MetricDefs,
-		"Cohort": domain.CohortRule, "Judging": Judging, "Declined": decl,
+		"Cohort": domain.CohortRule, "Judging": Judging, "Declined": decl, "DisqualifiedNotes": disq,
 		"FunnelChart": HBars("funnel", "Leads at each step (count of leads: MQLs to date and what became of them)", "", funnel, 0, 0)}
 	if len(reasonBars) > 0 {
 		data["ReasonsChart"] = HBars("reasons", "Declines by reason (count of declines)", "", reasonBars, 0, 0)

@@ -33,7 +33,7 @@ func when(t *time.Time, tz string) string {
 
 // staleText is why an action cannot apply to the lead as recorded now, or
 // "" when it still can.
-func staleText(lead store.LeadView, c token.Claims, tz string) string {
+func staleText(lead store.LeadView, c token.Claims, tz string, now time.Time) string {
 	holder, mine := "nobody", false
 	if lead.Owner != nil {
 		holder, mine = lead.Owner.Name, lead.Owner.ID == c.Actor
@@ -68,6 +68,23 @@ func staleText(lead store.LeadView, c token.Claims, tz string) string {
 		if !(lead.State == "Offered" || lead.State == "Accepted" && lead.ContactedAt == nil && lead.Escalation == 0) {
 			return "This lead has no running deadline to extend (it is " + lead.State + ")."
 		}
+	case "hand", "hand-self", "extend-contact", "nudge":
+		if c.Action == "nudge" && lead.State == "Escalated" {
+			if lead.Attempt != c.Attempt {
+				return fmt.Sprintf("This lead went to %s%s; there is nobody to nudge from this email.", holder, on(lead.OfferedAt, tz))
+			}
+			return ""
+		}
+		if why := missedStale(lead, c, tz, now, holder); why != "" {
+			return why
+		}
+		if c.Action == "extend-contact" {
+			for _, e := range lead.Events {
+				if e.Kind == "extended" {
+					return "This lead's deadline was already extended once, on " + inZone(e.At, tz) + "."
+				}
+			}
+		}
 	case "contact", "convert", "recycle", "disqualify":
 		if !owned {
 			return "This lead is " + lead.State + " now; there is nothing to log or close."
@@ -75,6 +92,32 @@ func staleText(lead store.LeadView, c token.Claims, tz string) string {
 		if !mine {
 			return holder + " holds this lead now."
 		}
+	}
+	return ""
+}
+
+// missedStale is why an action on a missed first contact no longer
+// applies: contacted, closed, handed on since, or not (or no longer) overdue.
+func missedStale(lead store.LeadView, c token.Claims, tz string, now time.Time, holder string) string {
+	switch {
+	case lead.State == "Contacted":
+		return fmt.Sprintf("%s logged a first contact%s. Nothing is overdue.", holder, on(lead.ContactedAt, tz))
+	case lead.State != "Accepted":
+		return "This lead is " + lead.State + " now; there is no missed first contact to act on."
+	case lead.Attempt != c.Attempt:
+		for i := len(lead.Events) - 1; i >= 0; i-- {
+			if e := lead.Events[i]; e.Kind == "handed" {
+				return fmt.Sprintf("This lead was handed to %s on %s.", holder, inZone(e.At, tz))
+			}
+		}
+		return "This lead is held by " + holder + " now."
+	case lead.ContactBy != nil && now.Before(*lead.ContactBy):
+		for i := len(lead.Events) - 1; i >= 0; i-- {
+			if e := lead.Events[i]; e.Kind == "extended" {
+				return fmt.Sprintf("This lead's first-contact deadline was extended on %s, to %s; it has not passed.", inZone(e.At, tz), inZone(*lead.ContactBy, tz))
+			}
+		}
+		return fmt.Sprintf("%s's first-contact deadline is %s; it has not passed.", holder, inZone(*lead.ContactBy, tz))
 	}
 	return ""
 }

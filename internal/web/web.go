@@ -411,6 +411,11 @@ var actions = map[string]struct{ Title, Button, Done, DoneText string }{
 	"reassign": {"Hand over", "Reassign lead", "Lead reassigned", "It was offered to the rep you chose (or the next in rotation); the new acceptance clock runs."},
 	"extend":   {"Extend the deadline of", "Extend once", "Deadline extended", "The rep has more time; the clock re-armed at the new deadline."},
 	"takeover": {"Take over", "Take it myself", "The lead is yours", "You hold it now, accepted; the first-contact clock runs on your calendar."},
+	// A missed first contact (issue 16), and the nudge of any escalated lead.
+	"hand":           {"Hand on", "Hand the lead over", "Lead handed over", "The rep you chose holds it now, accepted, with a fresh first-contact deadline; they were mailed."},
+	"hand-self":      {"Take over", "Take it myself", "The lead is yours", "You hold it now, accepted, with a fresh first-contact deadline on your calendar."},
+	"extend-contact": {"Extend the first-contact deadline of", "Extend once", "Deadline extended", "The rep has more time: a new first-contact deadline, and the escalation stopped."},
+	"nudge":          {"Nudge the rep about", "Send the nudge", "Nudge sent", "Baton mailed the rep on your behalf with the link they need; the nudge is on the lead's record."},
 }
 
 // verifyAction checks the token and that its action is one the gateway does.
@@ -441,7 +446,7 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	if why := staleText(lead, c, who.TimeZone); why != "" {
+	if why := staleText(lead, c, who.TimeZone, s.Now()); why != "" {
 		s.messageLinks(w, http.StatusConflict, "Nothing to do here any more", why+" Nothing was changed.", s.staleLinks(c))
 		return
 	}
@@ -454,9 +459,9 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 		"Kind": c.Action, "Words": actions[c.Action], "RejectReasons": domain.RejectReasons,
 		"DisqualifyReasons": domain.DisqualifyReasons, "RecycleReasons": domain.RecycleReasons, "Channels": workflows.Channels}
 	switch c.Action {
-	case "extend":
+	case "extend", "extend-contact":
 		data["Extensions"] = extendChoices(s.window(r.Context(), lead))
-	case "reassign":
+	case "reassign", "hand":
 		data["Reps"] = s.teamReps(r.Context(), lead, c.Actor)
 	}
 	s.render(w, http.StatusOK, "confirm.html", data)
@@ -481,6 +486,26 @@ func update(c token.Claims, r *http.Request) (string, any, error) {
 			return "", nil, errors.New("choose how much time to add")
 		}
 		return workflows.UpdateExtend, workflows.ExtendInput{ManagerID: c.Actor, By: by, Reason: reason}, nil
+	case "hand":
+		to := r.PostFormValue("to")
+		if to == "" {
+			return "", nil, errors.New("choose the rep to hand the lead to")
+		}
+		return workflows.UpdateHand, workflows.HandInput{ManagerID: c.Actor, ToRep: to, Attempt: c.Attempt, Reason: reason}, nil
+	case "hand-self":
+		return workflows.UpdateHand, workflows.HandInput{ManagerID: c.Actor, ToRep: c.Actor, TakeOver: true, Attempt: c.Attempt,
+			Reason: "taken over after the first-contact deadline passed"}, nil
+	case "extend-contact":
+		by, err := time.ParseDuration(r.PostFormValue("by"))
+		if err != nil {
+			return "", nil, errors.New("choose how much time to give")
+		}
+		return workflows.UpdateExtendContact, workflows.ExtendContactInput{ManagerID: c.Actor, Attempt: c.Attempt, By: by, Reason: reason}, nil
+	case "nudge":
+		// One nudge per click: the link's use key names the click, so a
+		// repeat of the same Update (a retry) sends nothing more.
+		return workflows.UpdateNudge, workflows.NudgeInput{ManagerID: c.Actor, Attempt: c.Attempt, ClickID: hex.EncodeToString(c.UseKey()),
+			Note: note}, nil
 	}
 	return moreUpdates(c, r) // pages.go: disqualify and contact, from the inbox
 }
@@ -512,6 +537,13 @@ func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		s.done(w, r, c, words.Done, words.DoneText)
+	case isUnknownUpdate(err):
+		// The lead's workflow runs on a build from before this action
+		// (docs/releases.md): say so, and how to go on, instead of a 500.
+		s.Log.Warn("action unknown to the lead's build", "action", c.Action, "lead", c.Lead, "update", name)
+		s.messageLinks(w, http.StatusConflict, "Not available for this lead yet",
+			"This lead is still handled by an earlier release of Baton, which does not have this action. Nothing was changed. "+
+				"Open the lead for the actions it takes, or ask your administrator.", s.staleLinks(c))
 	case s.explainUpdate(w, err, words.Done, words.DoneText):
 	default:
 		// The workflow may have ended (the lead was accepted and closed): explain from the record.
@@ -564,6 +596,14 @@ func (s *Server) runUpdate(ctx context.Context, workflowID, name string, arg any
 		err = h.Get(ctx, nil)
 	}
 	return err
+}
+
+// isUnknownUpdate reports whether the workflow refused an Update because it
+// has no handler of that name: a run on a build from before the Update was
+// added (the SDK's "unknown update" rejection).
+func isUnknownUpdate(err error) bool {
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && strings.HasPrefix(ae.Message(), "unknown update ")
 }
 
 // explainUpdate answers an action whose outcome the workflow decided: done,
