@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -339,11 +341,16 @@ func actCmd(a *app) *cobra.Command {
 			"  reject      --reason " + strings.Join(domain.RejectReasons, "|") + " [--note]\n" +
 			"  contact     --channel " + strings.Join(workflows.Channels, "|") + " [--note]\n" +
 			"  convert     --ref OPPORTUNITY\n" +
-			"  disqualify  --reason " + strings.Join(domain.DisqualifyReasons, "|") + "\n" +
-			"  recycle     --reason " + strings.Join(domain.RecycleReasons, "|") + "\n" +
+			"  disqualify  --reason " + strings.Join(domain.DisqualifyReasons, "|") + " [--note: for marketing]\n" +
+			"  recycle     --reason " + strings.Join(domain.RecycleReasons, "|") + " [--note]\n" +
 			"  reassign    (manager) --reason TEXT [--to REP; default: back to routing]\n" +
-			"  takeover    (manager) --reason TEXT: hold the lead yourself, accepted at once\n" +
-			"  extend      (manager, once) --by DURATION --reason TEXT\n" +
+			"  hand        (manager) --to REP --reason TEXT: an accepted lead whose first contact was\n" +
+			"              missed goes to REP, accepted, with a fresh first-contact deadline\n" +
+			"  takeover    (manager) --reason TEXT: hold the lead yourself, accepted at once (an\n" +
+			"              offered or escalated lead, or an accepted one whose first contact was missed)\n" +
+			"  extend      (manager, once) --by DURATION --reason TEXT (after a missed first contact:\n" +
+			"              the new deadline is DURATION of business time from now)\n" +
+			"  nudge       (manager) [--note]: mail the holder of an escalated lead the link they need\n" +
 			"  snooze      --until 2026-11-30T10:00:00-05:00 [--note] (the prospect asked; policy snooze_max)",
 		Example: "  starter lead act dana@acme.example accept --as ana\n  starter lead act dana@acme.example contact --as ana --channel call --note 'booked a demo'",
 		Args:    cobra.ExactArgs(2),
@@ -374,15 +381,34 @@ func actCmd(a *app) *cobra.Command {
 			case "convert":
 				name, arg = workflows.UpdateClose, workflows.CloseInput{RepID: as, Outcome: workflows.OutcomeConverted, Reference: ref}
 			case "disqualify":
-				name, arg = workflows.UpdateClose, workflows.CloseInput{RepID: as, Outcome: workflows.OutcomeDisqualified, Reason: reason}
+				name, arg = workflows.UpdateClose, workflows.CloseInput{RepID: as, Outcome: workflows.OutcomeDisqualified, Reason: reason, Note: note}
 			case "recycle":
-				name, arg = workflows.UpdateClose, workflows.CloseInput{RepID: as, Outcome: workflows.OutcomeRecycled, Reason: reason}
+				name, arg = workflows.UpdateClose, workflows.CloseInput{RepID: as, Outcome: workflows.OutcomeRecycled, Reason: reason, Note: note}
+			case "hand":
+				if to == "" {
+					return errors.New("hand needs --to REP: the rep who takes the lead")
+				}
+				name, arg = workflows.UpdateHand, workflows.HandInput{ManagerID: as, ToRep: to, Attempt: v.Attempt, Reason: reason}
+			case "nudge":
+				click := make([]byte, 8)
+				rand.Read(click) //nolint:errcheck // crypto/rand never fails on Linux
+				name, arg = workflows.UpdateNudge, workflows.NudgeInput{ManagerID: as, Attempt: v.Attempt, ClickID: "cli-" + hex.EncodeToString(click), Note: note}
+			case "takeover", "extend":
+				if string(v.State) == string(domain.StateAccepted) { // an accepted lead: only after a missed first contact
+					if args[1] == "takeover" {
+						name, arg = workflows.UpdateHand, workflows.HandInput{ManagerID: as, ToRep: as, TakeOver: true, Attempt: v.Attempt, Reason: reason}
+					} else {
+						name, arg = workflows.UpdateExtendContact, workflows.ExtendContactInput{ManagerID: as, Attempt: v.Attempt, By: by, Reason: reason}
+					}
+					break
+				}
+				if args[1] == "takeover" {
+					name, arg = workflows.UpdateReassign, workflows.ReassignInput{ManagerID: as, ToRep: as, TakeOver: true, Reason: reason}
+				} else {
+					name, arg = workflows.UpdateExtend, workflows.ExtendInput{ManagerID: as, By: by, Reason: reason}
+				}
 			case "reassign":
 				name, arg = workflows.UpdateReassign, workflows.ReassignInput{ManagerID: as, ToRep: to, Reason: reason}
-			case "takeover":
-				name, arg = workflows.UpdateReassign, workflows.ReassignInput{ManagerID: as, ToRep: as, TakeOver: true, Reason: reason}
-			case "extend":
-				name, arg = workflows.UpdateExtend, workflows.ExtendInput{ManagerID: as, By: by, Reason: reason}
 			case "snooze":
 				t, err := time.Parse(time.RFC3339, until)
 				if err != nil {
@@ -390,7 +416,7 @@ func actCmd(a *app) *cobra.Command {
 				}
 				name, arg = workflows.UpdateSnooze, workflows.SnoozeInput{RepID: as, Until: t, Note: note}
 			default:
-				return fmt.Errorf("unknown action %q: use accept, reject, contact, convert, disqualify, recycle, reassign, takeover, extend or snooze", args[1])
+				return fmt.Errorf("unknown action %q: use accept, reject, contact, convert, disqualify, recycle, reassign, hand, takeover, extend, nudge or snooze", args[1])
 			}
 			cl, err := a.temporal()
 			if err != nil {
@@ -405,6 +431,9 @@ func actCmd(a *app) *cobra.Command {
 				err = h.Get(ctx, nil)
 			}
 			var ae *temporal.ApplicationError
+			if errors.As(err, &ae) && strings.HasPrefix(ae.Message(), "unknown update ") {
+				return fmt.Errorf("refused, nothing changed: this lead runs on an earlier release of Baton that has no %q action", args[1])
+			}
 			if errors.As(err, &ae) {
 				return fmt.Errorf("refused, nothing changed: %s", ae.Message())
 			}
@@ -422,7 +451,7 @@ func actCmd(a *app) *cobra.Command {
 	f.StringVar(&note, "note", "", "free-text note")
 	f.StringVar(&channel, "channel", "", "channel of a contact")
 	f.StringVar(&ref, "ref", "", "opportunity reference of a conversion")
-	f.StringVar(&to, "to", "", "rep a manager reassigns to (default: the next in rotation)")
+	f.StringVar(&to, "to", "", "rep a manager reassigns or hands to (reassign's default: the next in rotation)")
 	f.DurationVar(&by, "by", 0, "business time a manager's extension adds, e.g. 1h")
 	f.StringVar(&until, "until", "", "instant a snooze lasts until (RFC 3339)")
 	return cmd

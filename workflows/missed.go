@@ -264,7 +264,10 @@ func (w *leadWorkflow) nudge(ctx workflow.Context, in NudgeInput) (domain.LeadSn
 	holder := w.Lead.Owner
 	w.notice(ctx, activities.NotifyInput{Kind: domain.KindNudge, Phase: phase, Seq: w.Nudges, To: holder, Rep: holder, Deadline: due,
 		Reason: in.Note, From: w.personOf(in.ManagerID)})
-	err := w.record(ctx, "nudged", fmt.Sprintf("nudged:%d", w.Nudges), "manager:"+in.ManagerID, in.Note,
-		map[string]string{"rep": holder.ID, "phase": phase, "click": in.ClickID})
+	data := map[string]string{"rep": holder.ID, "phase": phase, "click": in.ClickID}
+	if in.Note != "" {
+		data["note"] = in.Note // a note, so an erasure strips it
+	}
+	err := w.record(ctx, "nudged", fmt.Sprintf("nudged:%d", w.Nudges), "manager:"+in.ManagerID, "", data)
 	return w.Lead, err
 }

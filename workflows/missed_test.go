@@ -224,7 +224,7 @@ func TestManagerNudgesTheRepAfterAMissedFirstContact(t *testing.T) {
 		}
 	}
 	nd := r.eventsOf("nudged")
-	if len(nd) != MaxNudges || nd[0].Actor != "manager:max" || nd[0].Reason != "they asked for a call" || nd[1].Actor != "manager:sam" {
+	if len(nd) != MaxNudges || nd[0].Actor != "manager:max" || nd[0].Data["note"] != "they asked for a call" || nd[1].Actor != "manager:sam" {
 		t.Fatalf("nudged events %+v", nd)
 	}
 	var nudges []string
