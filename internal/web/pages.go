@@ -89,7 +89,15 @@ func (s *Server) usedText(ctx context.Context, c token.Claims, u *store.TokenUse
 				who = "you"
 			}
 			text += ", held by " + who
-			if lead.AcceptedAt != nil {
+			var handed *time.Time // a manager handed it on after a missed first contact
+			for _, e := range lead.Events {
+				if e.Kind == "handed" {
+					handed = &e.At
+				}
+			}
+			if handed != nil && lead.State == "Accepted" {
+				text += " since " + handed.UTC().Format("Mon 2 Jan 15:04 MST")
+			} else if lead.AcceptedAt != nil {
 				text += " since " + lead.AcceptedAt.UTC().Format("Mon 2 Jan 15:04 MST")
 			} else if lead.OfferedAt != nil {
 				text += " since " + lead.OfferedAt.UTC().Format("Mon 2 Jan 15:04 MST")

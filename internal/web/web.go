@@ -537,7 +537,7 @@ func (s *Server) doAction(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		s.done(w, r, c, words.Done, words.DoneText)
-	case isUnknownUpdate(err):
+	case IsUnknownUpdate(err):
 		// The lead's workflow runs on a build from before this action
 		// (docs/releases.md): say so, and how to go on, instead of a 500.
 		s.Log.Warn("action unknown to the lead's build", "action", c.Action, "lead", c.Lead, "update", name)
@@ -598,10 +598,10 @@ func (s *Server) runUpdate(ctx context.Context, workflowID, name string, arg any
 	return err
 }
 
-// isUnknownUpdate reports whether the workflow refused an Update because it
+// IsUnknownUpdate reports whether the workflow refused an Update because it
 // has no handler of that name: a run on a build from before the Update was
 // added (the SDK's "unknown update" rejection).
-func isUnknownUpdate(err error) bool {
+func IsUnknownUpdate(err error) bool {
 	var ae *temporal.ApplicationError
 	return errors.As(err, &ae) && strings.HasPrefix(ae.Message(), "unknown update ")
 }
