@@ -218,9 +218,13 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 		}
 		if in.Kind == mail.KindEscalation && in.Phase == "contact" {
 			// A missed first contact (issue 16): the manager's actions on it.
-			n.Links = append(n.Links, store.Link{Label: "Hand to a rep", URL: a.link(in, "hand")},
-				store.Link{Label: "Take it myself", URL: a.link(in, "hand-self")},
-				store.Link{Label: "Extend once", URL: a.link(in, "extend-contact")},
+			// Only the team's manager takes a lead over (level 1); the sales
+			// leader (level 2) hands it on, extends or nudges.
+			n.Links = append(n.Links, store.Link{Label: "Hand to a rep", URL: a.link(in, "hand")})
+			if in.Seq <= 1 {
+				n.Links = append(n.Links, store.Link{Label: "Take it myself", URL: a.link(in, "hand-self")})
+			}
+			n.Links = append(n.Links, store.Link{Label: "Extend once", URL: a.link(in, "extend-contact")},
 				store.Link{Label: "Nudge " + in.Rep.Name, URL: a.link(in, "nudge")})
 		}
 	}

@@ -46,3 +46,61 @@ func TestContactRemindersCarryTheirAction(t *testing.T) {
 		}
 	}
 }
+
+// Issue 16: a missed first contact's escalation carries the manager's
+// actions (the leader's, at level 2, without the take-over), and a nudge
+// carries the link the holder needs, valid after the passed deadline.
+func TestMissedFirstContactMailsCarryTheirActions(t *testing.T) {
+	signer, _ := token.NewSigner([]byte(strings.Repeat("activities-key", 3)))
+	out := &captured{}
+	a := &Activities{Mailer: out, Signer: signer, PublicURL: "https://baton.example.com", From: "Baton <baton@example.com>", LinkTTL: time.Hour}
+	rep := domain.PersonRef{ID: "ana", Name: "Ana", Email: "ana@example.com", TimeZone: "Europe/Berlin"}
+	max := domain.PersonRef{ID: "max", Name: "Max", Email: "max@example.com", TimeZone: "Europe/Berlin"}
+	lead := domain.LeadSnapshot{ID: "ld_1", Email: "dana@acme.example", Name: "Dana", Attempt: 3, Owner: rep}
+	passed := time.Now().Add(-2 * time.Hour)
+	send := func(in NotifyInput) store.Message {
+		t.Helper()
+		in.Lead, in.Campaign = lead, domain.CampaignInfo{ID: "c", Name: "Webinar"}
+		if err := a.Notify(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+		return out.msgs[len(out.msgs)-1]
+	}
+	actions := func(m store.Message) string {
+		var xs []string
+		for _, l := range m.Links {
+			if u, ok := strings.CutPrefix(l.URL, "https://baton.example.com/a/"); ok {
+				c, err := signer.Verify(u, time.Now())
+				if err != nil || c.Attempt != 3 || c.Lead != "ld_1" {
+					t.Fatalf("%s link: %+v %v", l.Label, c, err)
+				}
+				xs = append(xs, c.Action)
+			}
+		}
+		return strings.Join(xs, ",")
+	}
+	m := send(NotifyInput{Kind: mail.KindEscalation, Phase: "contact", Seq: 1, To: max, Rep: rep, Deadline: time.Now()})
+	if got := actions(m); got != "hand,hand-self,extend-contact,nudge" {
+		t.Errorf("manager's escalation actions %q", got)
+	}
+	m = send(NotifyInput{Kind: mail.KindEscalation, Phase: "contact", Seq: 2, To: max, Rep: rep, Deadline: time.Now()})
+	if got := actions(m); got != "hand,extend-contact,nudge" {
+		t.Errorf("leader's escalation actions %q", got)
+	}
+	m = send(NotifyInput{Kind: mail.KindEscalation, Phase: "accept", Seq: 1, To: max, Rep: rep, Deadline: time.Now()})
+	if got := actions(m); got != "reassign,takeover,extend,nudge" {
+		t.Errorf("accept escalation actions %q", got)
+	}
+	m = send(NotifyInput{Kind: mail.KindNudge, Phase: "contact", Seq: 1, To: rep, Rep: rep, From: max, Deadline: passed})
+	if got := actions(m); got != "contact" || !strings.Contains(m.Subject, "Max asks") {
+		t.Errorf("nudge after a missed contact: %q %q", got, m.Subject)
+	}
+	m = send(NotifyInput{Kind: mail.KindNudge, Phase: "accept", Seq: 2, To: rep, Rep: rep, From: max, Deadline: passed})
+	if got := actions(m); got != "accept" {
+		t.Errorf("nudge of an escalated offer: %q", got)
+	}
+	m = send(NotifyInput{Kind: mail.KindHanded, Phase: "contact", To: rep, Rep: rep, From: max, Deadline: time.Now().Add(time.Hour)})
+	if got := actions(m); got != "contact" || !strings.Contains(m.Text, "Max handed you") {
+		t.Errorf("handed: %q\n%s", got, m.Text)
+	}
+}
