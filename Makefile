@@ -112,7 +112,7 @@ $(PRISM):
 histories: $(TEMPORAL) pg ## capture the replay baseline: every path's workflow history from real runs into .data/histories (copy them into workflows/testdata/histories)
 	@mkdir -p $(CURDIR)/.data/histories
 	BATON_SAVE_HISTORY=$(CURDIR)/.data/histories \
-	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack|TestOneClickDeclineAndManagerReassign|TestMorePathsOnTheRealStack|TestCampaignDraftToClosedOnTheRealStack|TestSignedBounceReassignsTheLeadOnTheRealStack|TestRefusedOfferReassignsOnTheRealStack|TestRespondAsyncIntakeNeedsNoWorkerAndMakesOneLead|TestBatchIdempotencyAndEventsOnTheRealStack|TestExtendAwayAndEndByHandOnTheRealStack" ./internal/e2e/
+	  go test -count=1 -run "TestLeadHandedToRepEndToEnd|TestLifecycleOnTheRealStack|TestOneClickDeclineAndManagerReassign|TestMorePathsOnTheRealStack|TestCampaignDraftToClosedOnTheRealStack|TestSignedBounceReassignsTheLeadOnTheRealStack|TestRefusedOfferReassignsOnTheRealStack|TestRespondAsyncIntakeNeedsNoWorkerAndMakesOneLead|TestBatchIdempotencyAndEventsOnTheRealStack|TestExtendAwayAndEndByHandOnTheRealStack|TestMissedFirstContactOnTheRealStack" ./internal/e2e/
 	@echo "saved in .data/histories; copy them into workflows/testdata/histories (releases after this baseline use Worker Versioning: see workflows/replay_test.go)"
 
 bench: $(TEMPORAL) pg ## the six benchmark figures side by side in one run (at most 15 minutes); writes bench/results/ (BENCH_* or flags to scale)

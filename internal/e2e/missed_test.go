@@ -201,8 +201,9 @@ func TestMissedFirstContactOnTheRealStack(t *testing.T) {
 
 	// The new holder misses too: a new escalation; the manager takes it over.
 	esc3 := mailsAbout(t, s, "max.becker@example.com", "escalation", "Nora Nudge", 3, missedWindow+15*time.Second)[2]
-	if st, page := click(t, linkOf(t, esc3, "Take it myself")); st != 200 || !strings.Contains(page, "The lead is yours") || !strings.Contains(page, "Log contact") {
-		t.Fatalf("take over: %d %s", st, page)
+	st, taken := click(t, linkOf(t, esc3, "Take it myself"))
+	if st != 200 || !strings.Contains(taken, "The lead is yours") || !strings.Contains(taken, "Log contact") {
+		t.Fatalf("take over: %d %s", st, taken)
 	}
 	if v := getLead(t, s, id); v.Owner == nil || v.Owner.ID != "max-manager" || v.State != "Accepted" {
 		t.Fatalf("after the take-over: %+v", v)
@@ -216,6 +217,41 @@ func TestMissedFirstContactOnTheRealStack(t *testing.T) {
 	forged = forged[:len(forged)-3] + "AAA"
 	if st, _ := click(t, forged); st != http.StatusForbidden {
 		t.Errorf("forged link: %d", st)
+	}
+
+	// The manager disqualifies it from the result page's link, with a note
+	// for marketing (a control character is refused first).
+	m := regexp.MustCompile(`<a href="(/a/[^"]+)">Disqualify</a>`).FindStringSubmatch(taken)
+	if m == nil {
+		t.Fatalf("take-over result has no Disqualify link: %s", taken)
+	}
+	dq := s.URL + m[1]
+	if st, page := clickWith(t, dq, url.Values{"reason": {"student"}, "note": {"thesis\x1b[2J"}}); st != http.StatusBadRequest || !strings.Contains(page, "control character") {
+		t.Errorf("a note with a control character: %d %s", st, page)
+	}
+	if st, page := clickWith(t, dq, url.Values{"reason": {"student"}, "note": {"Thesis research, no budget"}}); st != 200 || !strings.Contains(page, "Lead disqualified") {
+		t.Fatalf("disqualify: %d %s", st, page)
+	}
+	var note string
+	for _, e := range getLead(t, s, id).Events {
+		if e.Kind == "disqualified" {
+			note = e.Data["note"]
+		}
+	}
+	if note != "Thesis research, no budget" {
+		t.Errorf("disqualified note %q", note)
+	}
+	waitClosed(t, s, workflows.LeadWorkflowID(id))
+	saveHistory(t, s.Temporal, workflows.LeadWorkflowID(id), "lead-missed-contact-nudge-extend-hand-takeover-disqualify")
+}
+
+// waitClosed waits until a workflow has completed.
+func waitClosed(t *testing.T, s *Stack, workflowID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.Temporal.GetWorkflow(ctx, workflowID, "").Get(ctx, nil); err != nil {
+		t.Fatalf("%s: %v", workflowID, err)
 	}
 }
 
