@@ -75,6 +75,11 @@ func staleText(lead store.LeadView, c token.Claims, tz string, now time.Time) st
 			}
 			return ""
 		}
+		if c.Action == "nudge" && lead.State == "Accepted" && lead.Attempt == c.Attempt && !hasEvent(lead, "handed") &&
+			lead.ContactBy != nil && now.Before(*lead.ContactBy) && !hasEvent(lead, "extended") {
+			// An escalated offer's nudge link, after the rep accepted.
+			return fmt.Sprintf("%s accepted this lead%s; first contact is due by %s. Nothing to nudge.", holder, on(lead.AcceptedAt, tz), inZone(*lead.ContactBy, tz))
+		}
 		if why := missedStale(lead, c, tz, now, holder); why != "" {
 			return why
 		}
@@ -94,6 +99,15 @@ func staleText(lead store.LeadView, c token.Claims, tz string, now time.Time) st
 		}
 	}
 	return ""
+}
+
+func hasEvent(lead store.LeadView, kind string) bool {
+	for _, e := range lead.Events {
+		if e.Kind == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // missedStale is why an action on a missed first contact no longer

@@ -52,6 +52,11 @@ func TestMissedFirstContactLinksExplainThemselves(t *testing.T) {
 		{"escalated offer: nudge", func() store.LeadView {
 			return store.LeadView{State: "Escalated", Attempt: 1, Owner: &store.OwnerView{ID: "ana", Name: "Ana Schmidt"}}
 		}, "nudge", ""},
+		{"escalated offer accepted since", func() store.LeadView {
+			l := missed()
+			l.ContactBy = &future
+			return l
+		}, "nudge", "accepted this lead on"},
 		{"escalated offer moved on", func() store.LeadView {
 			return store.LeadView{State: "Escalated", Attempt: 2, OfferedAt: &past, Owner: &store.OwnerView{ID: "bea", Name: "Bea Ortiz"}}
 		}, "nudge", "went to Bea Ortiz"},
