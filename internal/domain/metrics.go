@@ -167,7 +167,7 @@ type LeadRecord struct {
 	DisqualifyNote string
 	DisqualifiedBy string
 	DisqualifiedAt time.Time
-	Collateral      []string
+	Collateral     []string
 }
 
 // IsMQL reports whether the lead became an MQL.

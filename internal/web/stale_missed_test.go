@@ -18,7 +18,9 @@ func TestMissedFirstContactLinksExplainThemselves(t *testing.T) {
 		return store.LeadView{State: "Accepted", Attempt: 1, ContactBy: &past, AcceptedAt: &past,
 			Owner: &store.OwnerView{ID: "ana", Name: "Ana Schmidt"}}
 	}
-	claim := func(action string) token.Claims { return token.Claims{Lead: "ld_x", Actor: "max", Action: action, Attempt: 1} }
+	claim := func(action string) token.Claims {
+		return token.Claims{Lead: "ld_x", Actor: "max", Action: action, Attempt: 1}
+	}
 	cases := []struct {
 		name   string
 		lead   func() store.LeadView
