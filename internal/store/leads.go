@@ -198,7 +198,7 @@ var errDuplicateEvent = errors.New("duplicate event")
 // so the numbers both teams see do not change.
 func (s *Store) Erase(ctx context.Context, leadID string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', region = '', industry = '', company_size = '', updated_at = now()
+		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', region = '', industry = '', company_size = '', phone = '', updated_at = now()
 			where id = $1`, leadID, domain.ErasedEmail(leadID))
 		if err != nil {
 			return fmt.Errorf("erase lead %s: %w", leadID, err)
@@ -214,6 +214,10 @@ func (s *Store) Erase(ctx context.Context, leadID string) error {
 		}
 		if _, err = tx.Exec(ctx, `update email_ledger set subject = '', to_email = 'erased' where key like $1 || ':%'`, leadID); err != nil {
 			return err
+		}
+		// Its sections of escalation batches, sent or queued.
+		if err := redactBatchItems(ctx, tx, "i.lead_id = $1", leadID); err != nil {
+			return fmt.Errorf("erase lead %s from mail batches: %w", leadID, err)
 		}
 		_, err = tx.Exec(ctx, `update webhook_events set payload = jsonb_set(payload #- '{data,lead,name}' #- '{data,lead,company}'
 			#- '{data,lead,country}' #- '{data,lead,reason}', '{data,lead,email}', to_jsonb($2::text))
