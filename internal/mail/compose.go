@@ -189,7 +189,10 @@ func Compose(n Notice, from, replyTo string) (store.Message, error) {
 		if err := htmlT.ExecuteTemplate(&ph, n.Kind+"-part", n); err != nil {
 			return store.Message{}, err
 		}
-		m.Part = &store.Part{Text: strings.TrimSpace(pt.String()), HTML: ph.String()}
+		// The part carries its own heading (the single message's subject),
+		// so erasing the lead takes the whole section out of a sent batch.
+		m.Part = &store.Part{Text: "--- " + m.Subject + "\n\n" + strings.TrimSpace(pt.String()),
+			HTML: `<h2 style="font-size:16px;margin:4px 0">` + htmltemplate.HTMLEscapeString(m.Subject) + "</h2>\n" + ph.String()}
 	}
 	return m, nil
 }
@@ -205,9 +208,8 @@ type batchView struct {
 }
 
 type batchItem struct {
-	Subject string
-	Text    string
-	HTML    htmltemplate.HTML // rendered and escaped by the kind's own part template
+	Text string
+	HTML htmltemplate.HTML // rendered and escaped by the kind's own part template
 }
 
 // ComposeBatch renders a batch: one email to its recipient with each queued
@@ -218,7 +220,7 @@ func ComposeBatch(b store.Batch, from string) (store.Message, error) {
 	v := batchView{ToName: b.ToName}
 	var links []store.Link
 	for _, it := range b.Items {
-		v.Items = append(v.Items, batchItem{Subject: it.Subject, Text: it.Part.Text, HTML: htmltemplate.HTML(it.Part.HTML)}) //nolint:gosec // our own rendered template output
+		v.Items = append(v.Items, batchItem{Text: it.Part.Text, HTML: htmltemplate.HTML(it.Part.HTML)}) // Compose rendered and escaped it
 		links = append(links, it.Links...)
 	}
 	var txt, html bytes.Buffer

@@ -52,7 +52,7 @@ func (s *Store) QueueOrSend(ctx context.Context, m Message, part Part, window ti
 	sendNow := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// The window row first (every writer locks it before a batch row).
-		if _, err := tx.Exec(ctx, `insert into mail_windows (recipient, kind, closes_at) values ($1, $2, '-infinity')
+		if _, err := tx.Exec(ctx, `insert into mail_windows (recipient, kind, closes_at) values ($1, $2, 'epoch')
 			on conflict do nothing`, recipient, m.Kind); err != nil {
 			return err
 		}
