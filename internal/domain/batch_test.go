@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,5 +40,30 @@ func TestBatchWindowRule(t *testing.T) {
 	// Window zero: no batching.
 	if s5 := NextBatchStep(MailWindow{ClosesAt: t0.Add(time.Hour), OpenBatch: "x"}, t0, 0, "escalation", "m"); !s5.SendNow {
 		t.Fatalf("window 0: %+v", s5)
+	}
+}
+
+func TestNormalizePhone(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "  ": "", "+49 30 123456": "+4930123456", "+1 (415) 555-0100": "+14155550100", "0049 30 123456": "+4930123456",
+		"030 123456": "030123456", "030.123.456": "030123456", "5550100": "5550100", "+123456789012345": "+123456789012345",
+	} {
+		got, err := NormalizePhone(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, frag := range map[string]string{
+		"+49 30 12x456": `has 'x'`, "030 1234 ext 5": `has 'e'`, "49+30": "+ that is not at the start", "123": "at least 4",
+		"+1234567": "at least 8", "+1234567890123456": "at most 15", "+0301234567": "does not start with 0",
+		"030\n123456": "control", "030\u202e123456": "bidirectional", strings.Repeat("1 ", 25): "longer than 40",
+		"tel:+4930123456": `has 't'`,
+	} {
+		if _, err := NormalizePhone(in); err == nil || !strings.Contains(err.Error(), frag) {
+			t.Errorf("NormalizePhone(%q) = %v; want an error with %q", in, err, frag)
+		}
+	}
+	if TelURL("+4930123456") != "tel:+4930123456" || TelURL("javascript:x") != "" || TelURL("+49 30") != "" || TelURL("") != "" {
+		t.Fatal("TelURL lets a non-stored form through")
 	}
 }

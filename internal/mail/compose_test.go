@@ -334,3 +334,34 @@ func TestHeadersCarryNoControlCharacters(t *testing.T) {
 		t.Errorf("HeaderText: %q", got)
 	}
 }
+
+// TestPhoneIsATelLink: the offer and the first-contact reminder carry the
+// lead's phone as a tel: link (and the reminder a mailto); a phone not in
+// the stored form never becomes a link.
+func TestPhoneIsATelLink(t *testing.T) {
+	offer := notice(mail.KindOffer)
+	offer.Lead.Phone = "+4930123456"
+	m := compose(t, offer)
+	if !strings.Contains(m.HTML, `<a href="tel:&#43;4930123456">&#43;4930123456</a>`) || !strings.Contains(m.Text, "Phone:     +4930123456 (tel:+4930123456)") {
+		t.Fatalf("offer without its tel link:\n%s\n%s", m.HTML, m.Text)
+	}
+	rem := notice(mail.KindReminder)
+	rem.Phase, rem.Lead.Phone = "contact", "+4930123456"
+	m = compose(t, rem)
+	if !strings.Contains(m.HTML, `Call <a href="tel:&#43;4930123456">`) || !strings.Contains(m.HTML, `href="mailto:`+rem.Lead.Email+`"`) ||
+		!strings.Contains(m.Text, "Call:      +4930123456") {
+		t.Fatalf("first-contact reminder without call and mail links:\n%s\n%s", m.HTML, m.Text)
+	}
+	rem.Phase = "accept" // an accept reminder is before the rep holds the lead
+	if m = compose(t, rem); strings.Contains(m.HTML, "tel:") {
+		t.Fatal("accept reminder shows the phone link")
+	}
+	offer.Lead.Phone = "javascript:alert(1)"
+	if m = compose(t, offer); strings.Contains(m.HTML, "javascript") && strings.Contains(m.HTML, `href="javascript`) || strings.Contains(m.HTML, "tel:") {
+		t.Fatalf("a bad phone became a link:\n%s", m.HTML)
+	}
+	offer.Lead.Phone = ""
+	if m = compose(t, offer); strings.Contains(m.HTML, "Phone") || strings.Contains(m.Text, "Phone:") {
+		t.Fatal("no phone, yet a phone row")
+	}
+}

@@ -50,8 +50,10 @@ create table mail_batch_items (
 create index mail_batch_items_batch on mail_batch_items(batch_key) where batch_key is not null;
 create index mail_batch_items_lead on mail_batch_items(lead_id);
 
--- A lead's phone, optional, as intake normalized it ("+4930123456").
+-- A lead's phone, optional, as intake normalized it ("+4930123456"), and
+-- in a staged CSV row.
 alter table leads add column phone text not null default '';
+alter table lead_import_rows add column phone text not null default '';
 
 -- Why routing passed a rep over for a lead ('off shift', 'at cap', 'away'), once
 -- per lead, attempt and rep; waited is true when nobody could take it and
@@ -77,4 +79,5 @@ on conflict do nothing;
 ---- create above / drop below ----
 drop table routing_skips;
 alter table leads drop column phone;
+alter table lead_import_rows drop column phone;
 drop table mail_batch_items, mail_batches, mail_windows;
