@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"sort"
 	"strings"
@@ -200,8 +201,16 @@ func (s *Server) leadData(ctx context.Context, v store.Viewer, lead store.LeadVi
 		il.OwnerID = lead.Owner.ID
 	}
 	data := map[string]any{"Lead": lead, "Rows": rows, "Zone": zoneName(v.TimeZone), "Actions": s.rowActions(v, il)}
-	if lead.Owner != nil && lead.Owner.ID == v.PersonID && (lead.State == "Accepted" || lead.State == "Contacted") {
+	holder := lead.Owner != nil && lead.Owner.ID == v.PersonID
+	if holder && (lead.State == "Accepted" || lead.State == "Contacted") {
 		data["MailTo"] = "mailto:" + lead.Email
+		data["Tel"] = template.URL(domain.TelURL(lead.Phone)) // only "+" and digits
+	}
+	// The phone is for whoever works the lead: its holder and the team's
+	// manager (a manager sees only their team's leads). Leaders and
+	// marketers see the lead, not the number.
+	if lead.Phone != "" && (holder || v.Role == store.RoleManager) {
+		data["Phone"], data["PhoneTel"] = lead.Phone, template.URL(domain.TelURL(lead.Phone))
 	}
 	if d := il.Deadline(); d != nil {
 		label := "Accept by"
