@@ -67,3 +67,41 @@ func TestNormalizePhone(t *testing.T) {
 		t.Fatal("TelURL lets a non-stored form through")
 	}
 }
+
+func TestMissCausesCountLeadsOncePerCause(t *testing.T) {
+	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	ev := func(lead, kind, actor, reason string, data map[string]string, min int) StatEvent {
+		return StatEvent{LeadID: lead, Kind: kind, Actor: actor, Reason: reason, Data: data, At: at.Add(time.Duration(min) * time.Minute)}
+	}
+	skip := func(lead, rep, why string, min int) StatEvent {
+		return ev(lead, "skipped", "system:routing", why, map[string]string{"rep": rep, "waited": "false"}, min)
+	}
+	evs := []StatEvent{
+		ev("a", "mql", "system", "", nil, 0), skip("a", "bea", SkipOffShift, 1), skip("a", "cy", SkipAtCap, 1),
+		skip("a", "bea", SkipOffShift, 5), // a second attempt of the same lead: still one lead
+		ev("b", "mql", "system", "", nil, 0), skip("b", "bea", SkipAway, 1),
+		ev("c", "mql", "system", "", nil, 0), ev("c", "reassigned", "system:directory", "", map[string]string{"from": "bea"}, 2),
+		ev("c", "rejected", "rep:bea", "no-budget", nil, 3), ev("d", "mql", "system", "", nil, 0), ev("d", "rejected", "rep:bea", "bad-fit", nil, 3),
+		ev("e", "mql", "system", "", nil, 0), skip("e", "bea", "inactive", 1), // not a cause
+	}
+	by := ByRep(Cohort(LeadRecords(evs, time.Time{}), time.Time{}, time.Time{}))
+	got := map[string][]string{}
+	for _, c := range by["bea"].Causes {
+		got[c.Label] = c.Leads
+	}
+	want := map[string][]string{"off shift": {"a"}, "away": {"b", "c"}, "declined: " + ReasonLabel("bad-fit"): {"d"}, "declined: " + ReasonLabel("no-budget"): {"c"}}
+	if len(got) != len(want) {
+		t.Fatalf("bea's causes: %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if strings.Join(got[k], ",") != strings.Join(v, ",") {
+			t.Errorf("%s: %v, want %v", k, got[k], v)
+		}
+	}
+	if c := by["cy"]; c == nil || len(c.Causes) != 1 || c.Causes[0].Key != CauseAtCap || len(c.Causes[0].Leads) != 1 {
+		t.Fatalf("cy (only ever skipped at cap): %+v", c)
+	}
+	if order := by["bea"].Causes; order[0].Key != CauseOffShift || order[1].Key != CauseAway {
+		t.Fatalf("causes out of order: %+v", order)
+	}
+}

@@ -742,7 +742,7 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	teams := TeamSLA(reps)
-	var teamBars, repBars, missBars, volBars, accBars []Bar
+	var teamBars, repBars, missBars, causeBars, volBars, accBars []Bar
 	type line struct {
 		store.RepSLA
 		Pct string
@@ -757,6 +757,9 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 		b, _ := pctBar(rp.Name, rp.Met(), rp.Missed(), slaTarget)
 		repBars = append(repBars, b)
 		repRows = append(repRows, line{rp, rp.SLA.Pct()})
+		for _, c := range rp.Causes {
+			causeBars = append(causeBars, Bar{Label: rp.Name + ": " + c.Label, Value: float64(len(c.Leads)), Class: "bad"})
+		}
 		if n := len(rp.MissedAccept) + len(rp.MissedContact); n > 0 {
 			missBars = append(missBars, Bar{Label: rp.Name + ": acceptances", Value: float64(len(rp.MissedAccept)), Class: "bad"},
 				Bar{Label: rp.Name + ": first contacts", Value: float64(len(rp.MissedContact)), Class: "bad"})
@@ -815,6 +818,9 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(missBars) > 0 {
 		data["MissChart"] = HBars("misses", "Deadlines missed by rep: acceptances vs first contacts (count of deadlines)", "", missBars, 0, 0)
+	}
+	if len(causeBars) > 0 {
+		data["CauseChart"] = HBars("causes", "Causes recorded by rep: off shift, at cap, away, declines by reason (count of leads)", "", causeBars, 0, 0)
 	}
 	if len(marketerBars) > 0 {
 		data["MarketerChart"] = HBars("by-marketer", "Acceptance by marketer, % of decided leads", "%", marketerBars, 100, 0)
