@@ -198,3 +198,29 @@ func TestEscalationBatchExactlyOnce(t *testing.T) {
 		}
 	}
 }
+
+// An escalation retried after its lead was erased is not queued.
+func TestNoBatchItemForAnErasedLead(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	l := domain.LeadSnapshot{ID: "ld_batch01", WorkflowID: "lead-ld_batch01", Email: "lead01@acme.example", Name: "Lead Nr01",
+		CampaignID: "webinar-q3", State: domain.StateAccepted, Version: 1, Attempt: 1}
+	if err := st.Record(ctx, l, domain.Event{Key: "ld_batch01:captured", Seq: 1, Kind: "captured", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	b := &notify.Batching{Store: st, Window: time.Minute, From: "baton@example.com"}
+	n := notify.New(mail.Outbox{Store: st}, notify.Options{Batch: b})
+	if err := n.Deliver(ctx, escalation(t, 0)); err != nil { // the leading edge, another lead
+		t.Fatal(err)
+	}
+	if err := st.Erase(ctx, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Deliver(ctx, escalation(t, 1)); err != nil {
+		t.Fatal(err)
+	}
+	var items int
+	if err := st.Pool.QueryRow(ctx, `select count(*) from mail_batch_items where lead_id = $1`, l.ID).Scan(&items); err != nil || items != 0 {
+		t.Fatalf("erased lead queued: %d items, %v", items, err)
+	}
+}

@@ -51,6 +51,18 @@ func (s *Store) QueueOrSend(ctx context.Context, m Message, part Part, window ti
 	}
 	sendNow := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Nothing about an erased lead is queued (a notice retried after
+		// the erasure, as DeliverToOutbox guards a single message). FOR
+		// SHARE orders this with the erasure's update.
+		if m.LeadID != "" {
+			var email string
+			switch err := tx.QueryRow(ctx, `select email from leads where id = $1 for share`, m.LeadID).Scan(&email); {
+			case err == nil && email == domain.ErasedEmail(m.LeadID):
+				return nil
+			case err != nil && !errors.Is(err, pgx.ErrNoRows):
+				return err
+			}
+		}
 		// The window row first (every writer locks it before a batch row).
 		if _, err := tx.Exec(ctx, `insert into mail_windows (recipient, kind, closes_at) values ($1, $2, 'epoch')
 			on conflict do nothing`, recipient, m.Kind); err != nil {
