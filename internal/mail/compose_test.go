@@ -365,3 +365,32 @@ func TestPhoneIsATelLink(t *testing.T) {
 		t.Fatal("no phone, yet a phone row")
 	}
 }
+
+// TestComposeBatch: one email for the queued escalations, each lead's
+// section under its own heading with its own links, in arrival order; a
+// viewport for phones; a subject that names no lead.
+func TestComposeBatch(t *testing.T) {
+	var items []store.BatchItem
+	for _, who := range []string{"Dana Lee", "Lee Park"} {
+		n := notice(mail.KindEscalation)
+		n.Lead.Name, n.Phase = who, "contact"
+		n.Links = []store.Link{{Label: "Open the lead", URL: "https://baton.example.com/leads/" + strings.ReplaceAll(who, " ", "") + "?t=x"}}
+		m := compose(t, n)
+		if m.Part == nil || !strings.HasPrefix(m.Part.Text, "--- "+m.Subject) {
+			t.Fatalf("escalation part: %+v", m.Part)
+		}
+		items = append(items, store.BatchItem{Key: who, Subject: m.Subject, Part: *m.Part, Links: m.Links})
+	}
+	m, err := mail.ComposeBatch(store.Batch{Key: "batch:escalation:max@example.com:1", Recipient: "max@example.com", Kind: mail.KindEscalation,
+		ToName: "Max Becker", Items: items}, "baton@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "2 escalations need you" || strings.Contains(m.Subject, "Dana") || m.Kind != mail.KindEscalation || len(m.Links) != 2 {
+		t.Fatalf("batch: %q %q %d links", m.Subject, m.Kind, len(m.Links))
+	}
+	if !strings.Contains(m.HTML, `name="viewport"`) || strings.Index(m.HTML, "Dana Lee") > strings.Index(m.HTML, "Lee Park") ||
+		strings.Count(m.HTML, "<h2") != 2 || !strings.Contains(m.Text, "https://baton.example.com/leads/LeePark?t=x") {
+		t.Fatalf("batch body:\n%s\n%s", m.HTML, m.Text)
+	}
+}
