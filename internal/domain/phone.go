@@ -12,7 +12,7 @@ import (
 // extension ("x12"), a second "+", control characters (TextProblem). The
 // stored form is what a tel: link needs ("+4930123456").
 const (
-	phoneMaxInput = 40
+	phoneMaxInput                  = 40
 	phoneMinDigits, phoneMaxDigits = 4, 15
 	phoneMinIntl                   = 8
 )

@@ -33,7 +33,7 @@ var funcs = map[string]any{
 		}
 		return t.In(loc).Format("Mon 2 Jan 15:04")
 	},
-	"join":   strings.Join,
+	"join": strings.Join,
 	// tel is the lead's tel: link (html/template allows no tel: URL of its
 	// own making; domain.TelURL lets only "+" and digits through).
 	"tel":    func(phone string) htmltemplate.URL { return htmltemplate.URL(domain.TelURL(phone)) },
