@@ -27,7 +27,7 @@ func (c *fakeClock) Add(d time.Duration) {
 }
 
 // escalation composes lead i's escalation to max as the activity does.
-func escalation(t *testing.T, i int) store.Message {
+func escalation(t testing.TB, i int) store.Message {
 	t.Helper()
 	id := fmt.Sprintf("ld_batch%02d", i)
 	n := mail.Notice{Kind: mail.KindEscalation, Key: id + ":escalation:contact:1:1:max",
@@ -222,5 +222,33 @@ func TestNoBatchItemForAnErasedLead(t *testing.T) {
 	var items int
 	if err := st.Pool.QueryRow(ctx, `select count(*) from mail_batch_items where lead_id = $1`, l.ID).Scan(&items); err != nil || items != 0 {
 		t.Fatalf("erased lead queued: %d items, %v", items, err)
+	}
+}
+
+var benchRun int
+
+// BenchmarkEscalationDelivery compares delivering an escalation to the
+// local outbox alone (window 0) with passing it through the batching window
+// (the leading edge, then queued): the price of the window's transaction.
+func BenchmarkEscalationDelivery(b *testing.B) {
+	st := openStore(b)
+	ctx := context.Background()
+	for _, window := range []time.Duration{0, time.Hour} {
+		b.Run(fmt.Sprintf("window=%s", window), func(b *testing.B) {
+			n := notify.New(mail.Outbox{Store: st}, notify.Options{Batch: &notify.Batching{Store: st, Window: window, From: "baton@example.com"}})
+			msgs := make([]store.Message, b.N)
+			for i := range msgs {
+				msgs[i] = escalation(b, i)
+				benchRun++
+				msgs[i].Key = fmt.Sprintf("%s:w%d:%d", msgs[i].Key, window, benchRun) // never seen before
+				msgs[i].To = fmt.Sprintf("m%d@example.com", benchRun%7)              // seven managers
+			}
+			b.ResetTimer()
+			for i := range msgs {
+				if err := n.Deliver(ctx, msgs[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
