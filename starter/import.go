@@ -29,7 +29,7 @@ func importCmd(a *app) *cobra.Command {
 		Use:   "import <file.csv> | --status",
 		Short: "Import leads from a CSV file: staged in PostgreSQL, then started at a bounded rate by the worker",
 		Long: "Streams a CSV with a header row and the columns campaign,email (required) and\n" +
-			"name,company,country,score,source into PostgreSQL, with a progress bar on stderr.\n" +
+			"name,company,country,score,source,phone into PostgreSQL, with a progress bar on stderr.\n" +
 			"Each row is checked like a POST /api/v1/leads; bad rows are listed with their line\n" +
 			"numbers (and written to <file>.errors.csv) and the rest go on. A lead already staged\n" +
 			"for its campaign, by this file or another, is a duplicate and skipped, so importing\n" +

@@ -97,6 +97,8 @@ type Touch struct {
 
 	// Optional routing fields (territory rules); empty on older touches.
 	Region, Industry, CompanySize string
+	// Phone, optional, normalized by intake; empty on older touches.
+	Phone string
 }
 
 // IntakeResult answers UpdateIntake.

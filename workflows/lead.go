@@ -205,7 +205,7 @@ func (w *leadWorkflow) finishErase(ctx workflow.Context) error {
 		return err
 	}
 	w.Lead.Email, w.Lead.Name, w.Lead.Company, w.Lead.Country, w.Lead.Reason = domain.ErasedEmail(w.Lead.ID), "", "", "", ""
-	w.Lead.Region, w.Lead.Industry, w.Lead.CompanySize = "", "", ""
+	w.Lead.Region, w.Lead.Industry, w.Lead.CompanySize, w.Lead.Phone = "", "", "", ""
 	w.setState(ctx, domain.StateErased)
 	if err := w.record(ctx, "erased", "erased", w.erasing.Actor, w.erasing.Reason, nil); err != nil {
 		return err
@@ -434,6 +434,7 @@ func (w *leadWorkflow) applyTouch(ctx workflow.Context, t Touch) bool {
 	// A later touch fills gaps and can only raise the score.
 	w.Lead.Name, w.Lead.Company, w.Lead.Country = orDefault(t.Name, w.Lead.Name), orDefault(t.Company, w.Lead.Company), orDefault(t.Country, w.Lead.Country)
 	w.Lead.Region, w.Lead.Industry, w.Lead.CompanySize = orDefault(t.Region, w.Lead.Region), orDefault(t.Industry, w.Lead.Industry), orDefault(t.CompanySize, w.Lead.CompanySize)
+	w.Lead.Phone = orDefault(t.Phone, w.Lead.Phone)
 	if t.Score > w.Lead.Score {
 		w.Lead.Score = t.Score
 	}

@@ -306,7 +306,7 @@ func runLead(plan rndLeadPlan) ([]string, []string, bool) {
 	var trace []string
 	w.life = 1
 	lr := runLeadLife(plan, w, plan.Start, plan.Actions, plan.Horizon, Touch{ID: "req-1", Campaign: "webinar-q3", Email: rndEmail,
-		Name: "Dana Lee", Company: "Acme", Country: "US", Score: plan.FirstScore, Source: "form"})
+		Name: "Dana Lee", Company: "Acme", Country: "US", Score: plan.FirstScore, Source: "form", Phone: "+14155550100"})
 	trace = append(trace, lr.trace...)
 	concurrent := lr.inflight.max > 1
 	if plan.SecondLife && !lr.spun {
@@ -806,7 +806,7 @@ func (lr *rndLeadRun) act(i int, a rndAction) {
 		})
 		if r.IntN(2) == 0 {
 			// The form the person filled in is retried while the purge runs.
-			t := Touch{ID: fmt.Sprintf("t-%d-again", i), Campaign: "webinar-q3", Email: rndEmail, Name: "Dana Lee", Company: "Acme", Country: "DE", Score: 10}
+			t := Touch{ID: fmt.Sprintf("t-%d-again", i), Campaign: "webinar-q3", Email: rndEmail, Name: "Dana Lee", Company: "Acme", Country: "DE", Score: 10, Phone: "+4930123456"}
 			env.RegisterDelayedCallback(func() {
 				if r.IntN(2) == 0 {
 					env.SignalWorkflow(SignalTouch, t)

@@ -115,7 +115,7 @@ func (w *rndWorld) Campaign(_ context.Context, id string) (domain.CampaignInfo, 
 }
 
 func hasPII(l domain.LeadSnapshot) bool {
-	return l.Name != "" || l.Company != "" || l.Country != "" || l.Region != "" || l.Industry != "" || l.CompanySize != "" ||
+	return l.Name != "" || l.Company != "" || l.Country != "" || l.Region != "" || l.Industry != "" || l.CompanySize != "" || l.Phone != "" ||
 		(l.Email != "" && l.Email != domain.ErasedEmail(l.ID))
 }
 

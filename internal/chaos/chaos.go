@@ -574,6 +574,35 @@ func (s *Stack) check(ctx context.Context, leads []*lead, window time.Duration, 
 	if rows.Err() != nil {
 		return rows.Err()
 	}
+	// An escalation that went out in a batch (docs/email.md, Batching) is
+	// its lead's message too: sent when its batch was, with one outbox
+	// copy, the batch's (its section is gone from it once the lead is
+	// erased, so it counts as no copy then).
+	// A batch still open or going out is not settled yet.
+	rows, err = conn.Query(ctx, `select i.key, 'escalation', coalesce(l.status, 'sending'),
+			case when i.text_part <> '' then (select count(*) from outbox o where o.ledger_key = i.batch_key) else 0 end,
+			b.status in ('open', 'sending'), i.batch_key
+		from mail_batch_items i join mail_batches b on b.key = i.batch_key left join email_ledger l on l.key = i.batch_key`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var r ledgerRow
+		var pending bool
+		var batch string
+		if err := rows.Scan(&r.key, &r.kind, &r.status, &r.outbox, &pending, &batch); err != nil {
+			return err
+		}
+		if pending {
+			rep.Unsettled = append(rep.Unsettled, fmt.Sprintf("%s waits in batch %s", r.key, batch))
+			continue
+		}
+		id, _, _ := strings.Cut(r.key, ":")
+		ledger[id] = append(ledger[id], r)
+	}
+	if rows.Err() != nil {
+		return rows.Err()
+	}
 	levels := map[string]map[string]int{} // lead → "attempt/phase/level" of each escalation → events
 	rows, err = conn.Query(ctx, `select lead_id, event_key, coalesce(data->>'phase', ''), coalesce(data->>'level', '') from lead_events where kind = 'escalated'`)
 	if err != nil {

@@ -65,6 +65,7 @@ type Config struct {
 	SendGridTimeout          time.Duration `envconfig:"SENDGRID_TIMEOUT" default:"8s" desc:"timeout of one SendGrid API call (keep it below the activities' 10s)"`
 	MailRate                 float64       `envconfig:"BATON_MAIL_RATE" default:"50" desc:"worker-wide cap on SendGrid sends per second (0: no cap)"`
 	MailGrace                time.Duration `envconfig:"BATON_MAIL_GRACE" default:"10m" desc:"how long a send with an unknown outcome waits for a SendGrid event before one resend"`
+	EscalationBatchWindow    time.Duration `envconfig:"BATON_ESCALATION_BATCH_WINDOW" default:"60s" desc:"escalation emails to one person within this window go out as one (the first at once, the rest when the window closes); 0 sends each alone"`
 	SendGridWebhookPublicKey string        `envconfig:"SENDGRID_WEBHOOK_PUBLIC_KEY" desc:"base64 ECDSA public key of SendGrid's signed Event Webhook; empty turns the endpoint off"`
 	SendGridWebhookTolerance time.Duration `envconfig:"SENDGRID_WEBHOOK_TOLERANCE" default:"10m" desc:"how old (or how far ahead) a signed event timestamp may be"`
 
@@ -187,6 +188,9 @@ func (c Config) check() error {
 	}
 	if c.MailGrace < time.Second {
 		bad("BATON_MAIL_GRACE", "%s is shorter than 1s", c.MailGrace)
+	}
+	if c.EscalationBatchWindow < 0 || c.EscalationBatchWindow > time.Hour {
+		bad("BATON_ESCALATION_BATCH_WINDOW", "%s is not between 0 and 1h", c.EscalationBatchWindow)
 	}
 	if c.SendGridWebhookPublicKey != "" {
 		if _, err := ParseECDSAPublicKey(c.SendGridWebhookPublicKey); err != nil {

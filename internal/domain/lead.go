@@ -131,6 +131,8 @@ type LeadRequest struct {
 	Country  string `json:"country,omitempty"`
 	Score    *int   `json:"score,omitempty"`
 	Source   string `json:"source,omitempty"`
+	// Phone is optional (see NormalizePhone for what is accepted).
+	Phone string `json:"phone,omitempty"`
 
 	// Optional fields territory rules may route on.
 	Region      string `json:"region,omitempty"`
@@ -148,6 +150,7 @@ func (r LeadRequest) CheckText() error {
 	fe.CheckText("company", r.Company)
 	fe.CheckText("country", r.Country)
 	fe.CheckText("source", r.Source)
+	fe.CheckText("phone", r.Phone)
 	fe.CheckText("region", r.Region)
 	fe.CheckText("industry", r.Industry)
 	fe.CheckText("company_size", r.CompanySize)
@@ -203,6 +206,11 @@ func (r LeadRequest) Normalize() (LeadRequest, error) {
 	}
 	if r.Score != nil && (*r.Score < 0 || *r.Score > MaxScore) {
 		fe.Add("score", "%d is outside 0..%d", *r.Score, MaxScore)
+	}
+	if p, err := NormalizePhone(r.Phone); err != nil {
+		fe.Add("phone", "%s", err.Error())
+	} else {
+		out.Phone = p
 	}
 	return out, fe.Err()
 }

@@ -168,6 +168,15 @@ type LeadRecord struct {
 	DisqualifiedBy string
 	DisqualifiedAt time.Time
 	Collateral     []string
+	// Skips are why routing passed reps over for the lead (off shift, at
+	// cap, away), once per rep and attempt; Waited when nobody could take it.
+	Skips []SkipRecord
+}
+
+// SkipRecord is one rep routing passed over for a lead, and why.
+type SkipRecord struct {
+	Rep, Reason string
+	Waited      bool
 }
 
 // IsMQL reports whether the lead became an MQL.
@@ -270,6 +279,8 @@ func LeadRecords(events []StatEvent, to time.Time) []LeadRecord {
 			}
 		case "lapsed":
 			l.Lapses = append(l.Lapses, e.Data["rep"])
+		case "skipped": // from routing_skips: why routing passed a rep over
+			l.Skips = append(l.Skips, SkipRecord{Rep: e.Data["rep"], Reason: e.Reason, Waited: e.Data["waited"] == "true"})
 		case "reassigned":
 			if e.Actor == "system:directory" && e.Data["from"] != "" {
 				l.AwayFrom = append(l.AwayFrom, e.Data["from"])
@@ -414,7 +425,89 @@ type RepMetrics struct {
 	Away                     int // leads handed on because the rep was away
 	Offers, Accepted         int
 	AcceptedLeads, Contacted []string
+	// Causes are why the rep missed leads, as recorded (MissCauses): off
+	// shift, at cap, away, and each decline reason, each with its leads.
+	Causes []Cause
 }
+
+// The recorded causes of a rep's misses (routing's skip reasons, and
+// declines by reason), in the order pages show them.
+const (
+	CauseOffShift = "off-shift"
+	CauseAtCap    = "at-cap"
+	CauseAway     = "away"
+	CauseDeclined = "declined:" // + the reason
+)
+
+// IsCause reports whether a routing skip reason is one the scoreboard
+// counts as a cause (not "inactive" nor "already had this lead").
+func IsCause(skipReason string) bool {
+	return skipReason == SkipOffShift || skipReason == SkipAtCap || skipReason == SkipAway
+}
+
+// Cause is one recorded cause of a rep's misses and the leads it touched
+// (each lead once).
+type Cause struct {
+	Key   string   `json:"key"`
+	Label string   `json:"label"`
+	Leads []string `json:"leads"`
+}
+
+// MissCauses is the one definition of a rep's recorded causes over a
+// cohort: the leads routing passed the rep over for because they were off
+// shift, at their cap or away (at routing, or handed on by the directory
+// while away), and the leads the rep declined, by reason. A lead counts
+// once per cause.
+func MissCauses(ls []LeadRecord, rep string) []Cause {
+	sets := map[string][]string{}
+	add := func(key, lead string) {
+		if !slices.Contains(sets[key], lead) {
+			sets[key] = append(sets[key], lead)
+		}
+	}
+	for _, l := range ls {
+		for _, sk := range l.Skips {
+			if sk.Rep != rep {
+				continue
+			}
+			switch sk.Reason {
+			case SkipOffShift:
+				add(CauseOffShift, l.ID)
+			case SkipAtCap:
+				add(CauseAtCap, l.ID)
+			case SkipAway:
+				add(CauseAway, l.ID)
+			}
+		}
+		if slices.Contains(l.AwayFrom, rep) {
+			add(CauseAway, l.ID)
+		}
+		for _, d := range l.Declines {
+			if d.Rep == rep {
+				add(CauseDeclined+orDefault(d.Reason, "unspecified"), l.ID)
+			}
+		}
+	}
+	var out []Cause
+	for _, k := range []string{CauseOffShift, CauseAtCap, CauseAway} {
+		if len(sets[k]) > 0 {
+			out = append(out, Cause{Key: k, Label: causeLabels[k], Leads: sets[k]})
+		}
+	}
+	var declined []string
+	for k := range sets {
+		if strings.HasPrefix(k, CauseDeclined) {
+			declined = append(declined, k)
+		}
+	}
+	sort.Strings(declined)
+	for _, k := range declined {
+		out = append(out, Cause{Key: k, Label: "declined: " + ReasonLabel(strings.TrimPrefix(k, CauseDeclined)), Leads: sets[k]})
+	}
+	return out
+}
+
+var causeLabels = map[string]string{CauseOffShift: "off shift", CauseAtCap: "at cap", CauseAway: "away"}
 
 // ByRep computes each rep's metrics over a cohort, by rep id. Every deadline
 // counts for the rep it was waiting on, so the reps' deadlines add up to the
@@ -474,6 +567,14 @@ func ByRep(ls []LeadRecord) map[string]*RepMetrics {
 	}
 	for id, m := range declines {
 		get(id).Declines = counts(m)
+	}
+	for _, l := range ls {
+		for _, sk := range l.Skips {
+			get(sk.Rep) // a rep only ever skipped still has a row
+		}
+	}
+	for id, r := range out {
+		r.Causes = MissCauses(ls, id)
 	}
 	return out
 }

@@ -77,6 +77,9 @@ type LeadSnapshot struct {
 	Region      string `json:"region,omitempty"`
 	Industry    string `json:"industry,omitempty"`
 	CompanySize string `json:"company_size,omitempty"`
+	// Phone as intake normalized it ("+4930123456"); personal data, erased
+	// with the rest.
+	Phone string `json:"phone,omitempty"`
 }
 
 // Event is one step in a lead's life, with actor, time and reason.

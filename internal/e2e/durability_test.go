@@ -62,11 +62,14 @@ func (p *workerProc) kill() {
 	}
 }
 
-// countOutbox counts messages of a kind whose ledger key starts with the lead id.
+// countOutbox counts messages of a kind whose ledger key starts with the lead
+// id, sent alone or as a section of a batch (docs/email.md, Batching).
 func countOutbox(t *testing.T, s *Stack, lead, kind string) int {
 	var n int
 	if err := s.Store.Pool.QueryRow(context.Background(),
-		`select count(*) from outbox o join email_ledger e on e.key = o.ledger_key where e.key like $1 || ':%' and e.kind = $2`,
+		`select (select count(*) from outbox o join email_ledger e on e.key = o.ledger_key where e.key like $1 || ':%' and e.kind = $2)
+			+ (select count(*) from mail_batch_items i join outbox o on o.ledger_key = i.batch_key join email_ledger e on e.key = i.batch_key
+				where i.key like $1 || ':%' and e.kind = $2)`,
 		lead, kind).Scan(&n); err != nil {
 		t.Fatal(err)
 	}

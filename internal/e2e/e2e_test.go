@@ -58,6 +58,12 @@ func startStackOpts(t *testing.T, inProcessWorker bool) *Stack {
 	t.Setenv("TEMPORAL_ADDRESS", addr)
 	t.Setenv("BATON_SIGNING_KEY", strings.Repeat("e2e-secret-", 4))
 	t.Setenv("BATON_TASK_QUEUE", "baton-e2e")
+	if os.Getenv("BATON_ESCALATION_BATCH_WINDOW") == "" {
+		// Escalations to one manager within the window are batched
+		// (docs/email.md); the stack's window is as short as its SLAs, so
+		// a batch arrives within the tests' waits. A test may set its own.
+		t.Setenv("BATON_ESCALATION_BATCH_WINDOW", window.String())
+	}
 	if os.Getenv("SENDGRID_API_KEY") == "" { // the SendGrid tests set a key: no outbox then
 		t.Setenv("BATON_DEV_OUTBOX", "true")
 	}

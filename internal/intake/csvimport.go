@@ -26,7 +26,7 @@ import (
 
 // ImportColumns are the columns a lead CSV may have; campaign and email are
 // required.
-var ImportColumns = []string{"campaign", "email", "name", "company", "country", "score", "source"}
+var ImportColumns = []string{"campaign", "email", "name", "company", "country", "score", "source", "phone"}
 
 // ErrInterrupted is returned by Stage when StageOptions.StopAfterLine stops
 // it (tests simulate a crash with it).
@@ -270,7 +270,7 @@ func (s *Service) stageRow(ctx context.Context, rec []string, width int, field f
 		return store.StagedRow{}, fmt.Sprintf("has %d fields, the header has %d", len(rec), width)
 	}
 	req := domain.LeadRequest{Campaign: field(rec, "campaign"), Email: field(rec, "email"), Name: field(rec, "name"),
-		Company: field(rec, "company"), Country: field(rec, "country"), Source: field(rec, "source")}
+		Company: field(rec, "company"), Country: field(rec, "country"), Source: field(rec, "source"), Phone: field(rec, "phone")}
 	var fe domain.FieldErrors
 	if sc := strings.TrimSpace(field(rec, "score")); sc != "" {
 		n, err := strconv.Atoi(sc)
@@ -315,7 +315,7 @@ func (s *Service) stageRow(ctx context.Context, rec []string, width int, field f
 		norm.Source = "import"
 	}
 	return store.StagedRow{LeadID: domain.LeadID(norm.Email), Campaign: norm.Campaign, Email: norm.Email, Name: norm.Name,
-		Company: norm.Company, Country: norm.Country, Source: norm.Source, Score: norm.Score}, ""
+		Company: norm.Company, Country: norm.Country, Source: norm.Source, Score: norm.Score, Phone: norm.Phone}, ""
 }
 
 // WriteErrors writes an import's bad rows as CSV (line,error).
@@ -352,7 +352,7 @@ func (s *Service) DrainBatch(ctx context.Context, in activities.DrainBatchInput)
 		go func(i int) {
 			defer func() { <-sem; wg.Done() }()
 			r := &rows[i]
-			req := domain.LeadRequest{Campaign: r.Campaign, Email: r.Email, Name: r.Name, Company: r.Company, Country: r.Country, Score: r.Score, Source: r.Source}
+			req := domain.LeadRequest{Campaign: r.Campaign, Email: r.Email, Name: r.Name, Company: r.Company, Country: r.Country, Score: r.Score, Source: r.Source, Phone: r.Phone}
 			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
 			_, err := s.Submit(sctx, req, "import:"+r.Campaign)

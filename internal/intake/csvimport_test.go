@@ -265,3 +265,27 @@ func TestDrainFailsRowsOfAnEndedCampaign(t *testing.T) {
 		t.Fatalf("failed rows: %+v %v", failed, err)
 	}
 }
+
+// A phone column is optional; a malformed phone is a bad row naming it, a
+// good one is staged normalized and reaches the lead when drained.
+func TestStagePhones(t *testing.T) {
+	s := stagingService(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "phones.csv")
+	data := "campaign,email,phone\n" +
+		"webinar-q3,p1@x.example,+49 (30) 123-456\n" + // 2 ok
+		"webinar-q3,p2@x.example,call me maybe\n" + // 3
+		"webinar-q3,p3@x.example,\n" // 4 ok, no phone
+	os.WriteFile(path, []byte(data), 0o644) //nolint:errcheck
+	rep, err := s.Stage(ctx, path, StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.New != 2 || len(rep.Bad) != 1 || rep.Bad[0].Line != 3 || !strings.Contains(rep.Bad[0].Error, "phone: ") {
+		t.Fatalf("new %d, bad %+v", rep.New, rep.Bad)
+	}
+	rows, err := s.Store.PendingRows(ctx, rep.Import.ID, 10)
+	if err != nil || len(rows) != 2 || rows[0].Phone != "+4930123456" || rows[1].Phone != "" {
+		t.Fatalf("staged rows: %+v %v", rows, err)
+	}
+}

@@ -81,7 +81,7 @@ func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey st
 	}
 	touch := workflows.Touch{ID: touchID, Campaign: req.Campaign, Email: req.Email, Name: req.Name, Company: req.Company,
 		Country: req.Country, Score: score, Source: req.Source, At: time.Now().UTC(),
-		Region: req.Region, Industry: req.Industry, CompanySize: req.CompanySize}
+		Region: req.Region, Industry: req.Industry, CompanySize: req.CompanySize, Phone: req.Phone}
 	if s.AckDurable || RespondAsync(ctx) {
 		return s.signalTouch(ctx, id, req, touch, idemKey)
 	}

@@ -103,7 +103,7 @@ func resumable(l domain.LeadSnapshot) (domain.LeadSnapshot, string, error) {
 		// As the recycle step would have: back to nurture, score to earn again.
 		next := domain.LeadSnapshot{ID: l.ID, WorkflowID: l.WorkflowID, Email: l.Email, Name: l.Name, Company: l.Company,
 			Country: l.Country, CampaignID: l.CampaignID, State: domain.StateCaptured, Attempt: l.Attempt, Touches: l.Touches,
-			Version: l.Version, Policy: l.Policy, Cycle: l.Cycle + 1, Region: l.Region, Industry: l.Industry, CompanySize: l.CompanySize}
+			Version: l.Version, Policy: l.Policy, Cycle: l.Cycle + 1, Region: l.Region, Industry: l.Industry, CompanySize: l.CompanySize, Phone: l.Phone}
 		return next, "start a new run in nurture (the lead was recycled; its score must rise again)", nil
 	}
 	plan := "start a new run from state " + string(l.State) + ": qualify again, then route"

@@ -33,7 +33,10 @@ var funcs = map[string]any{
 		}
 		return t.In(loc).Format("Mon 2 Jan 15:04")
 	},
-	"join":   strings.Join,
+	"join": strings.Join,
+	// tel is the lead's tel: link (html/template allows no tel: URL of its
+	// own making; domain.TelURL lets only "+" and digits through).
+	"tel":    func(phone string) htmltemplate.URL { return htmltemplate.URL(domain.TelURL(phone)) },
 	"reason": domain.ReasonLabel,
 	"orDash": func(s string) string {
 		if s == "" {
@@ -189,8 +192,65 @@ func Compose(n Notice, from, replyTo string) (store.Message, error) {
 	if err := htmlT.ExecuteTemplate(&html, n.Kind+".html", n); err != nil {
 		return store.Message{}, err
 	}
-	return store.Message{
+	m := store.Message{
 		Key: n.Key, Kind: n.Kind, To: n.To.Email, ToName: HeaderText(n.To.Name), From: from, ReplyTo: HeaderText(replyTo),
 		Subject: HeaderText(n.Subject()), Text: strings.TrimSpace(txt.String()) + "\n", HTML: html.String(), Links: n.Links,
+	}
+	if Batches(n.Kind) {
+		var pt, ph bytes.Buffer
+		if err := textT.ExecuteTemplate(&pt, n.Kind+"-part", n); err != nil {
+			return store.Message{}, err
+		}
+		if err := htmlT.ExecuteTemplate(&ph, n.Kind+"-part", n); err != nil {
+			return store.Message{}, err
+		}
+		// The part carries its own heading (the single message's subject),
+		// so erasing the lead takes the whole section out of a sent batch.
+		m.Part = &store.Part{Text: "--- " + m.Subject + "\n\n" + strings.TrimSpace(pt.String()),
+			HTML: `<h2 style="font-size:16px;margin:4px 0">` + htmltemplate.HTMLEscapeString(m.Subject) + "</h2>\n" + ph.String()}
+	}
+	return m, nil
+}
+
+// Batches reports whether messages of a kind are batched per recipient
+// (docs/email.md, Batching): escalations.
+func Batches(kind string) bool { return kind == KindEscalation }
+
+// batchView is what the batch templates show.
+type batchView struct {
+	ToName string
+	Items  []batchItem
+}
+
+type batchItem struct {
+	Text string
+	HTML htmltemplate.HTML // rendered and escaped by the kind's own part template
+}
+
+// ComposeBatch renders a batch: one email to its recipient with each queued
+// message's section, its own action links included, in arrival order. The
+// subject names no lead, so erasing one leaves nothing personal in the
+// ledger.
+func ComposeBatch(b store.Batch, from string) (store.Message, error) {
+	v := batchView{ToName: b.ToName}
+	var links []store.Link
+	for _, it := range b.Items {
+		v.Items = append(v.Items, batchItem{Text: it.Part.Text, HTML: htmltemplate.HTML(it.Part.HTML)}) // Compose rendered and escaped it
+		links = append(links, it.Links...)
+	}
+	var txt, html bytes.Buffer
+	if err := textT.ExecuteTemplate(&txt, b.Kind+"-batch.txt", v); err != nil {
+		return store.Message{}, err
+	}
+	if err := htmlT.ExecuteTemplate(&html, b.Kind+"-batch.html", v); err != nil {
+		return store.Message{}, err
+	}
+	subject := fmt.Sprintf("%d escalations need you", len(b.Items))
+	if len(b.Items) == 1 {
+		subject = "1 more escalation needs you"
+	}
+	return store.Message{
+		Key: b.Key, Kind: b.Kind, To: b.Recipient, ToName: HeaderText(b.ToName), From: from,
+		Subject: subject, Text: strings.TrimSpace(txt.String()) + "\n", HTML: html.String(), Links: links, Step: "batch",
 	}, nil
 }

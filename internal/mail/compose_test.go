@@ -348,3 +348,63 @@ func TestHeadersCarryNoControlCharacters(t *testing.T) {
 		t.Errorf("HeaderText: %q", got)
 	}
 }
+
+// TestPhoneIsATelLink: the offer and the first-contact reminder carry the
+// lead's phone as a tel: link (and the reminder a mailto); a phone not in
+// the stored form never becomes a link.
+func TestPhoneIsATelLink(t *testing.T) {
+	offer := notice(mail.KindOffer)
+	offer.Lead.Phone = "+4930123456"
+	m := compose(t, offer)
+	if !strings.Contains(m.HTML, `<a href="tel:&#43;4930123456">&#43;4930123456</a>`) || !strings.Contains(m.Text, "Phone:     +4930123456 (tel:+4930123456)") {
+		t.Fatalf("offer without its tel link:\n%s\n%s", m.HTML, m.Text)
+	}
+	rem := notice(mail.KindReminder)
+	rem.Phase, rem.Lead.Phone = "contact", "+4930123456"
+	m = compose(t, rem)
+	if !strings.Contains(m.HTML, `Call <a href="tel:&#43;4930123456">`) || !strings.Contains(m.HTML, `href="mailto:`+rem.Lead.Email+`"`) ||
+		!strings.Contains(m.Text, "Call:      +4930123456") {
+		t.Fatalf("first-contact reminder without call and mail links:\n%s\n%s", m.HTML, m.Text)
+	}
+	rem.Phase = "accept" // an accept reminder is before the rep holds the lead
+	if m = compose(t, rem); strings.Contains(m.HTML, "tel:") {
+		t.Fatal("accept reminder shows the phone link")
+	}
+	offer.Lead.Phone = "javascript:alert(1)"
+	if m = compose(t, offer); strings.Contains(m.HTML, "javascript") && strings.Contains(m.HTML, `href="javascript`) || strings.Contains(m.HTML, "tel:") {
+		t.Fatalf("a bad phone became a link:\n%s", m.HTML)
+	}
+	offer.Lead.Phone = ""
+	if m = compose(t, offer); strings.Contains(m.HTML, "Phone") || strings.Contains(m.Text, "Phone:") {
+		t.Fatal("no phone, yet a phone row")
+	}
+}
+
+// TestComposeBatch: one email for the queued escalations, each lead's
+// section under its own heading with its own links, in arrival order; a
+// viewport for phones; a subject that names no lead.
+func TestComposeBatch(t *testing.T) {
+	var items []store.BatchItem
+	for _, who := range []string{"Dana Lee", "Lee Park"} {
+		n := notice(mail.KindEscalation)
+		n.Lead.Name, n.Phase = who, "contact"
+		n.Links = []store.Link{{Label: "Open the lead", URL: "https://baton.example.com/leads/" + strings.ReplaceAll(who, " ", "") + "?t=x"}}
+		m := compose(t, n)
+		if m.Part == nil || !strings.HasPrefix(m.Part.Text, "--- "+m.Subject) {
+			t.Fatalf("escalation part: %+v", m.Part)
+		}
+		items = append(items, store.BatchItem{Key: who, Subject: m.Subject, Part: *m.Part, Links: m.Links})
+	}
+	m, err := mail.ComposeBatch(store.Batch{Key: "batch:escalation:max@example.com:1", Recipient: "max@example.com", Kind: mail.KindEscalation,
+		ToName: "Max Becker", Items: items}, "baton@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "2 escalations need you" || strings.Contains(m.Subject, "Dana") || m.Kind != mail.KindEscalation || len(m.Links) != 2 {
+		t.Fatalf("batch: %q %q %d links", m.Subject, m.Kind, len(m.Links))
+	}
+	if !strings.Contains(m.HTML, `name="viewport"`) || strings.Index(m.HTML, "Dana Lee") > strings.Index(m.HTML, "Lee Park") ||
+		strings.Count(m.HTML, "<h2") != 2 || !strings.Contains(m.Text, "https://baton.example.com/leads/LeePark?t=x") {
+		t.Fatalf("batch body:\n%s\n%s", m.HTML, m.Text)
+	}
+}

@@ -41,6 +41,7 @@ type Notifier struct {
 	email  mail.Mailer
 	limits map[Channel]*rate.Limiter
 	slack  *SlackChannel // nil: Slack is not set up
+	batch  *Batching     // nil: every email goes out alone
 }
 
 // Options configure a Notifier.
@@ -52,11 +53,14 @@ type Options struct {
 	SlackRate float64
 	// Slack, when set, carries the kinds a person takes in Slack.
 	Slack *SlackChannel
+	// Batch, when set, batches escalation emails per recipient (RunBatches
+	// sends the batches).
+	Batch *Batching
 }
 
 // New builds the worker's notifier over its email channel.
 func New(email mail.Mailer, o Options) *Notifier {
-	n := &Notifier{email: email, limits: map[Channel]*rate.Limiter{}, slack: o.Slack}
+	n := &Notifier{email: email, limits: map[Channel]*rate.Limiter{}, slack: o.Slack, batch: o.Batch}
 	if l := mail.NewLimiter(o.EmailRate); l != nil {
 		n.limits[Email] = l
 	}
@@ -80,8 +84,11 @@ func (n *Notifier) wait(ctx context.Context, ch Channel) error {
 
 // Deliver sends m to its recipient: in Slack when the person takes this
 // kind there, else by email; a Slack failure (outage, revoked token) sends
-// it by email at once and records why. It satisfies mail.Mailer, so the
-// activities need not know which channels exist.
+// it by email at once and records why. An escalation email goes through the
+// recipient's batching window: sent now when it leads, else queued for the
+// window's batch. Slack messages are never batched: each lead is its own DM
+// with its own buttons. It satisfies mail.Mailer, so the activities need not
+// know which channels exist.
 func (n *Notifier) Deliver(ctx context.Context, m store.Message) error {
 	if n.slack != nil {
 		sent, err := n.slack.deliver(ctx, m, func() error { return n.wait(ctx, Slack) })
@@ -91,6 +98,9 @@ func (n *Notifier) Deliver(ctx context.Context, m store.Message) error {
 		if sent {
 			return nil
 		}
+	}
+	if queued, err := n.batched(ctx, m); err != nil || queued {
+		return err
 	}
 	return n.deliverEmail(ctx, m)
 }

@@ -17,7 +17,7 @@ import (
 
 // openStore gives a test a database with the example directory and
 // campaign, and one lead (for the events a Slack fallback records).
-func openStore(t *testing.T) *store.Store {
+func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, testenv.Database(t))

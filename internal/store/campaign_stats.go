@@ -120,12 +120,6 @@ func (s *Store) CampaignStats(ctx context.Context, id string, from, to time.Time
 	return domain.AggregateCampaign(evs, from, to, target), nil
 }
 
-func scanStatEvent(r pgx.CollectableRow) (domain.StatEvent, error) {
-	var e domain.StatEvent
-	err := r.Scan(&e.LeadID, &e.Kind, &e.Actor, &e.Reason, &e.Data, &e.At, &e.Segment)
-	return e, err
-}
-
 // ToDate is the period a campaign's numbers "to date" cover, on every
 // surface: the MQLs since it went live (since its first lead when it never
 // went live), counted up to its end, or now while it runs.

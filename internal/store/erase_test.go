@@ -13,7 +13,11 @@ func TestErasePurgesPersonalDataAndKeepsEvents(t *testing.T) {
 	s := withCampaign(t)
 	ctx := testCtx(t)
 	l := snapshot(1, domain.StateOffered)
+	l.Phone = "+4917012345"
 	record(t, s, l, event(l, "touch:1", "captured", t0))
+	if v, _ := s.Lead(ctx, l.ID); v.Phone != "+4917012345" {
+		t.Fatalf("phone not stored: %q", v.Phone)
+	}
 	l.Version = 2
 	ev := event(l, "contact:1", "contacted", t0.Add(time.Minute))
 	ev.Data = map[string]string{"channel": "call", "note": "Lea's mobile is 0170…"}
@@ -29,7 +33,7 @@ func TestErasePurgesPersonalDataAndKeepsEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Email != domain.ErasedEmail(l.ID) || v.Name != "" || v.Company != "" || v.Country != "" {
+	if v.Email != domain.ErasedEmail(l.ID) || v.Name != "" || v.Company != "" || v.Country != "" || v.Phone != "" {
 		t.Fatalf("lead after erasure: %+v", v)
 	}
 	if len(v.Events) != 2 || v.Events[1].Data["channel"] != "call" || v.Events[1].Data["note"] != "" {

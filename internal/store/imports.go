@@ -29,6 +29,7 @@ type StagedRow struct {
 	LeadID, Campaign, Email               string
 	Name, Company, Country, Source, Error string
 	Score                                 *int
+	Phone                                 string
 }
 
 // RowError is a CSV row that could not be staged.
@@ -105,14 +106,14 @@ func (s *Store) StageChunk(ctx context.Context, importID int64, rows []StagedRow
 					v := int32(*r.Score)
 					scores[i] = &v
 				}
-				for j, v := range []string{r.LeadID, r.Campaign, r.Email, r.Name, r.Company, r.Country, r.Source, ""} {
+				for j, v := range []string{r.LeadID, r.Campaign, r.Email, r.Name, r.Company, r.Country, r.Source, r.Phone} {
 					cols[j][i] = v
 				}
 			}
-			tag, err := tx.Exec(ctx, `insert into lead_import_rows (import_id, line, lead_id, campaign, email, name, company, country, source, score)
-				select $1, * from unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[])
+			tag, err := tx.Exec(ctx, `insert into lead_import_rows (import_id, line, lead_id, campaign, email, name, company, country, source, score, phone)
+				select $1, * from unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::text[])
 				on conflict do nothing`,
-				importID, lines, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], scores)
+				importID, lines, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], scores, cols[7])
 			if err != nil {
 				return err
 			}
@@ -154,7 +155,7 @@ func (s *Store) ImportErrors(ctx context.Context, importID int64) ([]RowError, e
 
 // PendingRows returns up to n staged rows of an import not yet started, by line.
 func (s *Store) PendingRows(ctx context.Context, importID int64, n int) ([]StagedRow, error) {
-	rows, err := s.Pool.Query(ctx, `select line, lead_id, campaign, email, name, company, country, source, score
+	rows, err := s.Pool.Query(ctx, `select line, lead_id, campaign, email, name, company, country, source, score, phone
 		from lead_import_rows where import_id = $1 and state = 'pending' order by line limit $2`, importID, n)
 	if err != nil {
 		return nil, fmt.Errorf("pending rows: %w", err)
@@ -162,7 +163,7 @@ func (s *Store) PendingRows(ctx context.Context, importID int64, n int) ([]Stage
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StagedRow, error) {
 		var x StagedRow
 		var score *int32
-		err := r.Scan(&x.Line, &x.LeadID, &x.Campaign, &x.Email, &x.Name, &x.Company, &x.Country, &x.Source, &score)
+		err := r.Scan(&x.Line, &x.LeadID, &x.Campaign, &x.Email, &x.Name, &x.Company, &x.Country, &x.Source, &score, &x.Phone)
 		if score != nil {
 			v := int(*score)
 			x.Score = &v

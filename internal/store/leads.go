@@ -37,18 +37,18 @@ func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Eve
 		_, err := tx.Exec(ctx, `
 			insert into leads (id, email, name, company, country, score, campaign_id, state, owner_id, attempt,
 				offered_at, accept_by, escalated_at, accepted_at, touches, workflow_id, version,
-				policy, escalation_level, contact_by, contacted_at, closed_at, reason)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+				policy, escalation_level, contact_by, contacted_at, closed_at, reason, phone)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
 			on conflict (id) do update set name = excluded.name, company = excluded.company, country = excluded.country,
 				score = excluded.score, state = excluded.state, owner_id = excluded.owner_id, attempt = excluded.attempt,
 				offered_at = excluded.offered_at, accept_by = excluded.accept_by, escalated_at = excluded.escalated_at,
 				accepted_at = excluded.accepted_at, touches = excluded.touches, version = excluded.version,
 				policy = excluded.policy, escalation_level = excluded.escalation_level, contact_by = excluded.contact_by,
-				contacted_at = excluded.contacted_at, closed_at = excluded.closed_at, reason = excluded.reason, updated_at = now()
+				contacted_at = excluded.contacted_at, closed_at = excluded.closed_at, reason = excluded.reason, phone = excluded.phone, updated_at = now()
 			where leads.version < excluded.version`,
 			l.ID, l.Email, l.Name, l.Company, l.Country, l.Score, l.CampaignID, string(l.State), nullStr(l.Owner.ID), l.Attempt,
 			nullTime(l.OfferedAt), nullTime(l.AcceptBy), nullTime(l.EscalatedAt), nullTime(l.AcceptedAt), l.Touches, l.WorkflowID, l.Version,
-			l.Policy, l.EscalationLevel, nullTime(l.ContactBy), nullTime(l.ContactedAt), nullTime(l.ClosedAt), l.Reason)
+			l.Policy, l.EscalationLevel, nullTime(l.ContactBy), nullTime(l.ContactedAt), nullTime(l.ClosedAt), l.Reason, l.Phone)
 		if err != nil {
 			return fmt.Errorf("record lead %s: %w", l.ID, err)
 		}
@@ -77,6 +77,7 @@ type LeadView struct {
 	Email        string      `json:"email"`
 	Name         string      `json:"name"`
 	Company      string      `json:"company"`
+	Phone        string      `json:"phone,omitempty"`
 	Country      string      `json:"country"`
 	Score        int         `json:"score"`
 	Campaign     string      `json:"campaign"`
@@ -122,12 +123,12 @@ func (s *Store) Lead(ctx context.Context, id string) (LeadView, error) {
 	var v LeadView
 	var ownerID, ownerName, ownerEmail *string
 	err := s.Pool.QueryRow(ctx, `
-		select l.id, l.email, l.name, l.company, l.country, l.score, l.campaign_id, c.name, l.state,
+		select l.id, l.email, l.name, l.company, l.phone, l.country, l.score, l.campaign_id, c.name, l.state,
 			o.id, o.name, o.email, l.attempt, l.offered_at, l.accept_by, l.escalated_at, l.accepted_at,
 			l.touches, l.policy, l.escalation_level, l.contact_by, l.contacted_at, l.closed_at, l.reason,
 			l.workflow_id, l.created_at, l.updated_at
 		from leads l join campaigns c on c.id = l.campaign_id left join people o on o.id = l.owner_id
-		where l.id = $1`, id).Scan(&v.ID, &v.Email, &v.Name, &v.Company, &v.Country, &v.Score, &v.Campaign, &v.CampaignName,
+		where l.id = $1`, id).Scan(&v.ID, &v.Email, &v.Name, &v.Company, &v.Phone, &v.Country, &v.Score, &v.Campaign, &v.CampaignName,
 		&v.State, &ownerID, &ownerName, &ownerEmail, &v.Attempt, &v.OfferedAt, &v.AcceptBy, &v.EscalatedAt, &v.AcceptedAt,
 		&v.Touches, &v.Policy, &v.Escalation, &v.ContactBy, &v.ContactedAt, &v.ClosedAt, &v.Reason,
 		&v.WorkflowID, &v.CreatedAt, &v.UpdatedAt)
@@ -198,13 +199,16 @@ var errDuplicateEvent = errors.New("duplicate event")
 // so the numbers both teams see do not change.
 func (s *Store) Erase(ctx context.Context, leadID string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', region = '', industry = '', company_size = '', updated_at = now()
+		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', region = '', industry = '', company_size = '', phone = '', updated_at = now()
 			where id = $1`, leadID, domain.ErasedEmail(leadID))
 		if err != nil {
 			return fmt.Errorf("erase lead %s: %w", leadID, err)
 		}
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("erase lead %s: %w", leadID, errNotFound)
+		}
+		if _, err := tx.Exec(ctx, `update lead_import_rows set phone = '' where lead_id = $1 and phone <> ''`, leadID); err != nil {
+			return fmt.Errorf("erase the staged phone of %s: %w", leadID, err)
 		}
 		if _, err := tx.Exec(ctx, `update lead_events set data = data - 'note' where lead_id = $1 and data ? 'note'`, leadID); err != nil {
 			return fmt.Errorf("erase notes of %s: %w", leadID, err)
@@ -214,6 +218,10 @@ func (s *Store) Erase(ctx context.Context, leadID string) error {
 		}
 		if _, err = tx.Exec(ctx, `update email_ledger set subject = '', to_email = 'erased' where key like $1 || ':%'`, leadID); err != nil {
 			return err
+		}
+		// Its sections of escalation batches, sent or queued.
+		if err := redactBatchItems(ctx, tx, "i.lead_id = $1", leadID); err != nil {
+			return fmt.Errorf("erase lead %s from mail batches: %w", leadID, err)
 		}
 		_, err = tx.Exec(ctx, `update webhook_events set payload = jsonb_set(payload #- '{data,lead,name}' #- '{data,lead,company}'
 			#- '{data,lead,country}' #- '{data,lead,reason}', '{data,lead,email}', to_jsonb($2::text))

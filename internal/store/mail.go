@@ -37,6 +37,9 @@ type Message struct {
 	WorkflowID string `json:"workflow_id,omitempty"`
 	Step       string `json:"step,omitempty"` // phase and sequence, e.g. "accept:2:0"
 	Attempt    int    `json:"attempt,omitempty"`
+	// Part is the message's section of a batch email, for the kinds that
+	// batch (escalation); nil otherwise. Never stored with the message.
+	Part *Part `json:"-"`
 }
 
 // LedgerStatus is the state of a message's ledger row.

@@ -10,7 +10,14 @@ import (
 
 	"github.com/batonhq/baton/internal/domain"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
+
+// querierExec is a querier that also executes statements.
+type querierExec interface {
+	querier
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
 
 // querier is what a pool and a transaction share.
 type querier interface {
@@ -142,6 +149,9 @@ func teamReps(ctx context.Context, q querier, teamID string, now time.Time) ([]d
 // It returns domain.ErrNotFound wrapped when nobody is eligible.
 func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID string, exclude []string) (domain.Assignment, error) {
 	a := domain.Assignment{LeadID: leadID, Attempt: attempt}
+	var nobody error
+	var waited []domain.Skipped
+	var waitedAt time.Time
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// One round trip: a recorded assignment, the territory rules and
 		// the lead's fields.
@@ -209,7 +219,16 @@ func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID s
 		}
 		c := domain.ChooseRep(now, reps, had)
 		if c.Rep == "" {
-			return fmt.Errorf("no eligible rep in team %s (%s): %w", team, skippedSummary(c.Skipped, len(reps)), errNotFound)
+			// The lead waits: why each rep could not take it is kept (the
+			// scoreboard's causes), and the answer is "nobody".
+			// Nothing of this transaction stays (the last holder keeps the
+			// lead and its capacity); the skips are written after it.
+			nobody = fmt.Errorf("no eligible rep in team %s (%s): %w", team, skippedSummary(c.Skipped, len(reps)), errNotFound)
+			waited, waitedAt = c.Skipped, now
+			return nobody
+		}
+		if err := recordSkips(ctx, tx, leadID, attempt, c.Skipped, false, now); err != nil {
+			return err
 		}
 		repID = c.Rep
 		why := Why{Rule: match.Rule, Team: team, Skipped: c.Skipped, At: now.UTC()}
@@ -238,7 +257,36 @@ func (s *Store) Assign(ctx context.Context, leadID string, attempt int, teamID s
 		err = scanAssignee(br.QueryRow(), &a)
 		return errors.Join(err, br.Close())
 	})
+	if nobody != nil && errors.Is(err, nobody) {
+		if serr := s.inTx(ctx, func(tx pgx.Tx) error {
+			return recordSkips(ctx, tx, leadID, attempt, waited, true, waitedAt)
+		}); serr != nil {
+			return a, errors.Join(err, serr)
+		}
+	}
 	return a, err
+}
+
+// recordSkips keeps why routing passed reps over for a lead's attempt, once
+// per rep (domain.MissCauses counts them): off shift, at cap, away. waited
+// says nobody could take the lead.
+func recordSkips(ctx context.Context, tx querierExec, leadID string, attempt int, sk []domain.Skipped, waited bool, now time.Time) error {
+	var reps, reasons []string
+	for _, x := range sk {
+		if domain.IsCause(x.Reason) {
+			reps, reasons = append(reps, x.ID), append(reasons, x.Reason)
+		}
+	}
+	if len(reps) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `insert into routing_skips (lead_id, attempt, rep_id, reason, waited, at)
+		select $1, $2, r, why, $5, $6 from unnest($3::text[], $4::text[]) as u(r, why)
+		on conflict (lead_id, attempt, rep_id) do nothing`, leadID, attempt, reps, reasons, waited, now)
+	if err != nil {
+		return fmt.Errorf("record routing skips of %s attempt %d: %w", leadID, attempt, err)
+	}
+	return nil
 }
 
 func skippedSummary(sk []domain.Skipped, total int) string {

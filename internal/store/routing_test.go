@@ -513,3 +513,36 @@ func TestRoutingSkipsRepsOffShift(t *testing.T) {
 		t.Fatalf("recorded why = %s, %v", why, err)
 	}
 }
+
+// Routing keeps why it passed each rep over (off shift, at cap), once per
+// lead, attempt and rep, also when nobody could take the lead (waited), and
+// without keeping anything else of that refused assignment.
+func TestRoutingRecordsSkipCauses(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := testCtx(t)
+	importDir(t, s, weighted(1, 1, 1))
+	for i := range 3 {
+		if _, err := assignTeam(t, s, fmt.Sprintf("cap-%d", i), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Everyone is at cap now: the fourth lead waits, twice (a retry).
+	for range 2 {
+		if _, err := assignTeam(t, s, "cap-3", 1); !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("assign with every rep at cap: %v", err)
+		}
+	}
+	var n, waited, held int
+	if err := s.Pool.QueryRow(ctx, `select count(*), count(*) filter (where waited) from routing_skips where lead_id = 'cap-3' and reason = 'at cap'`).
+		Scan(&n, &waited); err != nil || n != 3 || waited != 3 {
+		t.Fatalf("skips of the waiting lead: %d (%d waited), %v; want 3 and 3", n, waited, err)
+	}
+	if err := s.Pool.QueryRow(ctx, `select count(*) from assignments where lead_id = 'cap-3'`).Scan(&held); err != nil || held != 0 {
+		t.Fatalf("the refused assignment left %d rows", held)
+	}
+	// The third lead was assigned with two reps at cap before it.
+	if err := s.Pool.QueryRow(ctx, `select count(*) from routing_skips where lead_id = 'cap-2' and not waited`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("skips of cap-2: %d, %v; want 2", n, err)
+	}
+}

@@ -108,13 +108,27 @@ func (s *Store) RepRecords(ctx context.Context, v Viewer, from, to time.Time) ([
 	if len(out) == 0 {
 		return out, nil
 	}
+	// Routing's skips (routing_skips) join the events as "skipped", so the
+	// causes are counted by the same fold as every other number.
 	rows, _ = s.Pool.Query(ctx, `
-		select e.lead_id, e.kind, e.actor, e.reason, e.data, e.occurred_at, l.country
-		from lead_events e join leads l on l.id = e.lead_id
-		where e.occurred_at < $2 and e.kind = any($3) and e.lead_id in (
-			select lead_id from lead_events where kind = 'mql' and occurred_at >= $1 and occurred_at < $2)
-		order by e.occurred_at, e.seq, e.id`, from, to, statKinds)
-	evs, err := pgx.CollectRows(rows, scanStatEvent)
+		select * from (
+			select e.lead_id, e.kind, e.actor, e.reason, e.data, e.occurred_at, l.country, e.seq, e.id
+			from lead_events e join leads l on l.id = e.lead_id
+			where e.occurred_at < $2 and e.kind = any($3) and e.lead_id in (
+				select lead_id from lead_events where kind = 'mql' and occurred_at >= $1 and occurred_at < $2)
+			union all
+			select k.lead_id, 'skipped', 'system:routing', k.reason,
+				jsonb_build_object('rep', k.rep_id, 'waited', k.waited::text, 'attempt', k.attempt::text), k.at, l.country, 0, 0
+			from routing_skips k join leads l on l.id = k.lead_id
+			where k.at < $2 and k.lead_id in (
+				select lead_id from lead_events where kind = 'mql' and occurred_at >= $1 and occurred_at < $2)
+		) x order by 6, 8, 9`, from, to, statKinds)
+	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.StatEvent, error) {
+		var e domain.StatEvent
+		var seq, id int64
+		err := r.Scan(&e.LeadID, &e.Kind, &e.Actor, &e.Reason, &e.Data, &e.At, &e.Segment, &seq, &id)
+		return e, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("rep records: %w", err)
 	}

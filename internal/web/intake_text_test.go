@@ -22,6 +22,7 @@ var hostileLeads = map[string][]byte{
 	"industry":     []byte("{\"campaign\":\"webinar-q3\",\"email\":\"dana@acme.example\",\"industry\":\"bad \xff\xfe utf8\"}"),
 	"company_size": []byte(`{"campaign":"webinar-q3","email":"dana@acme.example","company_size":"\u0085"}`),
 	"email":        []byte(`{"campaign":"webinar-q3","email":"dana@acme.example\u0000"}`),
+	"phone":        []byte(`{"campaign":"webinar-q3","email":"dana@acme.example","phone":"+49 30\u0000123456"}`),
 }
 
 func fields(out map[string]any) []string {
@@ -111,4 +112,28 @@ func FuzzDecodeLead(f *testing.F) {
 			t.Fatalf("round trip of %q: %v", raw, err)
 		}
 	})
+}
+
+// A malformed phone is a 400 naming the field and saying what is wrong,
+// alone and inside a batch; nothing is written.
+func TestIntakeRefusesAMalformedPhone(t *testing.T) {
+	e := newHandlerEnv(t, 1000, 1000)
+	auth := map[string]string{"Authorization": "Bearer " + e.creds.APIKey}
+	for phone, detail := range map[string]string{
+		"+49 30 12x456": "has 'x'", "12": "at least 4", "+49 (30) 1234 5678 9012 34": "at most 15", "49+30123": "not at the start",
+	} {
+		body, _ := json.Marshal(map[string]any{"campaign": "webinar-q3", "email": "dana@acme.example", "phone": phone})
+		resp, out := e.send("POST", "/api/v1/leads", body, auth)
+		errs, _ := out["errors"].([]any)
+		if resp.StatusCode != http.StatusBadRequest || strings.Join(fields(out), ",") != "phone" || len(errs) != 1 ||
+			!strings.Contains(errs[0].(map[string]any)["detail"].(string), detail) {
+			t.Errorf("phone %q: %d %v", phone, resp.StatusCode, out)
+		}
+	}
+	body := []byte(`[{"campaign":"webinar-q3","email":"good@acme.example","phone":"+49 30 123456"},{"campaign":"webinar-q3","email":"bad@acme.example","phone":"call me"}]`)
+	resp, out := e.send("POST", "/api/v1/leads", body, auth)
+	if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK {
+		t.Fatalf("batch with a bad phone: %d %v", resp.StatusCode, out)
+	}
+	e.nothingChanged()
 }

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"github.com/batonhq/baton/internal/domain"
+	"html/template"
 	"net/http"
 	"net/url"
 	"time"
@@ -21,6 +23,7 @@ type Next struct {
 	NoDeadline                string
 	Zone                      string
 	MailTo                    string
+	Tel                       template.URL // the lead's tel: link, for the holder
 	Actions                   []inboxAction
 	LeadURL                   string
 	InboxURL                  string
@@ -62,6 +65,7 @@ func (s *Server) next(ctx context.Context, c token.Claims) *Next {
 	}
 	if mine && (lead.State == "Accepted" || lead.State == "Contacted") {
 		n.MailTo = "mailto:" + lead.Email
+		n.Tel = template.URL(domain.TelURL(lead.Phone)) // only "+" and digits
 		claim := token.Claims{Lead: lead.ID, Actor: c.Actor, Attempt: lead.Attempt}
 		for _, a := range []struct{ action, label string }{{"contact", "Log contact"}, {"convert", "Convert"},
 			{"recycle", "Recycle"}, {"disqualify", "Disqualify"}} {

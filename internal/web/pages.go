@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"sort"
 	"strings"
@@ -211,8 +212,16 @@ func (s *Server) leadData(ctx context.Context, v store.Viewer, lead store.LeadVi
 		il.OwnerID = lead.Owner.ID
 	}
 	data := map[string]any{"Lead": lead, "Rows": rows, "Zone": zoneName(v.TimeZone), "Actions": s.rowActions(v, il)}
-	if lead.Owner != nil && lead.Owner.ID == v.PersonID && (lead.State == "Accepted" || lead.State == "Contacted") {
+	holder := lead.Owner != nil && lead.Owner.ID == v.PersonID
+	if holder && (lead.State == "Accepted" || lead.State == "Contacted") {
 		data["MailTo"] = "mailto:" + lead.Email
+		data["Tel"] = template.URL(domain.TelURL(lead.Phone)) // only "+" and digits
+	}
+	// The phone is for whoever works the lead: its holder and the team's
+	// manager (a manager sees only their team's leads). Leaders and
+	// marketers see the lead, not the number.
+	if lead.Phone != "" && (holder || v.Role == store.RoleManager) {
+		data["Phone"], data["PhoneTel"] = lead.Phone, template.URL(domain.TelURL(lead.Phone))
 	}
 	if d := il.Deadline(); d != nil {
 		label := "Accept by"
@@ -764,7 +773,7 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	teams := TeamSLA(reps)
-	var teamBars, repBars, missBars, volBars, accBars []Bar
+	var teamBars, repBars, missBars, causeBars, volBars, accBars []Bar
 	type line struct {
 		store.RepSLA
 		Pct string
@@ -779,6 +788,9 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 		b, _ := pctBar(rp.Name, rp.Met(), rp.Missed(), slaTarget)
 		repBars = append(repBars, b)
 		repRows = append(repRows, line{rp, rp.SLA.Pct()})
+		for _, c := range rp.Causes {
+			causeBars = append(causeBars, Bar{Label: rp.Name + ": " + c.Label, Value: float64(len(c.Leads)), Class: "bad"})
+		}
 		if n := len(rp.MissedAccept) + len(rp.MissedContact); n > 0 {
 			missBars = append(missBars, Bar{Label: rp.Name + ": acceptances", Value: float64(len(rp.MissedAccept)), Class: "bad"},
 				Bar{Label: rp.Name + ": first contacts", Value: float64(len(rp.MissedContact)), Class: "bad"})
@@ -837,6 +849,9 @@ func (s *Server) scoreboardPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(missBars) > 0 {
 		data["MissChart"] = HBars("misses", "Deadlines missed by rep: acceptances vs first contacts (count of deadlines)", "", missBars, 0, 0)
+	}
+	if len(causeBars) > 0 {
+		data["CauseChart"] = HBars("causes", "Causes recorded by rep: off shift, at cap, away, declines by reason (count of leads)", "", causeBars, 0, 0)
 	}
 	if len(marketerBars) > 0 {
 		data["MarketerChart"] = HBars("by-marketer", "Acceptance by marketer, % of decided leads", "%", marketerBars, 100, 0)

@@ -4,9 +4,11 @@
 package workerapp
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 
 	"github.com/batonhq/baton/activities"
 	"github.com/batonhq/baton/internal/config"
@@ -61,13 +63,19 @@ func workerNotifier(c config.Config, st *store.Store, signer *token.Signer) *not
 		o.Slack = &notify.SlackChannel{Client: notify.NewSlackClient(c.SlackBotToken, c.SlackAPIURL, nil), Store: st,
 			Signer: signer, PublicURL: c.PublicURL, Log: slog.Default()}
 	}
+	if c.EscalationBatchWindow > 0 {
+		o.Batch = &notify.Batching{Store: st, Window: c.EscalationBatchWindow, From: c.MailFrom, Log: slog.Default()}
+	}
 	return notify.New(Mailer(c, st), o)
 }
 
 // Activities builds the lead's and the campaign's activities over one
 // notifier.
 func Activities(c config.Config, st *store.Store, signer *token.Signer) (*activities.Activities, *activities.CampaignActivities) {
-	n := workerNotifier(c, st, signer)
+	return activitiesOver(c, st, signer, workerNotifier(c, st, signer))
+}
+
+func activitiesOver(c config.Config, st *store.Store, signer *token.Signer, n *notify.Notifier) (*activities.Activities, *activities.CampaignActivities) {
 	return &activities.Activities{
 			Store: st, Mailer: n, Signer: signer,
 			PublicURL: c.PublicURL, From: c.MailFrom, LinkTTL: c.LinkTTL,
@@ -124,7 +132,8 @@ func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, err
 	}
 	w := worker.New(cl, c.TaskQueue, Options(c))
 	w.RegisterWorkflowWithOptions(workflows.LeadWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.LeadVersioning})
-	lead, campaign := Activities(c, st, signer)
+	n := workerNotifier(c, st, signer)
+	lead, campaign := activitiesOver(c, st, signer, n)
 	w.RegisterActivity(lead)
 	w.RegisterWorkflowWithOptions(workflows.CampaignWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.CampaignVersioning})
 	w.RegisterActivity(campaign)
@@ -132,7 +141,61 @@ func New(c config.Config, cl client.Client, st *store.Store) (worker.Worker, err
 	w.RegisterWorkflowWithOptions(workflows.ImportDrainWorkflow, workflow.RegisterOptions{VersioningBehavior: workflows.ImportDrainVersioning})
 	w.RegisterActivityWithOptions((&intake.Service{Temporal: cl, Store: st, TaskQueue: c.TaskQueue}).DrainBatch,
 		activity.RegisterOptions{Name: workflows.ActivityDrainImportBatch})
-	return w, nil
+	return &withBatches{Worker: w, n: n}, nil
+}
+
+// withBatches is the worker with its escalation-batch dispatcher
+// (notify.RunBatches), which runs while the worker runs, so every way of
+// running a worker (the main, the tests) sends the batches.
+type withBatches struct {
+	worker.Worker
+	n    *notify.Notifier
+	mu   sync.Mutex
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+func (w *withBatches) startBatches() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stop != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.stop, w.done = cancel, make(chan struct{})
+	go func() { defer close(w.done); w.n.RunBatches(ctx) }()
+}
+
+func (w *withBatches) stopBatches() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stop != nil {
+		w.stop()
+		<-w.done
+		w.stop = nil
+	}
+}
+
+// Start starts the worker and the batch dispatcher.
+func (w *withBatches) Start() error {
+	if err := w.Worker.Start(); err != nil {
+		return err
+	}
+	w.startBatches()
+	return nil
+}
+
+// Run runs the worker and the batch dispatcher until interrupted.
+func (w *withBatches) Run(interruptCh <-chan interface{}) error {
+	w.startBatches()
+	defer w.stopBatches()
+	return w.Worker.Run(interruptCh)
+}
+
+// Stop stops both.
+func (w *withBatches) Stop() {
+	w.stopBatches()
+	w.Worker.Stop()
 }
 
 // Dispatcher drains the outbound webhook outbox (internal/webhook); the
