@@ -20,6 +20,9 @@ import (
 // testdata/artifacts.
 func TestManagerMissedFirstContactInBrowser(t *testing.T) {
 	chromium := chromiumPath(t)
+	// Each escalation here is found by the lead named in its subject; a batch
+	// names none (batching has its own tests: batch_test.go), so it is off.
+	t.Setenv("BATON_ESCALATION_BATCH_WINDOW", "0")
 	s := startStack(t)
 	useMissedPolicy(t, s)
 	shots := artifacts(t)
