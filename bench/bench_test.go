@@ -49,3 +49,40 @@ func TestFlagsAreChecked(t *testing.T) {
 		t.Error("on() misreads -figures")
 	}
 }
+
+func TestChildThatDiesIsReportedWithItsLog(t *testing.T) {
+	died := make(chan *proc, 1)
+	onChildDied = func(p *proc) { died <- p }
+	defer func() { onChildDied = childDied }()
+	dir := t.TempDir()
+	p, err := startProc(dir, "worker", "/bin/sh", []string{"-c", `echo "listen tcp $BATON_METRICS_ADDR: address already in use"; exit 3`}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-died:
+		if got != p {
+			t.Fatalf("reported %s", got.name)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a child that exited was not noticed")
+	}
+	if err := p.alive(); err == nil || !strings.Contains(err.Error(), "worker.log") {
+		t.Errorf("alive = %v", err)
+	}
+	tail := logTail(p.logPath, 5)
+	if !strings.Contains(tail, "127.0.0.1:") || strings.Contains(tail, ":9091") {
+		t.Errorf("the child was not given a free metrics port: %q", tail)
+	}
+	// A child the bench stops is not reported.
+	q, err := startProc(dir, "gateway", "/bin/sleep", []string{"30"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.stop()
+	select {
+	case <-died:
+		t.Error("a stopped child was reported as dead")
+	case <-time.After(200 * time.Millisecond):
+	}
+}

@@ -264,6 +264,7 @@ func run(o opts) error {
 		return err
 	}
 	defer drop()
+	atFatal(drop)
 	st, err := store.Open(ctx, dbURL)
 	if err != nil {
 		return err

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -76,45 +78,125 @@ func devServer(dir string, partitions1 bool, pragmas string) (string, *proc, err
 
 // proc is a child process of the bench: the dev server, the worker, the gateway.
 type proc struct {
-	name    string
-	cmd     *exec.Cmd
-	logPath string
+	name     string
+	cmd      *exec.Cmd
+	logPath  string
+	done     chan struct{} // closed when the process has exited
+	stopping atomic.Bool   // stop was called: the exit is expected
 }
 
+// fatalMu guards the cleanups run when a child dies under the bench.
+var (
+	fatalMu  sync.Mutex
+	cleanups []func()
+)
+
+// atFatal registers work to do (stop a process, drop the database) if the
+// bench has to stop because a child exited.
+func atFatal(f func()) {
+	fatalMu.Lock()
+	defer fatalMu.Unlock()
+	cleanups = append(cleanups, f)
+}
+
+// onChildDied is childDied; tests replace it.
+var onChildDied = childDied
+
+// childDied stops the bench when a child exits that nobody stopped: a worker
+// that could not start (a port in use, a bad setting) must not leave the
+// bench waiting on "0 of 200" forever. It prints the end of the child's log
+// and keeps the run's folder for a look.
+func childDied(p *proc) {
+	fatalMu.Lock() // never released: the process ends here
+	fmt.Fprintf(os.Stderr, "\nbench: %s exited unexpectedly (%v); the end of its log, %s:\n%s\n", p.name, p.cmd.ProcessState, p.logPath, logTail(p.logPath, 40))
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	fmt.Fprintf(os.Stderr, "bench: stopped; the run's logs stay in %s\n", filepath.Dir(p.logPath))
+	os.Exit(1)
+}
+
+// logTail returns the last n lines of a log file.
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// startProc starts a child with its output in dir/name.log. Every child gets
+// its own free port for the worker's metrics (BATON_METRICS_ADDR) unless env
+// names one, so the bench runs beside `make run` (which holds :9091).
 func startProc(dir, name, bin string, args, env []string) (*proc, error) {
 	logPath := filepath.Join(dir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
+	if !hasEnv(env, "BATON_METRICS_ADDR") {
+		port, err := testenv.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		env = append(append([]string{}, env...), fmt.Sprintf("BATON_METRICS_ADDR=127.0.0.1:%d", port))
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
+		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	return &proc{name: name, cmd: cmd, logPath: logPath}, nil
+	p := &proc{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	go func() {
+		cmd.Wait() //nolint:errcheck // the state is in cmd.ProcessState
+		logFile.Close()
+		close(p.done)
+		if !p.stopping.Load() {
+			onChildDied(p)
+		}
+	}()
+	atFatal(p.stop)
+	return p, nil
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *proc) stop() {
+	if !p.stopping.CompareAndSwap(false, true) {
+		<-p.done
+		return
+	}
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM) //nolint:errcheck
-	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }() //nolint:errcheck
 	select {
-	case <-done:
+	case <-p.done:
 	case <-time.After(10 * time.Second):
 		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck
-		<-done
+		<-p.done
 	}
 }
 
 // alive reports an error naming the log when the process has exited.
 func (p *proc) alive() error {
-	if p.cmd.ProcessState != nil || syscall.Kill(p.cmd.Process.Pid, 0) != nil {
-		return fmt.Errorf("%s exited; see %s", p.name, p.logPath)
+	select {
+	case <-p.done:
+		return fmt.Errorf("%s exited (%v); see %s", p.name, p.cmd.ProcessState, p.logPath)
+	default:
+		return nil
 	}
-	return nil
 }
 
 // rss returns the process's resident set and its peak, in KiB.
