@@ -27,6 +27,12 @@ type Service struct {
 	// AckDurable answers every submission as soon as Temporal holds the
 	// touch (BATON_INTAKE_ACK=durable), as `Prefer: respond-async` asks for one.
 	AckDurable bool
+	// AckStart answers a submission (BATON_INTAKE_ACK=processed, the
+	// default) once Temporal holds the touch, with new or duplicate as
+	// Temporal's start decided it (startTouch). Without it (and without
+	// AckDurable) the answer waits until the lead's workflow has recorded the
+	// touch (BATON_INTAKE_ACK=workflow; the starter and the CSV drain).
+	AckStart bool
 }
 
 // Result is what a source is told.
@@ -84,6 +90,9 @@ func (s *Service) Submit(ctx context.Context, req domain.LeadRequest, idemKey st
 		Region: req.Region, Industry: req.Industry, CompanySize: req.CompanySize}
 	if s.AckDurable || RespondAsync(ctx) {
 		return s.signalTouch(ctx, id, req, touch, idemKey)
+	}
+	if s.AckStart {
+		return s.startTouch(ctx, id, req, touch, idemKey)
 	}
 	// REJECT_DUPLICATE: an ended lead is never restarted blank; a refused
 	// start goes to refusedStart (a completed lead keeps the touch as an
