@@ -37,7 +37,7 @@ func TestFlagsAreChecked(t *testing.T) {
 		t.Error("a variant may only set BATON_WORKER_*")
 	}
 	o := opts{reps: 0, baselineN: 1, handoffN: 1, slaLeads: 1, kneeStart: 1, routingN: 1, concurrent: 1,
-		slaSpread: time.Second, kneeSpread: time.Second, intakeFor: time.Second, intakeStep: time.Second, intakeRate: 1, intakeRates: "1"}
+		slaSpread: time.Second, kneeSpread: time.Second, intakeFor: time.Second, intakeStep: time.Second, intakeRate: 1, intakeRates: "1", topology: "dev", herd: "2"}
 	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "-reps") {
 		t.Errorf("validate = %v", err)
 	}

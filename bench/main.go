@@ -56,6 +56,10 @@ type opts struct {
 	budget      time.Duration
 	tune        string
 	out         string
+	topology    string
+	herd        string
+	herdWithin  time.Duration
+	weekend     int
 }
 
 // fits reports whether work expected to take d still fits in the budget.
@@ -94,6 +98,8 @@ func main() {
 	flag.StringVar(&o.tune, "tune", envStr("BENCH_TUNE", "BATON_WORKER_POLLERS=8;BATON_WORKER_POLLERS=2;BATON_WORKER_POLLERS=auto;BATON_WORKER_STICKY_TIMEOUT=30s"),
 		"figure tune: worker settings compared side by side, ';' between variants, each 'VAR=value ...'; runs only when -figures names tune")
 	flag.StringVar(&o.out, "out", "bench/results", "folder for the results")
+	flag.StringVar(&o.topology, "topology", envStr("BENCH_TOPOLOGY", "dev"), "dev (the dev server on a SQLite file, as make run) or cluster (the Temporal server on PostgreSQL, as make run-cluster; needs make cluster-tools)")
+	herdFlags(&o)
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [flags]   (or: make bench)\n\n"+
 			"Measures, side by side in one run on a stack like `make run`: the engine's one-activity\n"+
@@ -129,6 +135,12 @@ func (o opts) validate() error {
 	}
 	if o.intakeRate <= 0 {
 		bad = append(bad, "-intake-rate must be positive")
+	}
+	if o.topology != "dev" && o.topology != "cluster" {
+		bad = append(bad, "-topology must be dev or cluster")
+	}
+	if err := o.validateHerd(); err != nil {
+		bad = append(bad, err.Error())
 	}
 	if _, err := parseVariants(o.tune); err != nil {
 		bad = append(bad, err.Error())
@@ -253,10 +265,20 @@ func run(o opts) error {
 	if err := buildBinaries(dir); err != nil {
 		return err
 	}
-	logf("starting a dev server on a SQLite file (one task-queue partition: %v) and a fresh database", o.partitions1)
-	addr, server, err := devServer(dir, o.partitions1, o.pragmas)
-	if err != nil {
-		return err
+	var addr string
+	var server *proc
+	if o.topology == "cluster" {
+		logf("starting the Temporal server on PostgreSQL (deploy/cluster/temporal) and a fresh database")
+		var dropT func()
+		if addr, server, dropT, err = clusterServer(ctx, dir); err != nil {
+			return err
+		}
+		defer dropT()
+	} else {
+		logf("starting a dev server on a SQLite file (one task-queue partition: %v) and a fresh database", o.partitions1)
+		if addr, server, err = devServer(dir, o.partitions1, o.pragmas); err != nil {
+			return err
+		}
 	}
 	defer server.stop()
 	dbURL, drop, err := testenv.CreateDatabase(ctx)
@@ -312,6 +334,7 @@ func run(o opts) error {
 	b.baseline = worker.New(cl, baselineQueue, workerapp.Options(cfg))
 	b.baseline.RegisterWorkflow(Trivial)
 	b.baseline.RegisterActivity(Noop)
+	b.baseline.RegisterWorkflow(HerdTimer)
 	if err := b.baseline.Start(); err != nil {
 		return err
 	}
@@ -323,7 +346,7 @@ func run(o opts) error {
 			"sla_spread": o.slaSpread.String(), "knee": fmt.Sprintf("%d..%d over %s", o.kneeStart, o.kneeMax, o.kneeSpread),
 			"intake":  fmt.Sprintf("%.0f/s for %s; search %s at %s each", o.intakeRate, o.intakeFor, o.intakeRates, o.intakeStep),
 			"routing": o.routingN, "concurrency": o.concurrent, "budget": o.budget.String(), "one_partition": o.partitions1, "sqlite_pragmas": o.pragmas, "figures": o.figures,
-			"server": "temporal CLI v1.5.1 dev server (server 1.29), SQLite file, as make run"}}
+			"server": serverLabel(o.topology)}}
 	figs := map[string][]float64{}
 	add := func(k string, v float64) { figs[k] = append(figs[k], v) }
 	hand := 5.0 // leads/s; figure 2 measures it, figure 3 sizes its windows by it
@@ -389,6 +412,11 @@ func run(o opts) error {
 			return err
 		}
 	}
+	if o.on("herd") {
+		if err := b.herds(ctx, cl); err != nil {
+			return err
+		}
+	}
 	if o.on("tune") {
 		if err := b.tuning(ctx, env); err != nil {
 			return err
@@ -409,6 +437,13 @@ func run(o opts) error {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func serverLabel(topology string) string {
+	if topology == "cluster" {
+		return "Temporal server 1.29.1 on PostgreSQL (deploy/cluster/temporal, 4 shards), as make run-cluster"
+	}
+	return "temporal CLI v1.5.1 dev server (server 1.29), SQLite file, as make run"
+}
 
 func machine() string {
 	host, _ := os.Hostname()

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +19,7 @@ import (
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/testenv"
 	"github.com/batonhq/baton/workflows"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 )
 
@@ -222,8 +225,11 @@ func (p *proc) rss() (cur, peak int64) {
 }
 
 // cpuSeconds is the process's user+system CPU time so far.
-func (p *proc) cpuSeconds() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+func (p *proc) cpuSeconds() float64 { return cpuOf(strconv.Itoa(p.cmd.Process.Pid)) }
+
+// cpuOf reads a process's user+system CPU time ("self" for the bench).
+func cpuOf(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {
 		return 0
 	}
@@ -266,4 +272,137 @@ func waitHTTP(url string, p *proc) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("%s did not answer at %s; see %s", p.name, url, p.logPath)
+}
+
+// clusterTools is where `make cluster-tools` builds the Temporal server and
+// its SQL tool (BATON_CLUSTER_TOOLS overrides it).
+func clusterTools() (string, error) {
+	dir := os.Getenv("BATON_CLUSTER_TOOLS")
+	if dir == "" {
+		root, err := testenv.RepoRoot()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(root, ".tools", "cluster")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "temporal-server")); err != nil {
+		return "", fmt.Errorf("the cluster topology needs the Temporal server in %s: run `make cluster-tools` (or set BATON_CLUSTER_TOOLS)", dir)
+	}
+	return dir, nil
+}
+
+// clusterBase finds a frontend port whose fixed offsets (the other services'
+// ports, deploy/cluster/temporal/base.yaml) are all free, below 32767 (the
+// schema keeps membership ports in a smallint).
+func clusterBase() (int, error) {
+	for i := 0; i < 200; i++ {
+		p := 10300 + rand.Intn(22000)
+		ok := true
+		for _, off := range []int{0, 1, 2, 6, 10, -300, -299, -298, -294, 1767} {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+off))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("no free set of ports for the Temporal cluster")
+}
+
+// clusterServer starts the production topology's Temporal server, as
+// `make run-cluster` configures it (deploy/cluster/temporal): the full
+// server on PostgreSQL (the local one, two fresh databases of its own) with
+// free ports. drop removes its databases once it has stopped.
+func clusterServer(ctx context.Context, dir string) (addr string, p *proc, drop func(), err error) {
+	ct, err := clusterTools()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cli, err := testenv.TemporalCLI()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	dbs := [][2]string{{"bench_temporal_" + suffix, "postgresql/v12/temporal"}, {"bench_temporal_vis_" + suffix, "postgresql/v12/visibility"}}
+	drop = func() {
+		for _, db := range dbs {
+			exec.Command(filepath.Join(ct, "temporal-sql-tool"), "--plugin", "postgres12", "--ep", "127.0.0.1", "-p", "5432", "-u", "postgres",
+				"--db", db[0], "drop-database", "-f").Run() //nolint:errcheck
+		}
+	}
+	pg := []string{"--plugin", "postgres12", "--ep", "127.0.0.1", "-p", "5432", "-u", "postgres"}
+	for _, db := range dbs {
+		for _, args := range [][]string{{"--db", db[0], "create-database"}, {"--db", db[0], "setup-schema", "-v", "0.0"}, {"--db", db[0], "update-schema", "--schema-name", db[1]}} {
+			if out, err := exec.CommandContext(ctx, filepath.Join(ct, "temporal-sql-tool"), append(pg, args...)...).CombinedOutput(); err != nil {
+				drop()
+				return "", nil, nil, fmt.Errorf("temporal-sql-tool %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		}
+	}
+	base, err := clusterBase()
+	if err != nil {
+		drop()
+		return "", nil, nil, err
+	}
+	p, err = startProc(dir, "temporal", filepath.Join(ct, "temporal-server"),
+		[]string{"--root", root, "--config", "deploy/cluster/temporal", "--env", "cluster", "--allow-no-auth", "start"},
+		[]string{"BATON_CLUSTER_PORT=" + strconv.Itoa(base), "BATON_CLUSTER_PG_PORT=5432", "BATON_CLUSTER_DB=" + dbs[0][0],
+			"BATON_CLUSTER_VISIBILITY_DB=" + dbs[1][0], "BATON_CLUSTER_LOG_LEVEL=error",
+			"BATON_CLUSTER_DYNAMIC_CONFIG=" + filepath.Join(root, "deploy/cluster/temporal/dynamicconfig.yaml")})
+	if err != nil {
+		drop()
+		return "", nil, nil, err
+	}
+	atFatal(drop)
+	addr = fmt.Sprintf("127.0.0.1:%d", base)
+	retry := func(args ...string) error {
+		var out []byte
+		var err error
+		for i := 0; i < 180; i++ {
+			out, err = exec.CommandContext(ctx, cli, args...).CombinedOutput()
+			if err == nil || strings.Contains(string(out), "already") {
+				return nil
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		return fmt.Errorf("temporal %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	fail := func(err error) (string, *proc, func(), error) {
+		p.stop()
+		drop()
+		return "", nil, nil, fmt.Errorf("%w (the server's log: %s)", err, p.logPath)
+	}
+	if err := retry("operator", "cluster", "health", "--address", addr); err != nil {
+		return fail(err)
+	}
+	if err := retry("operator", "namespace", "create", "--address", addr, "-n", "default", "--retention", "24h"); err != nil {
+		return fail(err)
+	}
+	for n, typ := range workflows.SearchAttributes {
+		if err := retry("operator", "search-attribute", "create", "--address", addr, "-n", "default", "--name", n, "--type", typ); err != nil {
+			return fail(err)
+		}
+	}
+	// The namespace reaches every service within seconds: wait until a
+	// client can use it.
+	for i := 0; i < 120; i++ {
+		c, err := client.Dial(client.Options{HostPort: addr, Logger: tclient.QuietLoggerSDK()})
+		if err == nil {
+			_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+			c.Close()
+			if err == nil {
+				return addr, p, drop, nil
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fail(fmt.Errorf("the namespace did not appear"))
 }
