@@ -89,11 +89,11 @@ type herdStats struct {
 	TaskP50   float64 `json:"task_p50_ms"` // until the workflow task began
 	TaskP99   float64 `json:"task_p99_ms"`
 	TaskMax   float64 `json:"task_max_ms"`
-	OpenedS   float64 `json:"opened_s,omitempty"`   // how long opening them took
-	EarlyS    float64 `json:"margin_s,omitempty"`   // time left between the last open and the instant
-	Within    bool    `json:"all_within_target"`    // every one within -herd-within
-	WorkerCPU float64 `json:"worker_cpu_s"`         // over the herd's firing
-	ServerCPU float64 `json:"server_cpu_s"`         // over the herd's firing
+	OpenedS   float64 `json:"opened_s,omitempty"`  // how long opening them took
+	EarlyS    float64 `json:"margin_s,omitempty"`  // time left between the last open and the instant
+	Within    bool    `json:"all_within_target"`   // every one within -herd-within
+	WorkerCPU float64 `json:"worker_cpu_s"`        // over the herd's firing
+	ServerCPU float64 `json:"server_cpu_s"`        // over the herd's firing
 	BenchCPU  float64 `json:"bench_process_cpu_s"` // the engine herd's worker lives in the bench process
 }
 
@@ -148,7 +148,9 @@ func (b *Bench) herds(ctx context.Context, cl client.Client) error {
 func (b *Bench) recordHerd(key string, n int, eng, baton herdStats) {
 	b.res.Series[key+": engine, bare timers"] = eng
 	b.res.Series[key+": Baton, breaches"] = baton
-	f := func(label string, v float64) { b.res.Figures[fmt.Sprintf("%s: %s", strings.ReplaceAll(key, "_", " "), label)] = stat([]float64{v}) }
+	f := func(label string, v float64) {
+		b.res.Figures[fmt.Sprintf("%s: %s", strings.ReplaceAll(key, "_", " "), label)] = stat([]float64{v})
+	}
 	f("breach lateness p50 (ms)", baton.P50)
 	f("breach lateness p99 (ms)", baton.P99)
 	f(fmt.Sprintf("breach lateness max (ms; target ≤ %d)", b.o.herdWithin.Milliseconds()), baton.Max)
