@@ -7,12 +7,14 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/testenv"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/workflow"
 )
@@ -92,16 +94,54 @@ func prepareIntake(ctx context.Context, b *Bench) error {
 	return nil
 }
 
-func (b *Bench) post(body string) error { return b.postAs(body, false) }
+func (b *Bench) post(body string) error { return b.postAs(body, "processed") }
 
-// postAs posts one lead; async asks for the answer once Temporal holds it.
-func (b *Bench) postAs(body string, async bool) error {
-	req, err := http.NewRequest(http.MethodPost, b.url+"/api/v1/leads", bytes.NewBufferString(body))
+// Intake answer modes compared by figure 4: processed (the default: answered
+// at the durable start, new or duplicate known), respond-async (Prefer:
+// respond-async: answered at the durable start, neither known) and workflow
+// (BATON_INTAKE_ACK=workflow, on a second gateway: answered once the lead's
+// workflow has recorded the touch, as every processed answer was before).
+// engine is the floor beside them: a bare Signal-with-Start of a
+// one-activity workflow from the bench process, at the same rate.
+var intakeModes = []string{"processed", "respond-async", "workflow", "engine"}
+
+// wfGateway is the second gateway, with BATON_INTAKE_ACK=workflow.
+var wfGateway struct {
+	url string
+	p   *proc
+}
+
+// workflowGateway starts the second gateway once.
+func (b *Bench) workflowGateway() error {
+	if wfGateway.p != nil {
+		return wfGateway.p.alive()
+	}
+	port, err := testenv.FreePort()
+	if err != nil {
+		return err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p, err := startProc(b.dir, "gateway-ack-workflow", filepath.Join(b.dir, "gateway"), nil,
+		append(append([]string{}, b.env...), "BATON_HTTP_ADDR="+addr, "BATON_INTAKE_ACK=workflow"))
+	if err != nil {
+		return err
+	}
+	wfGateway.url, wfGateway.p = "http://"+addr, p
+	return waitHTTP(wfGateway.url+"/healthz", p)
+}
+
+// postAs posts one lead, answered as mode says (intakeModes).
+func (b *Bench) postAs(body string, mode string) error {
+	url := b.url
+	if mode == "workflow" {
+		url = wfGateway.url
+	}
+	req, err := http.NewRequest(http.MethodPost, url+"/api/v1/leads", bytes.NewBufferString(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if async {
+	if mode == "respond-async" {
 		req.Header.Set("Prefer", "respond-async")
 	}
 	authorize(req)
@@ -313,14 +353,20 @@ func (b *Bench) knee(ctx context.Context, handRate float64) error {
 // next send) and returns p50 and p99 of the answer time. The leads are below
 // the campaign's bar, so they nurture: the figure is intake, not routing.
 //
-// async posts with `Prefer: respond-async` (answered once Temporal holds the
-// touch); otherwise the answer waits until the workflow has taken it.
-func (b *Bench) intakeLatency(ctx context.Context, name string, rate float64, d time.Duration, async bool) (p50, p99 float64, err error) {
-	if err := b.campaigns(ctx, []string{name}, []time.Duration{time.Hour}, 90); err != nil {
-		return 0, 0, err
+// mode is one of intakeModes.
+func (b *Bench) intakeLatency(ctx context.Context, name string, rate float64, d time.Duration, mode string) (p50, p99 float64, err error) {
+	if mode == "workflow" {
+		if err := b.workflowGateway(); err != nil {
+			return 0, 0, err
+		}
+	}
+	if mode != "engine" {
+		if err := b.campaigns(ctx, []string{name}, []time.Duration{time.Hour}, 90); err != nil {
+			return 0, 0, err
+		}
 	}
 	n := int(rate * d.Seconds())
-	logf("figure 4 %s: %d POSTs at %.0f/s (respond-async: %v)", name, n, rate, async)
+	logf("figure 4 %s: %d POSTs at %.0f/s (answered: %s)", name, n, rate, mode)
 	lat := make([]float64, n)
 	var failed atomic.Int64
 	var firstErr atomic.Value
@@ -332,7 +378,14 @@ func (b *Bench) intakeLatency(ctx context.Context, name string, rate float64, d 
 		go func(i int) {
 			defer wg.Done()
 			t := time.Now()
-			if err := b.postAs(fmt.Sprintf(`{"campaign":%q,"email":"%s-%d@bench.example","score":10}`, name, name, i), async); err != nil {
+			var err error
+			if mode == "engine" {
+				id := fmt.Sprintf("bench-sws-%s-%d-%d", name, began.UnixNano(), i)
+				_, err = b.cl.SignalWithStartWorkflow(ctx, id, "touch", i, client.StartWorkflowOptions{ID: id, TaskQueue: baselineQueue}, Trivial)
+			} else {
+				err = b.postAs(fmt.Sprintf(`{"campaign":%q,"email":"%s-%d@bench.example","score":10}`, name, name, i), mode)
+			}
+			if err != nil {
 				failed.Add(1)
 				firstErr.CompareAndSwap(nil, err)
 			}
@@ -344,7 +397,9 @@ func (b *Bench) intakeLatency(ctx context.Context, name string, rate float64, d 
 		return 0, 0, fmt.Errorf("intake: %d of %d POSTs failed, the first: %v", f, n, firstErr.Load())
 	}
 	// Let the worker finish the nurture step before the next figure starts.
-	if err := b.waitCount(ctx, `select count(*) from lead_events e join leads l on l.id = e.lead_id where l.campaign_id = $1 and e.kind = 'nurturing'`,
+	if mode == "engine" {
+		time.Sleep(2 * time.Second)
+	} else if err := b.waitCount(ctx, `select count(*) from lead_events e join leads l on l.id = e.lead_id where l.campaign_id = $1 and e.kind = 'nurturing'`,
 		name, n, 10*time.Minute); err != nil {
 		return 0, 0, err
 	}
@@ -368,10 +423,7 @@ func (b *Bench) intakeSearch(ctx context.Context) error {
 		P50ms float64 `json:"p50_ms"`
 		P99ms float64 `json:"p99_ms"`
 	}
-	for _, mode := range []struct {
-		name  string
-		async bool
-	}{{"processed", false}, {"respond-async", true}} {
+	for _, mode := range []struct{ name string }{{"processed"}, {"respond-async"}} {
 		var steps []step
 		best := 0.0
 		for _, r := range rates {
@@ -379,7 +431,7 @@ func (b *Bench) intakeSearch(ctx context.Context) error {
 				b.res.Notes = append(b.res.Notes, fmt.Sprintf("The %s rate search stopped before %.0f/s: it would pass the %s budget (-budget).", mode.name, r, b.o.budget))
 				break
 			}
-			p50, p99, err := b.intakeLatency(ctx, fmt.Sprintf("intake-search-%s-%.0f", mode.name, r), r, b.o.intakeStep, mode.async)
+			p50, p99, err := b.intakeLatency(ctx, fmt.Sprintf("intake-search-%s-%.0f", mode.name, r), r, b.o.intakeStep, mode.name)
 			if err != nil {
 				return err
 			}
