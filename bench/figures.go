@@ -520,6 +520,9 @@ func (b *Bench) footprint(ctx context.Context) error {
 		b.res.Extra[fmt.Sprintf("5_%s_cpu_seconds", p.name)] = math.Round(p.cpuSeconds())
 	}
 	b.res.Extra["run_wall_seconds"] = math.Round(time.Since(began).Seconds())
+	if m := b.worker.scrape(); m != nil {
+		b.res.Extra["5_worker_tasks_whole_run (SDK metrics)"] = taskSplit(map[string]float64{}, m)
+	}
 	return nil
 }
 

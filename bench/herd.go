@@ -259,9 +259,13 @@ func (b *Bench) leadHerd(ctx context.Context, name string, n int, hand float64, 
 		time.Sleep(d)
 	}
 	w0, s0 = b.worker.cpuSeconds(), b.server.cpuSeconds()
+	m0 := b.worker.scrape()
 	if err := b.waitCount(ctx, `select count(*) from lead_events e join leads l on l.id = e.lead_id where l.campaign_id = $1 and e.kind = 'lapsed'`,
 		name, n, window+30*time.Minute); err != nil {
 		return nil, err
+	}
+	if m0 != nil {
+		b.res.Series[fmt.Sprintf("herd %s: the worker's tasks while it fired (SDK metrics)", name)] = taskSplit(m0, b.worker.scrape())
 	}
 	out := map[string]herdStats{}
 	for _, k := range []struct{ name, kind, due string }{{"breach", "lapsed", "deadline"}, {"reminder", "reminded", "due"}} {

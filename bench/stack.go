@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"math"
 	"math/rand"
 	"net"
 	"net/http"
@@ -85,6 +87,7 @@ type proc struct {
 	cmd      *exec.Cmd
 	logPath  string
 	done     chan struct{} // closed when the process has exited
+	metrics  string        // the worker's Prometheus /metrics URL
 	stopping atomic.Bool   // stop was called: the exit is expected
 }
 
@@ -141,12 +144,14 @@ func startProc(dir, name, bin string, args, env []string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
+	metrics := ""
 	if !hasEnv(env, "BATON_METRICS_ADDR") {
 		port, err := testenv.FreePort()
 		if err != nil {
 			return nil, err
 		}
 		env = append(append([]string{}, env...), fmt.Sprintf("BATON_METRICS_ADDR=127.0.0.1:%d", port))
+		metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -156,7 +161,7 @@ func startProc(dir, name, bin string, args, env []string) (*proc, error) {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{}), metrics: metrics}
 	go func() {
 		cmd.Wait() //nolint:errcheck // the state is in cmd.ProcessState
 		logFile.Close()
@@ -405,4 +410,68 @@ func clusterServer(ctx context.Context, dir string) (addr string, p *proc, drop 
 		time.Sleep(500 * time.Millisecond)
 	}
 	return fail(fmt.Errorf("the namespace did not appear"))
+}
+
+// scrape reads the worker's Prometheus metrics, each name summed over its
+// labels (nil when it does not answer).
+func (p *proc) scrape() map[string]float64 {
+	if p.metrics == "" {
+		return nil
+	}
+	resp, err := http.Get(p.metrics)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		sp := strings.LastIndexByte(line, ' ')
+		if sp < 0 {
+			continue
+		}
+		name := line[:sp]
+		if i := strings.IndexByte(name, '{'); i >= 0 {
+			name = name[:i]
+		}
+		v, err := strconv.ParseFloat(line[sp+1:], 64)
+		if err == nil {
+			out[name] += v
+		}
+	}
+	return out
+}
+
+// taskSplit is where the worker's time went between two scrapes: the mean
+// wait of a workflow task in its queue (schedule-to-start: the backlog),
+// the mean time to run one, and the same for local and regular activities,
+// in ms, with their counts.
+func taskSplit(before, after map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range []string{"workflow_task_schedule_to_start_latency", "workflow_task_execution_latency",
+		"local_activity_execution_latency", "activity_schedule_to_start_latency", "activity_execution_latency"} {
+		var sum, count float64
+		for k, v := range after {
+			if !strings.Contains(k, m) || (strings.Contains(m, "activity") && !strings.Contains(m, "local") && strings.Contains(k, "local")) {
+				continue
+			}
+			switch {
+			case strings.HasSuffix(k, "_sum"):
+				sum += v - before[k]
+			case strings.HasSuffix(k, "_count"):
+				count += v - before[k]
+			}
+		}
+		if count > 0 {
+			out[m+"_mean_ms"] = math.Round(sum/count*1000*10) / 10
+			out[m+"_count"] = count
+		}
+	}
+	return out
 }
