@@ -7,8 +7,10 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -393,14 +395,27 @@ func (b *Bench) intakeLatency(ctx context.Context, name string, rate float64, d 
 		}(i)
 	}
 	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		return 0, 0, fmt.Errorf("intake: %d of %d POSTs failed, the first: %v", f, n, firstErr.Load())
+	f := failed.Load()
+	if f > 0 {
+		// A failed POST counts with the time it took to fail; the run goes
+		// on, and the failures are reported with the gateway's reason.
+		why := ""
+		if mode != "engine" {
+			gw := b.gateway
+			if mode == "workflow" {
+				gw = wfGateway.p
+			}
+			why = lastLine(gw.logPath, "request failed")
+		}
+		b.res.Notes = append(b.res.Notes, fmt.Sprintf("%s (%s): %d of %d POSTs failed; the first: %v; the gateway's last failure: %s", name, mode, f, n, firstErr.Load(), why))
+		b.res.Extra["4_failed_posts "+name] = f
+		logf("  %d of %d failed: %v %s", f, n, firstErr.Load(), why)
 	}
 	// Let the worker finish the nurture step before the next figure starts.
 	if mode == "engine" {
 		time.Sleep(2 * time.Second)
 	} else if err := b.waitCount(ctx, `select count(*) from lead_events e join leads l on l.id = e.lead_id where l.campaign_id = $1 and e.kind = 'nurturing'`,
-		name, n, 10*time.Minute); err != nil {
+		name, n-int(f), 10*time.Minute); err != nil {
 		return 0, 0, err
 	}
 	sort.Float64s(lat)
@@ -545,4 +560,19 @@ func (b *Bench) routing(ctx context.Context, rep int, add func(string, float64))
 	b.res.Extra["6_routing_team"] = r.Team
 	b.res.Extra[fmt.Sprintf("6_routing_shares (rep %d)", rep)] = r.Shares
 	return nil
+}
+
+// lastLine is the last line of a log holding substr ("" if none).
+func lastLine(path, substr string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(string(b), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], substr) {
+			return lines[i]
+		}
+	}
+	return ""
 }
