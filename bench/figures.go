@@ -99,15 +99,15 @@ func prepareIntake(ctx context.Context, b *Bench) error {
 func (b *Bench) post(body string) error { return b.postAs(body, "processed") }
 
 // Intake answer modes compared by figure 4: processed (the default: answered
-// at the durable start, new or duplicate known), respond-async (Prefer:
-// respond-async: answered at the durable start, neither known) and workflow
-// (BATON_INTAKE_ACK=workflow, on a second gateway: answered once the lead's
-// workflow has recorded the touch, as every processed answer was before).
+// once the lead's workflow has recorded the touch, new or duplicate known),
+// start (BATON_INTAKE_ACK=start, on a second gateway: answered at the durable
+// start, new or duplicate as Temporal's start decided it) and respond-async
+// (Prefer: respond-async: answered at the durable start, neither known).
 // engine is the floor beside them: a bare Signal-with-Start of a
 // one-activity workflow from the bench process, at the same rate.
-var intakeModes = []string{"processed", "respond-async", "workflow", "engine"}
+var intakeModes = []string{"processed", "start", "respond-async", "engine"}
 
-// wfGateway is the second gateway, with BATON_INTAKE_ACK=workflow.
+// wfGateway is the second gateway, with BATON_INTAKE_ACK=start.
 var wfGateway struct {
 	url string
 	p   *proc
@@ -123,8 +123,8 @@ func (b *Bench) workflowGateway() error {
 		return err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	p, err := startProc(b.dir, "gateway-ack-workflow", filepath.Join(b.dir, "gateway"), nil,
-		append(append([]string{}, b.env...), "BATON_HTTP_ADDR="+addr, "BATON_INTAKE_ACK=workflow"))
+	p, err := startProc(b.dir, "gateway-ack-start", filepath.Join(b.dir, "gateway"), nil,
+		append(append([]string{}, b.env...), "BATON_HTTP_ADDR="+addr, "BATON_INTAKE_ACK=start"))
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (b *Bench) workflowGateway() error {
 // postAs posts one lead, answered as mode says (intakeModes).
 func (b *Bench) postAs(body string, mode string) error {
 	url := b.url
-	if mode == "workflow" {
+	if mode == "start" {
 		url = wfGateway.url
 	}
 	req, err := http.NewRequest(http.MethodPost, url+"/api/v1/leads", bytes.NewBufferString(body))
@@ -357,7 +357,7 @@ func (b *Bench) knee(ctx context.Context, handRate float64) error {
 //
 // mode is one of intakeModes.
 func (b *Bench) intakeLatency(ctx context.Context, name string, rate float64, d time.Duration, mode string) (p50, p99 float64, err error) {
-	if mode == "workflow" {
+	if mode == "start" {
 		if err := b.workflowGateway(); err != nil {
 			return 0, 0, err
 		}
@@ -402,7 +402,7 @@ func (b *Bench) intakeLatency(ctx context.Context, name string, rate float64, d 
 		why := ""
 		if mode != "engine" {
 			gw := b.gateway
-			if mode == "workflow" {
+			if mode == "start" {
 				gw = wfGateway.p
 			}
 			why = lastLine(gw.logPath, "request failed")
@@ -438,7 +438,7 @@ func (b *Bench) intakeSearch(ctx context.Context) error {
 		P50ms float64 `json:"p50_ms"`
 		P99ms float64 `json:"p99_ms"`
 	}
-	for _, mode := range []struct{ name string }{{"processed"}, {"respond-async"}} {
+	for _, mode := range []struct{ name string }{{"processed"}, {"start"}, {"respond-async"}} {
 		var steps []step
 		best := 0.0
 		for _, r := range rates {

@@ -79,11 +79,12 @@ func TestRespondAsyncIntakeNeedsNoWorkerAndMakesOneLead(t *testing.T) {
 	saveHistory(t, s.Temporal, workflows.LeadWorkflowID(lead), "lead-touch-signals-respond-async")
 }
 
-// The default answer (BATON_INTAKE_ACK=processed) says new or duplicate
-// without a worker: Temporal's start decides it, once, even for two first
-// posts of one person at the same time; the lead is handled when a worker
-// starts, one lead with every touch and one offer.
-func TestProcessedIntakeSaysNewOrDuplicateWithoutAWorker(t *testing.T) {
+// BATON_INTAKE_ACK=start says new or duplicate without a worker: Temporal's
+// start decides it, once, even for two first posts of one person at the same
+// time; the lead is handled when a worker starts, one lead with every touch
+// and one offer.
+func TestStartIntakeSaysNewOrDuplicateWithoutAWorker(t *testing.T) {
+	t.Setenv("BATON_INTAKE_ACK", "start")
 	s := startStackOpts(t, false)
 	post := func(body string) map[string]any {
 		t.Helper()
