@@ -345,7 +345,9 @@ func (b *Bench) knee(ctx context.Context, handRate float64) error {
 		capacity = n
 	}
 	b.res.Series[fmt.Sprintf("3_knee (deadlines over %s)", b.o.kneeSpread)] = steps
-	if len(steps) > 0 && steps[len(steps)-1].BreachP99ms <= 1000 {
+	if len(steps) == 0 {
+		b.res.Extra["3_knee_leads"] = "not run: no step fitted in the budget (-budget)"
+	} else if steps[len(steps)-1].BreachP99ms <= 1000 {
 		b.res.Extra["3_knee_leads"] = fmt.Sprintf("p99 stayed ≤ 1 s up to %d leads over %s (the largest tried)", capacity, b.o.kneeSpread)
 	} else {
 		b.res.Extra["3_knee_leads"] = fmt.Sprintf("p99 ≤ 1 s up to %d leads over %s; passed it at twice that", capacity, b.o.kneeSpread)
