@@ -51,6 +51,7 @@ type Config struct {
 	SessionTTL         time.Duration `envconfig:"BATON_SESSION_TTL" default:"12h" desc:"how long a web sign-in session lasts"`
 	MetricsToken       string        `envconfig:"BATON_METRICS_TOKEN" desc:"when set, the gateway's /metrics answers anyone with Authorization: Bearer <token>; when empty, only loopback peers"`
 	MetricsAddr        string        `envconfig:"BATON_METRICS_ADDR" default:"127.0.0.1:9091" desc:"address the worker serves Prometheus /metrics on (the gateway serves it on BATON_HTTP_ADDR to loopback peers, or to anyone with BATON_METRICS_TOKEN); empty turns it off"`
+	WorkerPprof        bool          `envconfig:"BATON_WORKER_PPROF" default:"false" desc:"also serve Go's /debug/pprof profiles (heap, CPU, goroutines) on BATON_METRICS_ADDR; keep that address loopback"`
 
 	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
 	AwaySweep           time.Duration `envconfig:"BATON_AWAY_SWEEP" default:"15s" desc:"how often the worker tells a rep's held leads of an out-of-office period that has begun"`
