@@ -58,6 +58,7 @@ type scaleStep struct {
 	WorkerPeakMiB   float64            `json:"worker_peak_rss_mib"`
 	WorkerPeakStep  float64            `json:"worker_peak_rss_during_step_mib"`
 	HeapInuseMiB    float64            `json:"worker_heap_inuse_mib"`
+	StackInuseMiB   float64            `json:"worker_stack_inuse_mib"`
 	Goroutines      float64            `json:"worker_goroutines"`
 	Sticky          map[string]float64 `json:"worker_sticky_cache"`
 	CPU             map[string]float64 `json:"cpu_s_during_step"`
@@ -207,6 +208,8 @@ func (b *Bench) scaleFigures(steps []scaleStep) {
 		one := func(name string, v float64) { b.res.Figures[k+name] = stat([]float64{v}) }
 		one("worker RSS MiB (target ≤ 250 at 100k)", s.WorkerRSSMiB)
 		one("worker heap in use MiB", s.HeapInuseMiB)
+		one("worker goroutine stacks MiB", s.StackInuseMiB)
+		one("worker sticky cache (workflows)", s.Sticky["temporal_sticky_cache_size"])
 		one("breach p99 ms (probe)", s.ProbeBreachP99)
 		one("history events per lead", s.HistoryEvents)
 		one("history bytes per lead", s.HistoryBytes)
@@ -315,7 +318,8 @@ func (b *Bench) progress(ctx context.Context, what string, want int, every time.
 				eta = (time.Duration(float64(want-n)/rate) * time.Second).String()
 			}
 			cur, _ := b.worker.rss()
-			logf("  … %s: %d of %d, %.1f/s, ETA %s (worker RSS %.0f MiB)", what, n, want, rate, eta, float64(cur)/1024)
+			logf("  … %s: %d of %d, %.1f/s, ETA %s (worker RSS %.0f MiB, server CPU %.0f s, worker CPU %.0f s)", what, n, want, rate, eta,
+				float64(cur)/1024, b.server.cpuSeconds(), b.worker.cpuSeconds())
 			lastLog = time.Now()
 		}
 		select {
@@ -396,7 +400,7 @@ func workerMetrics(addr string) map[string]float64 {
 		if i := strings.IndexByte(name, '{'); i >= 0 {
 			name = name[:i]
 		}
-		if !(strings.Contains(name, "sticky") || name == "go_goroutines" || name == "go_memstats_heap_inuse_bytes" || name == "go_memstats_sys_bytes") {
+		if !(strings.Contains(name, "sticky") || name == "go_goroutines" || name == "go_memstats_heap_inuse_bytes" || name == "go_memstats_stack_inuse_bytes" || name == "go_memstats_sys_bytes") {
 			continue
 		}
 		fs := strings.Fields(rest)
@@ -404,7 +408,7 @@ func workerMetrics(addr string) map[string]float64 {
 			continue
 		}
 		if v, err := strconv.ParseFloat(fs[0], 64); err == nil {
-			out[name] += v
+			out[name] = math.Max(out[name], v) // one series per name here; the SDK repeats some under two label sets
 		}
 	}
 	return out
@@ -416,6 +420,7 @@ func (b *Bench) scaleFill(st *scaleStep, prev, cur reading) {
 	sr, _ := b.server.rss()
 	st.ServerRSSMiB = math.Round(float64(sr) / 1024)
 	st.HeapInuseMiB = math.Round(cur.metrics["go_memstats_heap_inuse_bytes"]/1048576*10) / 10
+	st.StackInuseMiB = math.Round(cur.metrics["go_memstats_stack_inuse_bytes"]/1048576*10) / 10
 	st.Goroutines = cur.metrics["go_goroutines"]
 	st.Sticky = map[string]float64{}
 	for k, v := range cur.metrics {
