@@ -43,7 +43,7 @@ type Config struct {
 	LinkTTL    time.Duration `envconfig:"BATON_LINK_TTL" default:"72h" desc:"how long an emailed action link stays valid after its deadline"`
 
 	WorkerPollers       string        `envconfig:"BATON_WORKER_POLLERS" default:"8" desc:"workflow and activity task pollers: a fixed number, 2 to 64, or auto (scaled with the backlog)"`
-	WorkerStickyCache   int           `envconfig:"BATON_WORKER_STICKY_CACHE" default:"10000" desc:"workflows the worker keeps in memory between tasks (sticky cache)"`
+	WorkerStickyCache   int           `envconfig:"BATON_WORKER_STICKY_CACHE" default:"1000" desc:"workflows the worker keeps in memory between tasks (sticky cache; about 100 KiB each); idle leads beyond it are evicted and replayed from history when their clock fires"`
 	WorkerStickyTimeout time.Duration `envconfig:"BATON_WORKER_STICKY_TIMEOUT" default:"5s" desc:"how long a task waits for this worker's sticky queue before any worker may take it"`
 
 	IntakeAck          string        `envconfig:"BATON_INTAKE_ACK" default:"processed" desc:"when intake answers: processed (the workflow took the lead; says new or duplicate) or durable (Temporal holds it; fastest)"`
