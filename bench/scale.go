@@ -14,6 +14,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +44,7 @@ var (
 	scaleBatch       = flag.Int("scale-batch", envInt("BENCH_SCALE_BATCH", 200), "figure scale: rows per drain step (starter lead import --batch)")
 	scaleParallel    = flag.Int("scale-parallel", envInt("BENCH_SCALE_PARALLEL", 16), "figure scale: lead workflows the drain starts at once (starter lead import --parallel)")
 	scaleWorkerEnv   = flag.String("scale-worker", envStr("BENCH_SCALE_WORKER", ""), "figure scale: worker settings for the run, 'VAR=value ...' (BATON_WORKER_* only; empty: the shipped defaults)")
+	scaleFor         = flag.Duration("scale-for", envDur("BENCH_SCALE_FOR", 0), "figure scale: stop opening leads after this long (0: no limit); the step under way is then measured with the leads open so far")
 	scaleHistory     = flag.Int("scale-history-sample", envInt("BENCH_SCALE_HISTORY_SAMPLE", 20), "figure scale: lead histories read per step for events and bytes per lead")
 )
 
@@ -77,7 +79,14 @@ type scaleStep struct {
 	ProbeReminder99 float64            `json:"probe_reminder_p99_ms"`
 	HeapTop         string             `json:"heap_profile"`
 	Seconds         float64            `json:"took_s"`
+	StoppedAt       string             `json:"stopped,omitempty"`
 }
+
+// errScaleTime ends a step's drain when -scale-for is up.
+var errScaleTime = errors.New("the -scale-for time is up")
+
+// scaleDeadline is when -scale-for ends (zero: never).
+var scaleDeadline time.Time
 
 func parseSteps(s string) ([]int, error) {
 	var out []int
@@ -151,6 +160,9 @@ func (b *Bench) scale(ctx context.Context, env []string) error {
 	if err := os.MkdirAll(profDir, 0o755); err != nil {
 		return err
 	}
+	if *scaleFor > 0 {
+		scaleDeadline = time.Now().Add(*scaleFor)
+	}
 	prev := b.scaleReading(ctx, metricsAddr)
 	var out []scaleStep
 	open := 0
@@ -162,6 +174,7 @@ func (b *Bench) scale(ctx context.Context, env []string) error {
 		if err := b.scaleImport(ctx, cl, campaign, open, n, &st); err != nil {
 			return err
 		}
+		n = st.Open // fewer when -scale-for stopped the step
 		if st.DrainLeadsPerS > 0 {
 			handRate = st.DrainLeadsPerS
 		}
@@ -175,7 +188,7 @@ func (b *Bench) scale(ctx context.Context, env []string) error {
 			logf("  heap profile: %v", err)
 		}
 		logf("  %d open: worker RSS %.0f MiB (peak %.0f), heap in use %.0f MiB, sticky cache %v; CPU s server %.0f / worker %.0f; SQLite +%.1f KiB/lead, Baton +%.1f KiB/lead; history %.0f events, %.0f bytes per lead",
-			n, st.WorkerRSSMiB, st.WorkerPeakMiB, st.HeapInuseMiB, st.Sticky["temporal_sticky_cache_size"], st.CPU["temporal"], st.CPU["worker"], st.SQLiteKiBPer, st.BatonKiBPer, st.HistoryEvents, st.HistoryBytes)
+			n, st.WorkerRSSMiB, st.WorkerPeakMiB, st.HeapInuseMiB, st.Sticky["temporal_sticky_cache_size"], st.CPU["temporal"], st.CPU["worker-scale"], st.SQLiteKiBPer, st.BatonKiBPer, st.HistoryEvents, st.HistoryBytes)
 		if *scaleProbe > 0 {
 			l, err := b.slaPrecision(ctx, fmt.Sprintf("scaleprobe%d", n), *scaleProbe, *scaleProbeSpread, handRate, false)
 			if err != nil {
@@ -191,6 +204,10 @@ func (b *Bench) scale(ctx context.Context, env []string) error {
 		st.Seconds = math.Round(time.Since(t0).Seconds())
 		out = append(out, st)
 		open = n // the held leads; the probes' leads come on top
+		if st.StoppedAt != "" {
+			b.res.Notes = append(b.res.Notes, fmt.Sprintf("Scale: -scale-for (%s) ended the step to %d at %s; it is measured with the %d leads open then.", *scaleFor, steps[i], st.StoppedAt, n))
+			break
+		}
 		b.res.Series["scale"] = out
 		b.scaleFigures(out)
 	}
@@ -270,6 +287,31 @@ func (b *Bench) scaleImport(ctx context.Context, cl client.Client, campaign stri
 		err := b.st.Pool.QueryRow(ctx, `select count(*) from leads where campaign_id = $1 and offered_at is not null`, campaign).Scan(&n)
 		return n - before, err
 	})
+	if errors.Is(err, errScaleTime) {
+		// Stop the drain, let the submissions under way finish, and measure
+		// the leads open now.
+		if err := cl.TerminateWorkflow(ctx, workflows.ImportDrainWorkflowID(rep.Import.ID), "", "bench: -scale-for is up"); err != nil {
+			return err
+		}
+		got, stable := -1, 0
+		for stable < 3 {
+			time.Sleep(3 * time.Second)
+			var n int
+			if err := b.st.Pool.QueryRow(ctx, `select count(*) from leads where campaign_id = $1 and offered_at is not null`, campaign).Scan(&n); err != nil {
+				return err
+			}
+			if n == got {
+				stable++
+			} else {
+				got, stable = n, 0
+			}
+		}
+		want = got - before
+		st.Open, st.Added = got, want
+		st.StoppedAt = fmt.Sprintf("%d of %d", want, to-from)
+		logf("  -scale-for is up: the drain is stopped with %d of %d offered; measuring those", want, to-from)
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
@@ -282,7 +324,7 @@ func (b *Bench) scaleImport(ctx context.Context, cl client.Client, campaign stri
 	if err != nil {
 		return err
 	}
-	if im.Failed > 0 || im.Pending > 0 {
+	if im.Failed > 0 || (im.Pending > 0 && st.StoppedAt == "") {
 		return fmt.Errorf("import %d: %d failed, %d pending after every offer", im.ID, im.Failed, im.Pending)
 	}
 	st.ToLastOfferS = math.Round(last.Sub(start).Seconds()*10) / 10
@@ -304,6 +346,9 @@ func (b *Bench) progress(ctx context.Context, what string, want int, every time.
 		}
 		if n >= want {
 			return nil
+		}
+		if !scaleDeadline.IsZero() && time.Now().After(scaleDeadline) {
+			return errScaleTime
 		}
 		for _, p := range []*proc{b.worker, b.gateway, b.server} {
 			if err := p.alive(); err != nil {
