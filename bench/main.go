@@ -254,11 +254,11 @@ func run(o opts) error {
 		return err
 	}
 	logf("starting a dev server on a SQLite file (one task-queue partition: %v) and a fresh database", o.partitions1)
-	addr, server, err := devServer(dir, o.partitions1, o.pragmas)
+	addr, server, err := temporalServer(dir, o.partitions1, o.pragmas) // bench/scale_cluster.go: -scale-topology
 	if err != nil {
 		return err
 	}
-	defer server.stop()
+	defer stopTemporal(server)
 	dbURL, drop, err := testenv.CreateDatabase(ctx)
 	if err != nil {
 		return err

@@ -65,8 +65,8 @@ type scaleStep struct {
 	Sticky          map[string]float64 `json:"worker_sticky_cache"`
 	CPU             map[string]float64 `json:"cpu_s_during_step"`
 	ServerRSSMiB    float64            `json:"server_rss_mib"`
-	SQLiteMiB       float64            `json:"sqlite_file_mib"`
-	SQLiteKiBPer    float64            `json:"sqlite_kib_per_added_lead"`
+	SQLiteMiB       float64            `json:"temporal_store_mib"` // the SQLite file, or the cluster's databases
+	SQLiteKiBPer    float64            `json:"temporal_store_kib_per_added_lead"`
 	BatonMiB        float64            `json:"baton_tables_mib"`
 	BatonKiBPer     float64            `json:"baton_kib_per_added_lead"`
 	BatonTables     map[string]float64 `json:"baton_table_kib_per_added_lead"`
@@ -187,7 +187,7 @@ func (b *Bench) scale(ctx context.Context, env []string) error {
 		if st.HeapTop, err = b.heapProfile(metricsAddr, profDir, n); err != nil {
 			logf("  heap profile: %v", err)
 		}
-		logf("  %d open: worker RSS %.0f MiB (peak %.0f), heap in use %.0f MiB, sticky cache %v; CPU s server %.0f / worker %.0f; SQLite +%.1f KiB/lead, Baton +%.1f KiB/lead; history %.0f events, %.0f bytes per lead",
+		logf("  %d open: worker RSS %.0f MiB (peak %.0f), heap in use %.0f MiB, sticky cache %v; CPU s server %.0f / worker %.0f; Temporal's store +%.1f KiB/lead, Baton +%.1f KiB/lead; history %.0f events, %.0f bytes per lead",
 			n, st.WorkerRSSMiB, st.WorkerPeakMiB, st.HeapInuseMiB, st.Sticky["temporal_sticky_cache_size"], st.CPU["temporal"], st.CPU["worker-scale"], st.SQLiteKiBPer, st.BatonKiBPer, st.HistoryEvents, st.HistoryBytes)
 		if *scaleProbe > 0 {
 			l, err := b.slaPrecision(ctx, fmt.Sprintf("scaleprobe%d", n), *scaleProbe, *scaleProbeSpread, handRate, false)
@@ -230,7 +230,7 @@ func (b *Bench) scaleFigures(steps []scaleStep) {
 		one("breach p99 ms (probe)", s.ProbeBreachP99)
 		one("history events per lead", s.HistoryEvents)
 		one("history bytes per lead", s.HistoryBytes)
-		one("SQLite KiB per lead", s.SQLiteKiBPer)
+		one("Temporal's store KiB per lead", s.SQLiteKiBPer)
 		one("Baton tables KiB per lead", s.BatonKiBPer)
 		one("import: drain leads/s", s.DrainLeadsPerS)
 		one("import: staging rows/s", s.StageRowsPerS)
@@ -401,11 +401,7 @@ func (b *Bench) scaleReading(ctx context.Context, metricsAddr string) reading {
 	for _, p := range []*proc{b.worker, b.gateway, b.server} {
 		r.cpu[p.name] = p.cpuSeconds()
 	}
-	for _, suffix := range []string{"", "-wal"} {
-		if fi, err := os.Stat(filepath.Join(b.dir, "temporal.db"+suffix)); err == nil {
-			r.sqlite += fi.Size()
-		}
-	}
+	r.sqlite = b.temporalStoreBytes(ctx)
 	rows, err := b.st.Pool.Query(ctx, `select c.relname, pg_total_relation_size(c.oid) from pg_class c join pg_namespace n on n.oid = c.relnamespace
 		where n.nspname = 'public' and c.relkind = 'r'`)
 	if err == nil {
