@@ -136,7 +136,7 @@ func clusterServer(dir string) (string, *proc, error) {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	healthy := false
-	for i := 0; i < 600 && !healthy; i++ {
+	for until := time.Now().Add(5 * time.Minute); time.Now().Before(until) && !healthy; { // about 40 s on two busy cores
 		if err := p.alive(); err != nil {
 			return "", nil, childDied(p)
 		}
@@ -152,7 +152,7 @@ func clusterServer(dir string) (string, *proc, error) {
 	}
 	if !healthy {
 		p.stop()
-		return "", nil, fmt.Errorf("the cluster's Temporal server did not start; see %s", p.logPath)
+		return "", nil, fmt.Errorf("the cluster's Temporal server did not answer within 5 minutes: %v", childDied(p))
 	}
 	// A cluster starts with no namespace; then Baton's search attributes,
 	// as deploy/cluster/run.sh does.
