@@ -401,6 +401,10 @@ func (b *Bench) scaleReading(ctx context.Context, metricsAddr string) reading {
 	for _, p := range []*proc{b.worker, b.gateway, b.server} {
 		r.cpu[p.name] = p.cpuSeconds()
 	}
+	if len(clusterDBs) > 0 { // the cluster's PostgreSQL works for Temporal too
+		r.cpu["postgres_for_temporal"] = b.postgresCPU(ctx, clusterDBs)
+	}
+	r.cpu["postgres_for_baton"] = b.postgresCPU(ctx, []string{b.dbName(ctx)})
 	r.sqlite = b.temporalStoreBytes(ctx)
 	rows, err := b.st.Pool.Query(ctx, `select c.relname, pg_total_relation_size(c.oid) from pg_class c join pg_namespace n on n.oid = c.relnamespace
 		where n.nspname = 'public' and c.relkind = 'r'`)
@@ -560,4 +564,46 @@ func (b *Bench) heapProfile(metricsAddr, dir string, open int) (string, error) {
 		return "", err
 	}
 	return path, nil
+}
+
+// postgresCPU is the CPU-seconds so far of the PostgreSQL backends connected
+// to the databases (connection pools keep them for the run; a backend that
+// ended between two readings takes its time with it).
+func (b *Bench) postgresCPU(ctx context.Context, dbs []string) float64 {
+	rows, err := b.st.Pool.Query(ctx, `select pid from pg_stat_activity where datname = any($1)`, dbs)
+	if err != nil {
+		return 0
+	}
+	defer rows.Close()
+	var total float64
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) != nil {
+			continue
+		}
+		total += pidCPUSeconds(pid)
+	}
+	return total
+}
+
+func (b *Bench) dbName(ctx context.Context) string {
+	var n string
+	b.st.Pool.QueryRow(ctx, `select current_database()`).Scan(&n) //nolint:errcheck
+	return n
+}
+
+// pidCPUSeconds reads a process's user+system time from /proc.
+func pidCPUSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
 }
