@@ -479,7 +479,7 @@ func (b *Bench) scaleFill(st *scaleStep, prev, cur reading) {
 	}
 	st.CPU = map[string]float64{}
 	for k, v := range cur.cpu {
-		st.CPU[k] = math.Round(v - prev.cpu[k])
+		st.CPU[k] = math.Max(0, math.Round(v-prev.cpu[k]))
 	}
 	added := float64(max(st.Added, 1))
 	st.SQLiteMiB = math.Round(float64(cur.sqlite)/1048576*10) / 10
