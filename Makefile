@@ -121,7 +121,8 @@ bench: $(TEMPORAL) pg ## the six benchmark figures side by side in one run (at m
 bench-tune: $(TEMPORAL) pg ## worker settings side by side (handoff and breach lateness per variant); writes bench/results/
 	BENCH_FIGURES=tune go run ./bench
 
-# Long: 100,000 leads opened through the CSV import take about an hour here.
+# Long: every lead is routed and offered, about 40 ms of CPU each, so 100,000 take
+# hours on two shared cores; BENCH_SCALE_FOR=75m stops opening leads after that long.
 bench-scale: $(TEMPORAL) pg ## open leads 1k, 10k, 100k through the CSV import: worker RSS and heap, lateness, cost per lead (BENCH_SCALE_* to scale); writes bench/results/
 	BENCH_FIGURES=scale go run ./bench
 
