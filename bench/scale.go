@@ -204,12 +204,12 @@ func (b *Bench) scale(ctx context.Context, env []string) error {
 		st.Seconds = math.Round(time.Since(t0).Seconds())
 		out = append(out, st)
 		open = n // the held leads; the probes' leads come on top
+		b.res.Series["scale"] = out
+		b.scaleFigures(out)
 		if st.StoppedAt != "" {
 			b.res.Notes = append(b.res.Notes, fmt.Sprintf("Scale: -scale-for (%s) ended the step to %d at %s; it is measured with the %d leads open then.", *scaleFor, steps[i], st.StoppedAt, n))
 			break
 		}
-		b.res.Series["scale"] = out
-		b.scaleFigures(out)
 	}
 	if err := writeScaleSVG(filepath.Join(profDir, "rss.svg"), out, settings); err != nil {
 		return err
