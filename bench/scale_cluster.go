@@ -77,7 +77,9 @@ func clusterPort() (int, error) {
 	for try := 0; try < 200; try++ {
 		b := make([]byte, 2)
 		rand.Read(b) //nolint:errcheck
-		p := 21000 + int(b[0])<<8%20000 + int(b[1])
+		// The membership ports (frontend port - 300 and so on) are stored
+		// in a PostgreSQL smallint: the whole range stays under 32768.
+		p := 21000 + (int(b[0])<<8|int(b[1]))%11000
 		ok := true
 		for _, off := range []int{0, 1, 2, 6, 10, -300, -299, -298, -294, 1767} {
 			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+off))
