@@ -47,6 +47,10 @@ func temporalServer(dir string, partitions1 bool, pragmas string) (string, *proc
 // stopTemporal stops the server and drops the cluster's databases.
 func stopTemporal(p *proc) {
 	p.stop()
+	dropClusterDBs()
+}
+
+func dropClusterDBs() {
 	if len(clusterDBs) == 0 {
 		return
 	}
@@ -96,7 +100,12 @@ func clusterPort() (int, error) {
 	return 0, fmt.Errorf("no free port range for the cluster's services")
 }
 
-func clusterServer(dir string) (string, *proc, error) {
+func clusterServer(dir string) (addr string, p *proc, err error) {
+	defer func() { // nothing is left behind when the server does not come up
+		if err != nil && len(clusterDBs) > 0 {
+			dropClusterDBs()
+		}
+	}()
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		return "", nil, err
@@ -131,12 +140,12 @@ func clusterServer(dir string) (string, *proc, error) {
 	}
 	env := []string{"BATON_CLUSTER_PORT=" + strconv.Itoa(port), "BATON_CLUSTER_DB=" + db, "BATON_CLUSTER_VISIBILITY_DB=" + vis,
 		"BATON_CLUSTER_LOG_LEVEL=error"}
-	p, err := startProc(dir, "temporal", filepath.Join(ct, "temporal-server"),
+	p, err = startProc(dir, "temporal", filepath.Join(ct, "temporal-server"),
 		[]string{"--root", root, "--config", "deploy/cluster/temporal", "--env", "cluster", "--allow-no-auth", "start"}, env)
 	if err != nil {
 		return "", nil, err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
 	healthy := false
 	for until := time.Now().Add(5 * time.Minute); time.Now().Before(until) && !healthy; { // about 40 s on two busy cores
 		if err := p.alive(); err != nil {
