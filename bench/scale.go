@@ -147,6 +147,9 @@ func (b *Bench) scale(ctx context.Context, env []string) error {
 	}
 	b.res.Options["scale"] = fmt.Sprintf("steps %s; window %s; probe %d over %s; drain batch %d, parallel %d; worker: %s",
 		*scaleSteps, *scaleWindow, *scaleProbe, *scaleProbeSpread, *scaleBatch, *scaleParallel, settings)
+	if len(clusterDBs) > 0 {
+		b.res.Options["server"] = "the make run-cluster Temporal server (go.temporal.io/server v1.29.1) on PostgreSQL, 4 history shards (-scale-topology cluster)"
+	}
 	cl, err := client.Dial(client.Options{HostPort: b.addr, Logger: nil})
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ func temporalServer(dir string, partitions1 bool, pragmas string) (string, *proc
 	case "dev":
 		return devServer(dir, partitions1, pragmas)
 	case "cluster":
+		logf("  -scale-topology cluster: the make run-cluster Temporal server on PostgreSQL instead of the dev server")
 		return clusterServer(dir)
 	}
 	return "", nil, fmt.Errorf("-scale-topology: %q is not dev or cluster", *scaleTopology)
