@@ -96,7 +96,7 @@ func main() {
 	flag.StringVar(&o.pragmas, "sqlite-pragmas", envStr("BENCH_SQLITE_PRAGMAS", strings.Join(sqlitePragmas, ",")), "the dev server's SQLite pragmas, as make run gives them (\"none\" for SQLite's defaults)")
 	flag.StringVar(&o.figures, "figures", envStr("BENCH_FIGURES", "1,2,3,4,6,knee,search"), "which figures to run (figure 5, the footprint, always runs)")
 	flag.DurationVar(&o.budget, "budget", envDur("BENCH_BUDGET", 15*time.Minute), "the knee and the rate search stop before a step that would end past this much time in all")
-	flag.StringVar(&o.tune, "tune", envStr("BENCH_TUNE", "BATON_WORKER_POLLERS=8;BATON_WORKER_POLLERS=2;BATON_WORKER_POLLERS=auto;BATON_WORKER_STICKY_TIMEOUT=30s"),
+	flag.StringVar(&o.tune, "tune", envStr("BENCH_TUNE", "BATON_WORKER_POLLERS=8;BATON_WORKER_POLLERS=2;BATON_WORKER_POLLERS=auto;BATON_WORKER_STICKY_TIMEOUT=30s"+scaleTuneVariants),
 		"figure tune: worker settings compared side by side, ';' between variants, each 'VAR=value ...'; runs only when -figures names tune")
 	flag.StringVar(&o.out, "out", "bench/results", "folder for the results")
 	flag.StringVar(&o.topology, "topology", envStr("BENCH_TOPOLOGY", "dev"), "dev (the dev server on a SQLite file, as make run) or cluster (the Temporal server on PostgreSQL, as make run-cluster; needs make cluster-tools)")
@@ -428,6 +428,11 @@ func run(o opts) error {
 	}
 	if o.on("tune") {
 		if err := b.tuning(ctx, env); err != nil {
+			return err
+		}
+	}
+	if o.on("scale") { // bench/scale.go: make bench-scale
+		if err := b.scale(ctx, env); err != nil {
 			return err
 		}
 	}

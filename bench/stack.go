@@ -337,6 +337,7 @@ func clusterServer(ctx context.Context, dir string) (addr string, p *proc, drop 
 	}
 	suffix := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 	dbs := [][2]string{{"bench_temporal_" + suffix, "postgresql/v12/temporal"}, {"bench_temporal_vis_" + suffix, "postgresql/v12/visibility"}}
+	clusterDBs = []string{dbs[0][0], dbs[1][0]} // the scale figure reads Temporal's store size from them
 	drop = func() {
 		for _, db := range dbs {
 			exec.Command(filepath.Join(ct, "temporal-sql-tool"), "--plugin", "postgres12", "--ep", "127.0.0.1", "-p", "5432", "-u", "postgres",
