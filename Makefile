@@ -26,7 +26,7 @@ TEMPORAL_UI     := $(CLUSTER_TOOLS)/temporal-ui-server
 export BATON_TEMPORAL_CLI := $(TEMPORAL)
 export BATON_PRISM := $(PRISM)
 
-.PHONY: help run run-cluster cluster-tools haproxy test-cluster images chaos chaos-dev build test test-unit search lint tools pg browser prism histories bench bench-tune clean
+.PHONY: help run run-cluster cluster-tools haproxy test-cluster images chaos chaos-dev build test test-unit search lint tools pg browser prism histories bench bench-tune bench-scale clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -120,6 +120,11 @@ bench: $(TEMPORAL) pg ## the six benchmark figures side by side in one run (at m
 
 bench-tune: $(TEMPORAL) pg ## worker settings side by side (handoff and breach lateness per variant); writes bench/results/
 	BENCH_FIGURES=tune go run ./bench
+
+# Long: every lead is routed and offered, about 40 ms of CPU each, so 100,000 take
+# hours on two shared cores; BENCH_SCALE_FOR=75m stops opening leads after that long.
+bench-scale: $(TEMPORAL) pg ## open leads 1k, 10k, 100k through the CSV import: worker RSS and heap, lateness, cost per lead (BENCH_SCALE_* to scale); writes bench/results/
+	BENCH_FIGURES=scale go run ./bench
 
 chaos: build $(TEMPORAL) cluster-tools haproxy pg ## the fault suite on the cluster topology: 1,000 leads, 120 faults of four kinds, then the oracle (CHAOS_FLAGS=-seed N to replay)
 	go run ./chaos -topology cluster $(CHAOS_FLAGS)

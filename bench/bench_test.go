@@ -37,7 +37,7 @@ func TestFlagsAreChecked(t *testing.T) {
 		t.Error("a variant may only set BATON_WORKER_*")
 	}
 	o := opts{reps: 0, baselineN: 1, handoffN: 1, slaLeads: 1, kneeStart: 1, routingN: 1, concurrent: 1,
-		slaSpread: time.Second, kneeSpread: time.Second, intakeFor: time.Second, intakeStep: time.Second, intakeRate: 1, intakeRates: "1"}
+		slaSpread: time.Second, kneeSpread: time.Second, intakeFor: time.Second, intakeStep: time.Second, intakeRate: 1, intakeRates: "1", topology: "dev", herd: "2"}
 	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "-reps") {
 		t.Errorf("validate = %v", err)
 	}
@@ -47,5 +47,42 @@ func TestFlagsAreChecked(t *testing.T) {
 	}
 	if !(opts{figures: "1, 3,knee"}).on("3") || (opts{figures: "1,3"}).on("knee") {
 		t.Error("on() misreads -figures")
+	}
+}
+
+func TestChildThatDiesIsReportedWithItsLog(t *testing.T) {
+	died := make(chan *proc, 1)
+	onChildDied = func(p *proc) { died <- p }
+	defer func() { onChildDied = childDied }()
+	dir := t.TempDir()
+	p, err := startProc(dir, "worker", "/bin/sh", []string{"-c", `echo "listen tcp $BATON_METRICS_ADDR: address already in use"; exit 3`}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-died:
+		if got != p {
+			t.Fatalf("reported %s", got.name)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a child that exited was not noticed")
+	}
+	if err := p.alive(); err == nil || !strings.Contains(err.Error(), "worker.log") {
+		t.Errorf("alive = %v", err)
+	}
+	tail := logTail(p.logPath, 5)
+	if !strings.Contains(tail, "127.0.0.1:") || strings.Contains(tail, ":9091") {
+		t.Errorf("the child was not given a free metrics port: %q", tail)
+	}
+	// A child the bench stops is not reported.
+	q, err := startProc(dir, "gateway", "/bin/sleep", []string{"30"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.stop()
+	select {
+	case <-died:
+		t.Error("a stopped child was reported as dead")
+	case <-time.After(200 * time.Millisecond):
 	}
 }

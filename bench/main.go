@@ -32,6 +32,7 @@ import (
 	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/testenv"
 	"github.com/batonhq/baton/internal/workerapp"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 )
 
@@ -56,6 +57,10 @@ type opts struct {
 	budget      time.Duration
 	tune        string
 	out         string
+	topology    string
+	herd        string
+	herdWithin  time.Duration
+	weekend     int
 }
 
 // fits reports whether work expected to take d still fits in the budget.
@@ -91,9 +96,11 @@ func main() {
 	flag.StringVar(&o.pragmas, "sqlite-pragmas", envStr("BENCH_SQLITE_PRAGMAS", strings.Join(sqlitePragmas, ",")), "the dev server's SQLite pragmas, as make run gives them (\"none\" for SQLite's defaults)")
 	flag.StringVar(&o.figures, "figures", envStr("BENCH_FIGURES", "1,2,3,4,6,knee,search"), "which figures to run (figure 5, the footprint, always runs)")
 	flag.DurationVar(&o.budget, "budget", envDur("BENCH_BUDGET", 15*time.Minute), "the knee and the rate search stop before a step that would end past this much time in all")
-	flag.StringVar(&o.tune, "tune", envStr("BENCH_TUNE", "BATON_WORKER_POLLERS=8;BATON_WORKER_POLLERS=2;BATON_WORKER_POLLERS=auto;BATON_WORKER_STICKY_TIMEOUT=30s"),
+	flag.StringVar(&o.tune, "tune", envStr("BENCH_TUNE", "BATON_WORKER_POLLERS=8;BATON_WORKER_POLLERS=2;BATON_WORKER_POLLERS=auto;BATON_WORKER_STICKY_TIMEOUT=30s"+scaleTuneVariants),
 		"figure tune: worker settings compared side by side, ';' between variants, each 'VAR=value ...'; runs only when -figures names tune")
 	flag.StringVar(&o.out, "out", "bench/results", "folder for the results")
+	flag.StringVar(&o.topology, "topology", envStr("BENCH_TOPOLOGY", "dev"), "dev (the dev server on a SQLite file, as make run) or cluster (the Temporal server on PostgreSQL, as make run-cluster; needs make cluster-tools)")
+	herdFlags(&o)
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [flags]   (or: make bench)\n\n"+
 			"Measures, side by side in one run on a stack like `make run`: the engine's one-activity\n"+
@@ -129,6 +136,12 @@ func (o opts) validate() error {
 	}
 	if o.intakeRate <= 0 {
 		bad = append(bad, "-intake-rate must be positive")
+	}
+	if o.topology != "dev" && o.topology != "cluster" {
+		bad = append(bad, "-topology must be dev or cluster")
+	}
+	if err := o.validateHerd(); err != nil {
+		bad = append(bad, err.Error())
 	}
 	if _, err := parseVariants(o.tune); err != nil {
 		bad = append(bad, err.Error())
@@ -240,6 +253,8 @@ type Bench struct {
 	gateway  *proc
 	baseline worker.Worker
 	res      *Results
+	env      []string // the worker's and gateway's settings
+	cl       client.Client
 }
 
 func run(o opts) error {
@@ -253,10 +268,20 @@ func run(o opts) error {
 	if err := buildBinaries(dir); err != nil {
 		return err
 	}
-	logf("starting a dev server on a SQLite file (one task-queue partition: %v) and a fresh database", o.partitions1)
-	addr, server, err := devServer(dir, o.partitions1, o.pragmas)
-	if err != nil {
-		return err
+	var addr string
+	var server *proc
+	if o.topology == "cluster" {
+		logf("starting the Temporal server on PostgreSQL (deploy/cluster/temporal) and a fresh database")
+		var dropT func()
+		if addr, server, dropT, err = clusterServer(ctx, dir); err != nil {
+			return err
+		}
+		defer dropT()
+	} else {
+		logf("starting a dev server on a SQLite file (one task-queue partition: %v) and a fresh database", o.partitions1)
+		if addr, server, err = devServer(dir, o.partitions1, o.pragmas); err != nil {
+			return err
+		}
 	}
 	defer server.stop()
 	dbURL, drop, err := testenv.CreateDatabase(ctx)
@@ -264,6 +289,7 @@ func run(o opts) error {
 		return err
 	}
 	defer drop()
+	atFatal(drop)
 	st, err := store.Open(ctx, dbURL)
 	if err != nil {
 		return err
@@ -280,6 +306,7 @@ func run(o opts) error {
 	env := []string{"DATABASE_URL=" + dbURL, "TEMPORAL_ADDRESS=" + addr, "BATON_SIGNING_KEY=" + strings.Repeat("bench-key-", 4),
 		"BATON_TASK_QUEUE=" + b.queue, "BATON_HTTP_ADDR=" + fmt.Sprintf("127.0.0.1:%d", port), "BATON_PUBLIC_URL=" + b.url,
 		"SENDGRID_API_KEY=", "BATON_DEV_OUTBOX=true"} // mail to the local outbox, as `make run`
+	b.env = env
 	if b.worker, err = startProc(dir, "worker", filepath.Join(dir, "worker"), nil, env); err != nil {
 		return err
 	}
@@ -288,6 +315,11 @@ func run(o opts) error {
 		return err
 	}
 	defer b.gateway.stop()
+	defer func() {
+		if wfGateway.p != nil {
+			wfGateway.p.stop()
+		}
+	}()
 	if err := waitHTTP(b.url+"/healthz", b.gateway); err != nil {
 		return err
 	}
@@ -308,9 +340,11 @@ func run(o opts) error {
 		return err
 	}
 	defer cl.Close()
+	b.cl = cl
 	b.baseline = worker.New(cl, baselineQueue, workerapp.Options(cfg))
 	b.baseline.RegisterWorkflow(Trivial)
 	b.baseline.RegisterActivity(Noop)
+	b.baseline.RegisterWorkflow(HerdTimer)
 	if err := b.baseline.Start(); err != nil {
 		return err
 	}
@@ -322,7 +356,7 @@ func run(o opts) error {
 			"sla_spread": o.slaSpread.String(), "knee": fmt.Sprintf("%d..%d over %s", o.kneeStart, o.kneeMax, o.kneeSpread),
 			"intake":  fmt.Sprintf("%.0f/s for %s; search %s at %s each", o.intakeRate, o.intakeFor, o.intakeRates, o.intakeStep),
 			"routing": o.routingN, "concurrency": o.concurrent, "budget": o.budget.String(), "one_partition": o.partitions1, "sqlite_pragmas": o.pragmas, "figures": o.figures,
-			"server": "temporal CLI v1.5.1 dev server (server 1.29), SQLite file, as make run"}}
+			"server": serverLabel(o.topology)}}
 	figs := map[string][]float64{}
 	add := func(k string, v float64) { figs[k] = append(figs[k], v) }
 	hand := 5.0 // leads/s; figure 2 measures it, figure 3 sizes its windows by it
@@ -358,17 +392,16 @@ func run(o opts) error {
 			logf("rep %d: breach lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms; reminder p99 %.0f ms", rep, l["breach_p50"], l["breach_p99"], l["breach_max"], l["reminder_p99"])
 		}
 		if o.on("4") {
-			for _, mode := range []struct {
-				key   string
-				async bool
-			}{{"4_intake", false}, {"4_intake_async", true}} {
-				p50, p99, err := b.intakeLatency(ctx, fmt.Sprintf("%s-r%d", strings.ReplaceAll(mode.key, "_", "-"), rep), o.intakeRate, o.intakeFor, mode.async)
+			for i := range intakeModes { // each repetition starts with another mode
+				mode := intakeModes[(i+rep-1)%len(intakeModes)]
+				key := map[string]string{"processed": "4_intake", "respond-async": "4_intake_async", "start": "4_intake_start", "engine": "4_engine_sws"}[mode]
+				p50, p99, err := b.intakeLatency(ctx, fmt.Sprintf("%s-r%d", strings.ReplaceAll(key, "_", "-"), rep), o.intakeRate, o.intakeFor, mode)
 				if err != nil {
 					return err
 				}
-				add(mode.key+"_p50_ms", p50)
-				add(mode.key+"_p99_ms", p99)
-				logf("rep %d: intake at %.0f/s (respond-async %v): p50 %.1f ms, p99 %.1f ms", rep, o.intakeRate, mode.async, p50, p99)
+				add(key+"_p50_ms", p50)
+				add(key+"_p99_ms", p99)
+				logf("rep %d: intake at %.0f/s (answered %s): p50 %.1f ms, p99 %.1f ms", rep, o.intakeRate, mode, p50, p99)
 			}
 		}
 		if o.on("6") {
@@ -388,8 +421,18 @@ func run(o opts) error {
 			return err
 		}
 	}
+	if o.on("herd") {
+		if err := b.herds(ctx, cl); err != nil {
+			return err
+		}
+	}
 	if o.on("tune") {
 		if err := b.tuning(ctx, env); err != nil {
+			return err
+		}
+	}
+	if o.on("scale") { // bench/scale.go: make bench-scale
+		if err := b.scale(ctx, env); err != nil {
 			return err
 		}
 	}
@@ -408,6 +451,13 @@ func run(o opts) error {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func serverLabel(topology string) string {
+	if topology == "cluster" {
+		return "Temporal server 1.29.1 on PostgreSQL (deploy/cluster/temporal, 4 shards), as make run-cluster"
+	}
+	return "temporal CLI v1.5.1 dev server (server 1.29), SQLite file, as make run"
+}
 
 func machine() string {
 	host, _ := os.Hostname()
@@ -449,10 +499,14 @@ var figureNames = []struct{ key, label string }{
 	{"3_reminder_p99_ms", "3. reminder lateness p99 (ms)"},
 	{"3_reminder_max_ms", "3. reminder lateness max (ms)"},
 	{"3_reminder_task_p99_ms", "3. reminder: until the workflow task began, p99 (ms)"},
-	{"4_intake_p50_ms", "4. intake latency p50, answered when processed (ms)"},
+	{"4_intake_p50_ms", "4. intake latency p50, answered when processed: the workflow recorded it (ms)"},
 	{"4_intake_p99_ms", "4. intake latency p99, answered when processed (ms; target ≤ 100)"},
+	{"4_intake_start_p50_ms", "4. intake latency p50, BATON_INTAKE_ACK=start: durable start, new or duplicate known (ms)"},
+	{"4_intake_start_p99_ms", "4. intake latency p99, BATON_INTAKE_ACK=start (ms; target ≤ 100)"},
 	{"4_intake_async_p50_ms", "4. intake latency p50, Prefer: respond-async (ms)"},
 	{"4_intake_async_p99_ms", "4. intake latency p99, Prefer: respond-async (ms; target ≤ 100)"},
+	{"4_engine_sws_p50_ms", "4. engine: bare Signal-with-Start p50, same rate (ms)"},
+	{"4_engine_sws_p99_ms", "4. engine: bare Signal-with-Start p99, same rate (ms)"},
 	{"6_assign_per_s_01c", "6. routing: assignments/s, 1 caller"},
 	{"6_insert_per_s_01c", "6. PostgreSQL single-row INSERT/s, 1 caller"},
 	{"6_assign_to_insert_01c", "6. assignments ÷ inserts, 1 caller"},

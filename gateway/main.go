@@ -64,7 +64,7 @@ func run() error {
 	}
 	mx.WatchStore(st)
 	srv := &web.Server{Store: st, Temporal: cl, Signer: signer, Outbox: cfg.Outbox(), Log: log, SendGrid: events, ReplayWindow: cfg.IntakeReplayWindow,
-		Intake: &intake.Service{Temporal: cl, Store: st, TaskQueue: cfg.TaskQueue, AckDurable: cfg.IntakeAck == "durable"},
+		Intake: &intake.Service{Temporal: cl, Store: st, TaskQueue: cfg.TaskQueue, AckDurable: cfg.IntakeAck == "durable", AckStart: cfg.IntakeAck == "start"},
 		Mailer: workerapp.Notifier(cfg, st), PublicURL: cfg.PublicURL, MailFrom: cfg.MailFrom, SessionTTL: cfg.SessionTTL, Metrics: mx, MetricsToken: cfg.MetricsToken}
 	srv.Slack = workerapp.SlackApp(cfg) // nil unless Slack is set up
 	hs := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,

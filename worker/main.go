@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -57,6 +58,12 @@ func run() error {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", mx.Handler())
 		mux.HandleFunc("GET /readyz", svc.Readyz) // Kubernetes probes (deploy/k8s)
+		// make bench-scale reads the worker's heap here (docs/benchmarks.md).
+		if cfg.WorkerPprof {
+			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		}
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go hs.Serve(ln) //nolint:errcheck // ends with the process
 		defer hs.Close()

@@ -43,14 +43,15 @@ type Config struct {
 	LinkTTL    time.Duration `envconfig:"BATON_LINK_TTL" default:"72h" desc:"how long an emailed action link stays valid after its deadline"`
 
 	WorkerPollers       string        `envconfig:"BATON_WORKER_POLLERS" default:"8" desc:"workflow and activity task pollers: a fixed number, 2 to 64, or auto (scaled with the backlog)"`
-	WorkerStickyCache   int           `envconfig:"BATON_WORKER_STICKY_CACHE" default:"10000" desc:"workflows the worker keeps in memory between tasks (sticky cache)"`
+	WorkerStickyCache   int           `envconfig:"BATON_WORKER_STICKY_CACHE" default:"1000" desc:"workflows the worker keeps in memory between tasks (sticky cache; about 100 KiB each); idle leads beyond it are evicted and replayed from history when their clock fires"`
 	WorkerStickyTimeout time.Duration `envconfig:"BATON_WORKER_STICKY_TIMEOUT" default:"5s" desc:"how long a task waits for this worker's sticky queue before any worker may take it"`
 
-	IntakeAck          string        `envconfig:"BATON_INTAKE_ACK" default:"processed" desc:"when intake answers: processed (the workflow took the lead; says new or duplicate) or durable (Temporal holds it; fastest)"`
+	IntakeAck          string        `envconfig:"BATON_INTAKE_ACK" default:"processed" desc:"when intake answers: processed (the lead's workflow recorded it; says new or duplicate), start (Temporal holds it and its start said new or duplicate; no worker needed), or durable (Temporal holds it; says neither)"`
 	IntakeReplayWindow time.Duration `envconfig:"BATON_INTAKE_REPLAY_WINDOW" default:"5m" desc:"how old a signed intake request may be; its signature is refused a second time within it"`
 	SessionTTL         time.Duration `envconfig:"BATON_SESSION_TTL" default:"12h" desc:"how long a web sign-in session lasts"`
 	MetricsToken       string        `envconfig:"BATON_METRICS_TOKEN" desc:"when set, the gateway's /metrics answers anyone with Authorization: Bearer <token>; when empty, only loopback peers"`
 	MetricsAddr        string        `envconfig:"BATON_METRICS_ADDR" default:"127.0.0.1:9091" desc:"address the worker serves Prometheus /metrics on (the gateway serves it on BATON_HTTP_ADDR to loopback peers, or to anyone with BATON_METRICS_TOKEN); empty turns it off"`
+	WorkerPprof        bool          `envconfig:"BATON_WORKER_PPROF" default:"false" desc:"also serve Go's /debug/pprof profiles (heap, CPU, goroutines) on BATON_METRICS_ADDR; keep that address loopback"`
 
 	DefaultAcceptWindow time.Duration `envconfig:"BATON_DEFAULT_ACCEPT_WINDOW" default:"4h" desc:"acceptance window for campaigns that set none"`
 	AwaySweep           time.Duration `envconfig:"BATON_AWAY_SWEEP" default:"15s" desc:"how often the worker tells a rep's held leads of an out-of-office period that has begun"`
@@ -156,8 +157,8 @@ func (c Config) check() error {
 	if c.WorkerStickyTimeout < time.Second {
 		bad("BATON_WORKER_STICKY_TIMEOUT", "%s is shorter than 1s", c.WorkerStickyTimeout)
 	}
-	if c.IntakeAck != "processed" && c.IntakeAck != "durable" {
-		bad("BATON_INTAKE_ACK", "%q is not processed or durable", c.IntakeAck)
+	if c.IntakeAck != "processed" && c.IntakeAck != "durable" && c.IntakeAck != "start" {
+		bad("BATON_INTAKE_ACK", "%q is not processed, start or durable", c.IntakeAck)
 	}
 	if c.IntakeReplayWindow < 10*time.Second || c.IntakeReplayWindow > time.Hour {
 		bad("BATON_INTAKE_REPLAY_WINDOW", "%s is outside 10s..1h", c.IntakeReplayWindow)

@@ -52,7 +52,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 
 func TestWorkerAndIntakeSettings(t *testing.T) {
 	c, err := Load()
-	if err != nil || c.WorkerPollers != "8" || c.WorkerStickyCache != 10000 || c.WorkerStickyTimeout != 5*time.Second || c.IntakeAck != "processed" {
+	if err != nil || c.WorkerPollers != "8" || c.WorkerStickyCache != 1000 || c.WorkerStickyTimeout != 5*time.Second || c.IntakeAck != "processed" {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
 	t.Setenv("BATON_WORKER_POLLERS", "auto")

@@ -78,3 +78,66 @@ func TestRespondAsyncIntakeNeedsNoWorkerAndMakesOneLead(t *testing.T) {
 	}
 	saveHistory(t, s.Temporal, workflows.LeadWorkflowID(lead), "lead-touch-signals-respond-async")
 }
+
+// BATON_INTAKE_ACK=start says new or duplicate without a worker: Temporal's
+// start decides it, once, even for two first posts of one person at the same
+// time; the lead is handled when a worker starts, one lead with every touch
+// and one offer.
+func TestStartIntakeSaysNewOrDuplicateWithoutAWorker(t *testing.T) {
+	t.Setenv("BATON_INTAKE_ACK", "start")
+	s := startStackOpts(t, false)
+	post := func(body string) map[string]any {
+		t.Helper()
+		resp, b := api(t, s, "POST", "/api/v1/leads", body)
+		var out map[string]any
+		json.Unmarshal([]byte(b), &out) //nolint:errcheck
+		if resp.StatusCode != 202 || out["pending"] == true {
+			t.Fatalf("submit: %d %s", resp.StatusCode, b)
+		}
+		return out
+	}
+	start := time.Now()
+	first := post(`{"campaign":"webinar-q3","email":"noor@processed.example","name":"Noor Haddad","score":70}`)
+	t.Logf("answered in %s with no worker running", time.Since(start).Round(time.Millisecond))
+	if first["new"] != true || first["duplicate"] != false || first["touches"] != float64(1) {
+		t.Fatalf("first post: %v", first)
+	}
+	if again := post(`{"campaign":"webinar-q3","email":"NOOR@processed.example","score":75}`); again["new"] != false || again["duplicate"] != true || again["id"] != first["id"] {
+		t.Fatalf("second post: %v", again)
+	}
+	// Two first posts of another person at once: exactly one is new.
+	news := make(chan bool, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			_, b := api(t, s, "POST", "/api/v1/leads", `{"campaign":"webinar-q3","email":"ines@processed.example","score":70}`)
+			var out map[string]any
+			json.Unmarshal([]byte(b), &out) //nolint:errcheck
+			news <- out["new"] == true
+		}()
+	}
+	if a, b := <-news, <-news; a == b {
+		t.Fatalf("two first posts at once: new %v and %v", a, b)
+	}
+	p := buildWorker(t, s)
+	p.start()
+	t.Cleanup(p.kill)
+	lead := first["id"].(string)
+	waitMail(t, s, "ana.schmidt@example.com", "offer", 30*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if v := getLead(t, s, lead); v.Touches == 2 && v.Score == 75 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lead after two posts: %+v", getLead(t, s, lead))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if again := post(`{"campaign":"webinar-q3","email":"noor@processed.example","score":10}`); again["duplicate"] != true || again["touches"] != float64(2) {
+		t.Fatalf("third post, after the worker recorded two: %v", again)
+	}
+	time.Sleep(time.Second)
+	if n := countOutbox(t, s, lead, "offer"); n != 1 {
+		t.Fatalf("%d offers for one lead", n)
+	}
+}

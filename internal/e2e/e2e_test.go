@@ -84,7 +84,7 @@ func startStackOpts(t *testing.T, inProcessWorker bool) *Stack {
 
 	signer, _ := token.NewSigner([]byte(cfg.SigningKey))
 	srv := &web.Server{Store: st, Temporal: cl, Signer: signer, Outbox: true, Log: tclient.QuietLogger(),
-		Intake: &intake.Service{Temporal: cl, Store: st, TaskQueue: cfg.TaskQueue}}
+		Intake: &intake.Service{Temporal: cl, Store: st, TaskQueue: cfg.TaskQueue, AckStart: cfg.IntakeAck == "start"}} // as gateway/main.go
 	srv.Slack = workerapp.SlackApp(cfg)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -62,4 +63,50 @@ func (s *Service) lateTouch(ctx context.Context, id string, req domain.LeadReque
 		return Result{}, fmt.Errorf("record touch on closed lead %s: %w", id, err)
 	}
 	return Result{LeadID: id, Duplicate: true, State: domain.LeadState(state)}, nil
+}
+
+// startTouch delivers the touch with Signal-with-Start, as signalTouch does,
+// and answers new or duplicate at once: Temporal's answer says whether this
+// call started the lead's workflow (tclient.StartProbe), which is atomic per
+// workflow id, so of two first submissions of one person exactly one is new.
+// The answer comes when Temporal has persisted the touch, so the lead can
+// never be lost, without waiting for a worker (the workflow records it in
+// its first task). A duplicate's state and touches are what PostgreSQL holds
+// (this touch may not be counted yet). A client that cannot tell started
+// from signalled (not made by tclient.Dial) asks the workflow, as before.
+func (s *Service) startTouch(ctx context.Context, id string, req domain.LeadRequest, touch workflows.Touch, idemKey string) (Result, error) {
+	pctx, probe := tclient.WithStartProbe(ctx)
+	_, err := s.Temporal.SignalWithStartWorkflow(pctx, workflows.LeadWorkflowID(id), workflows.SignalTouch, touch,
+		client.StartWorkflowOptions{
+			ID:                    workflows.LeadWorkflowID(id),
+			TaskQueue:             s.TaskQueue,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: id, First: &touch})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return s.refusedStart(ctx, id, req, touch, idemKey)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("deliver lead %s: %w", id, err)
+	}
+	started, ok := probe.Started()
+	if !ok { // the same touch again, by update: deduped by its id, answered by the workflow
+		return s.deliver(ctx, id, req, touch, idemKey, workflows.LeadInput{LeadID: id, First: &touch},
+			enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE)
+	}
+	if started {
+		return Result{LeadID: id, New: true, State: domain.StateCaptured, Touches: 1}, nil
+	}
+	state, touches, found, err := s.Store.LeadStateTouches(ctx, id)
+	if err != nil {
+		// Temporal holds the touch: the answer is still a duplicate.
+		return Result{LeadID: id, Duplicate: true, State: domain.StateCaptured}, nil
+	}
+	if !found { // the first touch is not recorded yet
+		state, touches = domain.StateCaptured, 0
+	}
+	if state == domain.StateErased { // the workflow refuses the touch (validateIntake)
+		return Result{}, domain.FieldErrors{{Field: "email", Detail: "This person's data was erased on request; the lead takes no more touches."}}
+	}
+	return Result{LeadID: id, Duplicate: true, State: state, Touches: touches}, nil
 }

@@ -258,6 +258,21 @@ func (s *Store) LeadsHeldBy(ctx context.Context, repIDs []string, states ...stri
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[OpenOffer])
 }
 
+// LeadStateTouches returns the stored state and touch count of a lead, and
+// whether the lead is stored at all (intake's answer to a duplicate).
+func (s *Store) LeadStateTouches(ctx context.Context, id string) (domain.LeadState, int, bool, error) {
+	var state string
+	var touches int
+	err := s.Pool.QueryRow(ctx, `select state, touches from leads where id = $1`, id).Scan(&state, &touches)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", 0, false, nil
+	}
+	if err != nil {
+		return "", 0, false, fmt.Errorf("lead %s state: %w", id, err)
+	}
+	return domain.LeadState(state), touches, true, nil
+}
+
 // LeadVersion returns the stored snapshot version and attempt of a lead, and
 // whether the lead is stored at all.
 func (s *Store) LeadVersion(ctx context.Context, id string) (int64, int, bool, error) {

@@ -12,11 +12,13 @@ import (
 	"github.com/batonhq/baton/internal/config"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/grpc"
 )
 
 // Options builds client options from config.
 func Options(c config.Config, logger *slog.Logger) (client.Options, error) {
 	o := client.Options{HostPort: c.TemporalAddress, Namespace: c.TemporalNamespace}
+	o.ConnectionOptions.DialOptions = append(o.ConnectionOptions.DialOptions, grpc.WithChainUnaryInterceptor(probeInterceptor))
 	if logger != nil {
 		o.Logger = tlog.NewStructuredLogger(logger)
 	}
