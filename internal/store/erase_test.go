@@ -58,3 +58,44 @@ func TestErasePurgesPersonalDataAndKeepsEvents(t *testing.T) {
 		t.Fatalf("erase unknown lead: %v", err)
 	}
 }
+
+// A lead's local activities can write from a workflow task that then timed
+// out (its worker died or stalled): the retried task may take another path
+// (an erasure arrived meanwhile) and number its snapshots again from the
+// same version. Found by the fault suite: "offered" (v3) was written by the
+// lost task, then the real path recorded "erased" as v3, which the version
+// check dropped, so an erased lead read Offered. The erased snapshot is
+// final: it replaces any other, and nothing replaces it.
+func TestErasedSnapshotWinsOverALostTasksWrite(t *testing.T) {
+	s := withCampaign(t)
+	ctx := testCtx(t)
+	l := snapshot(1, domain.StateCaptured)
+	record(t, s, l, event(l, "touch:1", "captured", t0))
+	l.Version, l.State = 2, domain.StateMQL
+	record(t, s, l, event(l, "mql", "mql", t0.Add(time.Second)))
+	lost := l // the timed-out task's branch
+	lost.Version, lost.State, lost.Owner, lost.Attempt = 3, domain.StateOffered, domain.PersonRef{ID: "ana"}, 1
+	record(t, s, lost, event(lost, "offered:1", "offered", t0.Add(2*time.Second)))
+
+	erased := l // the real branch: the erasure, numbered v3 too
+	erased.Version, erased.State = 3, domain.StateErased
+	erased.Email, erased.Name, erased.Company, erased.Country = domain.ErasedEmail(l.ID), "", "", ""
+	record(t, s, erased, event(erased, "erased", "erased", t0.Add(3*time.Second)))
+	if err := s.Erase(ctx, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Lead(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.State != "Erased" || v.Name != "" {
+		t.Fatalf("after the erasure: state %s, name %q; want Erased, no name", v.State, v.Name)
+	}
+	// A late write of the lost branch (a stalled worker going on) changes
+	// nothing, and brings no personal data back.
+	lost.Version, lost.State = 4, domain.StateEscalated
+	record(t, s, lost, event(lost, "accept-escalated:1:1:1", "escalated", t0.Add(4*time.Second)))
+	if v, _ := s.Lead(ctx, l.ID); v.State != "Erased" || v.Name != "" || v.Company != "" {
+		t.Fatalf("after a late write: state %s, name %q, company %q", v.State, v.Name, v.Company)
+	}
+}

@@ -27,7 +27,10 @@ func nullStr(s string) *string {
 
 // Record writes a lead's snapshot and one event in one transaction. The
 // snapshot only replaces an older version; the event is written once per key.
-// Both make a retried activity harmless.
+// Both make a retried activity harmless. The erased snapshot is final: it
+// replaces whatever is stored, and nothing replaces it. (A workflow task that
+// timed out may have written from a path its retry did not take, under the
+// version numbers the retry uses again: an erasure must not lose to that.)
 func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Event) error {
 	data, _ := json.Marshal(ev.Data)
 	if ev.Data == nil {
@@ -45,7 +48,7 @@ func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Eve
 				accepted_at = excluded.accepted_at, touches = excluded.touches, version = excluded.version,
 				policy = excluded.policy, escalation_level = excluded.escalation_level, contact_by = excluded.contact_by,
 				contacted_at = excluded.contacted_at, closed_at = excluded.closed_at, reason = excluded.reason, updated_at = now()
-			where leads.version < excluded.version`,
+			where leads.state <> 'Erased' and (leads.version < excluded.version or excluded.state = 'Erased')`,
 			l.ID, l.Email, l.Name, l.Company, l.Country, l.Score, l.CampaignID, string(l.State), nullStr(l.Owner.ID), l.Attempt,
 			nullTime(l.OfferedAt), nullTime(l.AcceptBy), nullTime(l.EscalatedAt), nullTime(l.AcceptedAt), l.Touches, l.WorkflowID, l.Version,
 			l.Policy, l.EscalationLevel, nullTime(l.ContactBy), nullTime(l.ContactedAt), nullTime(l.ClosedAt), l.Reason)
