@@ -410,7 +410,12 @@ func (s *Stack) act(ctx context.Context, l *lead, window time.Duration) (int, bo
 		return 0, false, nil
 	case Erase:
 		starter := filepath.Join(s.Bin, "starter")
-		for try := 0; try < 30; try++ {
+		// Until an answer or for 3 minutes: the starter fails at once while
+		// PostgreSQL is down, and a lead whose worker keeps being killed
+		// takes the erase Update only when a workflow task completes.
+		deadline := time.Now().Add(3 * time.Minute)
+		try := 0
+		for ; time.Now().Before(deadline) && ctx.Err() == nil; try++ {
 			l.tried = true
 			cmd := exec.CommandContext(ctx, starter, "lead", "erase", l.id, "--reason", "erasure-request")
 			cmd.Env = append(os.Environ(), s.baseEnv...)
@@ -421,7 +426,7 @@ func (s *Stack) act(ctx context.Context, l *lead, window time.Duration) (int, bo
 			}
 			time.Sleep(2 * time.Second)
 		}
-		return 30, false, fmt.Errorf("erase never confirmed")
+		return try, false, fmt.Errorf("erase never confirmed within 3 minutes")
 	}
 	action := "accept"
 	if l.script == Decline {
