@@ -328,7 +328,7 @@ func (w *leadWorkflow) loadPrior(ctx workflow.Context) error {
 		return nil
 	}
 	var prior activities.PriorLife
-	if err := w.exec(ctx, a.PriorLife, w.Lead.ID).Get(ctx, &prior); err != nil {
+	if err := w.exec(ctx, a.PriorLife, w.Lead.ID, workflow.GetInfo(ctx).WorkflowStartTime).Get(ctx, &prior); err != nil {
 		return err
 	}
 	if prior.Found {

@@ -27,10 +27,9 @@ func nullStr(s string) *string {
 
 // Record writes a lead's snapshot and one event in one transaction. The
 // snapshot only replaces an older version; the event is written once per key.
-// Both make a retried activity harmless. The erased snapshot is final: it
-// replaces whatever is stored, and nothing replaces it. (A workflow task that
-// timed out may have written from a path its retry did not take, under the
-// version numbers the retry uses again: an erasure must not lose to that.)
+// Both make a retried activity harmless. Nothing replaces the snapshot of a
+// purged lead (Erase): its workflow has ended, so a later write comes from a
+// task that was lost (a local activity of a workflow task that timed out).
 func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Event) error {
 	data, _ := json.Marshal(ev.Data)
 	if ev.Data == nil {
@@ -48,10 +47,11 @@ func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Eve
 				accepted_at = excluded.accepted_at, touches = excluded.touches, version = excluded.version,
 				policy = excluded.policy, escalation_level = excluded.escalation_level, contact_by = excluded.contact_by,
 				contacted_at = excluded.contacted_at, closed_at = excluded.closed_at, reason = excluded.reason, updated_at = now()
-			where leads.state <> 'Erased' and (leads.version < excluded.version or excluded.state = 'Erased')`,
+			where leads.version < excluded.version and leads.email <> $24`,
 			l.ID, l.Email, l.Name, l.Company, l.Country, l.Score, l.CampaignID, string(l.State), nullStr(l.Owner.ID), l.Attempt,
 			nullTime(l.OfferedAt), nullTime(l.AcceptBy), nullTime(l.EscalatedAt), nullTime(l.AcceptedAt), l.Touches, l.WorkflowID, l.Version,
-			l.Policy, l.EscalationLevel, nullTime(l.ContactBy), nullTime(l.ContactedAt), nullTime(l.ClosedAt), l.Reason)
+			l.Policy, l.EscalationLevel, nullTime(l.ContactBy), nullTime(l.ContactedAt), nullTime(l.ClosedAt), l.Reason,
+			domain.ErasedEmail(l.ID))
 		if err != nil {
 			return fmt.Errorf("record lead %s: %w", l.ID, err)
 		}
@@ -201,7 +201,11 @@ var errDuplicateEvent = errors.New("duplicate event")
 // so the numbers both teams see do not change.
 func (s *Store) Erase(ctx context.Context, leadID string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', region = '', industry = '', company_size = '', updated_at = now()
+		// The state too: the workflow's own "erased" snapshot can lose to a
+		// write of a lost workflow task under the same version, and this purge
+		// runs only once the erasure is in the workflow's history.
+		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', region = '', industry = '', company_size = '',
+			state = 'Erased', updated_at = now()
 			where id = $1`, leadID, domain.ErasedEmail(leadID))
 		if err != nil {
 			return fmt.Errorf("erase lead %s: %w", leadID, err)
@@ -251,6 +255,21 @@ func (s *Store) LeadsHeldBy(ctx context.Context, repIDs []string, states ...stri
 	rows, _ := s.Pool.Query(ctx, `select id, workflow_id, owner_id from leads
 		where owner_id = any($1) and state = any($2) order by id`, repIDs, states)
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[OpenOffer])
+}
+
+// LeadVersionBefore is LeadVersion for a lead stored (first written) before
+// an instant; a lead first written later counts as not stored.
+func (s *Store) LeadVersionBefore(ctx context.Context, id string, before time.Time) (int64, int, bool, error) {
+	var v int64
+	var att int
+	err := s.Pool.QueryRow(ctx, `select version, attempt from leads where id = $1 and created_at < $2`, id, before).Scan(&v, &att)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("lead %s version: %w", id, err)
+	}
+	return v, att, true, nil
 }
 
 // LeadVersion returns the stored snapshot version and attempt of a lead, and
