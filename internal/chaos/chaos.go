@@ -339,7 +339,24 @@ func (s *Stack) setup(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	return nil
+	// The campaign workflow makes the campaign live a moment after the
+	// launch returns: a lead before that is refused (400, not live).
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		conn, err := pgx.Connect(ctx, s.DatabaseURL)
+		if err == nil {
+			var status string
+			err = conn.QueryRow(ctx, `select status from campaigns where id = 'chaos'`).Scan(&status)
+			conn.Close(ctx)
+			if err == nil && status == "live" {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("campaign chaos not live within 2 minutes of its launch (%v)", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func (s *Stack) all() []*proc {
