@@ -48,9 +48,31 @@ type PriorLife struct {
 	Attempt int
 }
 
+// priorLifeStore is the optional part of Store that tells an earlier life
+// from this run's own writes (PostgreSQL has it; the workflow tests' fakes
+// do not).
+type priorLifeStore interface {
+	LeadVersionBefore(ctx context.Context, leadID string, before time.Time) (version int64, attempt int, found bool, err error)
+}
+
+// OwnWritesWindow: a stored lead created less than this before the run
+// started, or after, was written by this run (a local activity of a
+// workflow task that was lost), not by an earlier life. An earlier life's run
+// ended and left Temporal's retention (at least a day) before a new run of
+// the id could start; the hour also covers clock skew between Temporal and
+// PostgreSQL.
+const OwnWritesWindow = time.Hour
+
 // PriorLife reads the stored version and attempt of a lead id, if any: a new
 // run of a lead whose earlier run left Temporal's retention goes on from them.
-func (a *Activities) PriorLife(ctx context.Context, leadID string) (PriorLife, error) {
+// runStart is the run's start time: what this run wrote itself in a workflow
+// task that was then lost (the fault suite found leads restarted in a new
+// "life" three times by their own first task) is not an earlier life.
+func (a *Activities) PriorLife(ctx context.Context, leadID string, runStart time.Time) (PriorLife, error) {
+	if ps, ok := a.Store.(priorLifeStore); ok && !runStart.IsZero() {
+		v, att, found, err := ps.LeadVersionBefore(ctx, leadID, runStart.Add(-OwnWritesWindow))
+		return PriorLife{Found: found, Version: v, Attempt: att}, err
+	}
 	v, att, ok, err := a.Store.LeadVersion(ctx, leadID)
 	return PriorLife{Found: ok, Version: v, Attempt: att}, err
 }

@@ -194,11 +194,8 @@ func campaignUpdate(ctx context.Context, cl client.Client, id, name string, arg 
 	var v workflows.CampaignView
 	uctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	h, err := cl.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{WorkflowID: workflows.CampaignWorkflowID(id), UpdateName: name,
-		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
-	if err == nil {
-		err = h.Get(uctx, &v)
-	}
+	err := tclient.Update(uctx, cl, client.UpdateWorkflowOptions{WorkflowID: workflows.CampaignWorkflowID(id), UpdateName: name,
+		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted}, &v)
 	var ae *temporal.ApplicationError
 	var nf *serviceerror.NotFound
 	switch {

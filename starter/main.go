@@ -425,11 +425,8 @@ func actCmd(a *app) *cobra.Command {
 			defer cl.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 			defer cancel()
-			h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: v.WorkflowID, UpdateName: name,
-				Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
-			if err == nil {
-				err = h.Get(ctx, nil)
-			}
+			err = tclient.Update(ctx, cl, client.UpdateWorkflowOptions{WorkflowID: v.WorkflowID, UpdateName: name,
+				Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted}, nil)
 			var ae *temporal.ApplicationError
 			if errors.As(err, &ae) && strings.HasPrefix(ae.Message(), "unknown update ") {
 				return fmt.Errorf("refused, nothing changed: this lead runs on an earlier release of Baton that has no %q action", args[1])
@@ -483,28 +480,8 @@ func eraseCmd(a *app) *cobra.Command {
 			defer cl.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflows.LeadWorkflowID(id),
-				UpdateName: workflows.UpdateErase, WaitForStage: client.WorkflowUpdateStageCompleted,
-				Args: []any{workflows.EraseInput{Actor: "admin:" + actor, Reason: reason}}})
-			if err == nil {
-				err = h.Get(ctx, nil)
-			}
-			var ae *temporal.ApplicationError
-			var nf *serviceerror.NotFound
-			switch {
-			case errors.As(err, &ae):
-				return fmt.Errorf("refused, nothing changed: %s", ae.Message())
-			case err != nil && !errors.As(err, &nf):
-				return fmt.Errorf("erase %s: %w; nothing changed, try again", id, err)
-			case err != nil:
-				// The workflow has ended already (a version-0 lead after
-				// acceptance): purge directly.
-				if !domain.ValidReason(reason, domain.EraseReasons) {
-					return fmt.Errorf("--reason must be one of %v", domain.EraseReasons)
-				}
-				if perr := a.st.Erase(cmd.Context(), id); perr != nil {
-					return fmt.Errorf("erase: %w (workflow: %v)", perr, err)
-				}
+			if err := eraseLead(ctx, cl, a.st.Erase, id, actor, reason); err != nil {
+				return err
 			}
 			fmt.Fprintf(a.out, "%s: personal data erased; events kept\n", id)
 			return nil
@@ -513,6 +490,36 @@ func eraseCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&reason, "reason", "", "unsubscribe or erasure-request (required)")
 	cmd.Flags().StringVar(&actor, "actor", os.Getenv("USER"), "who asked for it, recorded on the event")
 	return cmd
+}
+
+// eraseLead asks the lead's workflow to erase the lead (it stops its clocks,
+// records the erasure and purges). Only when Temporal holds no running
+// workflow of the lead (a version-0 lead after acceptance, or one past the
+// namespace's retention) does it purge PostgreSQL directly: a purge beside a
+// running workflow would leave its clocks, its mail and its state going on.
+func eraseLead(ctx context.Context, cl client.Client, purge func(context.Context, string) error, id, actor, reason string) error {
+	err := tclient.Update(ctx, cl, client.UpdateWorkflowOptions{WorkflowID: workflows.LeadWorkflowID(id),
+		UpdateName: workflows.UpdateErase, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.EraseInput{Actor: "admin:" + actor, Reason: reason}}}, nil)
+	var ae *temporal.ApplicationError
+	var nf *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ae):
+		return fmt.Errorf("refused, nothing changed: %s", ae.Message())
+	case !errors.As(err, &nf):
+		return fmt.Errorf("erase %s: %w; run it again (an erasure is safe to repeat)", id, err)
+	}
+	// No running workflow (tclient.Update tells a lost update from an ended
+	// workflow): purge directly.
+	if !domain.ValidReason(reason, domain.EraseReasons) {
+		return fmt.Errorf("--reason must be one of %v", domain.EraseReasons)
+	}
+	if perr := purge(ctx, id); perr != nil {
+		return fmt.Errorf("erase: %w (workflow: %v)", perr, err)
+	}
+	return nil
 }
 
 func policyCmd(a *app) *cobra.Command {

@@ -197,7 +197,7 @@ func (w *campaignWorkflow) send(ctx workflow.Context, n domain.CampaignMessage, 
 // alerts; an alert that fails is only recorded.
 func (w *campaignWorkflow) mailFailed(ctx workflow.Context, n domain.CampaignMessage, seq int, cause error) error {
 	kind := "mail-failed"
-	why := fmt.Sprintf("not delivered after %d attempts: %s", noticeAttempts, rootMessage(cause))
+	why := fmt.Sprintf("not delivered within %s: %s", noticeRetryFor, rootMessage(cause))
 	if isMailRejected(cause) {
 		kind, why = "mail-rejected", rootMessage(cause)
 	}

@@ -22,12 +22,15 @@ var a *activities.Activities
 // and notices that run beside the clocks (notify.go).
 func LeadWorkflow(ctx workflow.Context, in LeadInput) (domain.LeadSnapshot, error) {
 	w := &leadWorkflow{in: in, log: workflow.GetLogger(ctx)}
+	// An erasure cancels the run wherever it waits, then purges. The cancel
+	// exists before any handler does: an erase Update that came with the
+	// lead's first workflow task (the lead was erased before a worker ran
+	// it) may run before the run starts, and then finds it cancelled.
+	runCtx, cancel := workflow.WithCancel(ctx)
+	w.cancelRun = cancel
 	if err := w.setup(ctx); err != nil {
 		return w.Lead, err
 	}
-	// An erasure cancels the run wherever it waits, then purges.
-	runCtx, cancel := workflow.WithCancel(ctx)
-	w.cancelRun = cancel
 	err := w.run(runCtx)
 	if w.erasing != nil {
 		return w.Lead, w.finishErase(ctx)
@@ -176,6 +179,8 @@ func (w *leadWorkflow) continueAsNew(ctx workflow.Context) error {
 
 func (w *leadWorkflow) validateErase(ctx workflow.Context, in EraseInput) error {
 	switch {
+	case w.erased:
+		return stale("This lead's data was already erased.")
 	case w.erasing != nil:
 		return stale("This lead's data is already being erased.")
 	case !domain.ValidReason(in.Reason, domain.EraseReasons):
@@ -343,7 +348,7 @@ func (w *leadWorkflow) loadPrior(ctx workflow.Context) error {
 		return nil
 	}
 	var prior activities.PriorLife
-	if err := w.exec(ctx, a.PriorLife, w.Lead.ID).Get(ctx, &prior); err != nil {
+	if err := w.exec(ctx, a.PriorLife, w.Lead.ID, workflow.GetInfo(ctx).WorkflowStartTime).Get(ctx, &prior); err != nil {
 		return err
 	}
 	if prior.Found {
@@ -405,7 +410,10 @@ func (w *leadWorkflow) intake(ctx workflow.Context, t Touch) (IntakeResult, erro
 	if t.ID != "" {
 		for _, id := range w.SeenIDs {
 			if id == t.ID { // a retried request, or the first touch already taken from the input
-				err := workflow.Await(ctx, func() bool { return w.Recorded >= 1 })
+				// An erasure may cancel the first touch's record: then it
+				// never comes, and waiting for it would keep the workflow
+				// from ending (the purge waits for every handler).
+				err := workflow.Await(ctx, func() bool { return w.Recorded >= 1 || w.erasing != nil })
 				return IntakeResult{LeadID: w.Lead.ID, New: w.Lead.Touches == 1 && id == w.FirstID, State: w.Lead.State, Touches: w.Lead.Touches}, err
 			}
 		}

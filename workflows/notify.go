@@ -14,19 +14,25 @@ import (
 
 // Notices run beside the clocks: a message is sent in its own coroutine with
 // its own bounded retry, and no deadline waits for it. A message SendGrid
-// refuses for good, or one that exhausts its retries, becomes an event and an
-// alert; an offer that cannot reach its rep moves the lead on at once.
+// refuses for good, or one still not sent when its retries run out, becomes
+// an event and an alert; an offer that cannot reach its rep moves the lead on
+// at once.
 
-// noticeAttempts bounds a notice's retries (about an hour with SendGrid's
-// longest retry hint); the run does not wait on them.
-const noticeAttempts = 6
+// noticeRetryFor bounds a notice's retries in time, not in attempts: a
+// SendGrid outage, Baton's own PostgreSQL away or restarting, workers dying
+// are ridden out for this long, however many attempts they fail. (A bound of
+// six attempts, used before, was spent in half a minute by a database
+// restart — 1+2+4+8+16 s of backoff — and an offer was then declared
+// undeliverable and its rep unreachable: found by the fault suite.) The run
+// does not wait on it.
+const noticeRetryFor = 2 * time.Hour
 
 func nctx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 2 * time.Hour,
+		ScheduleToCloseTimeout: noticeRetryFor,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: noticeAttempts,
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
 		},
 	})
 }
@@ -54,7 +60,7 @@ func (w *leadWorkflow) notice(ctx workflow.Context, in activities.NotifyInput) {
 // only recorded.
 func (w *leadWorkflow) noticeFailed(ctx workflow.Context, in activities.NotifyInput, cause error) error {
 	kind := "mail-failed"
-	why := fmt.Sprintf("not delivered after %d attempts: %s", noticeAttempts, rootMessage(cause))
+	why := fmt.Sprintf("not delivered within %s: %s", noticeRetryFor, rootMessage(cause))
 	if isMailRejected(cause) {
 		kind, why = "mail-rejected", rootMessage(cause)
 	}

@@ -72,6 +72,7 @@ fi
 pids=()
 cleanup() {
   trap - INT TERM EXIT
+  stopping=1
   echo; echo "stopping…"
   # Baton first (the gateways behind the balancer, then the workers), Temporal last.
   for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
@@ -168,5 +169,6 @@ MSG
 set +e
 wait -n "${pids[@]}"
 code=$?
+[ -z "${stopping:-}" ] || exit 0 # Ctrl-C or TERM: cleanup has stopped everything
 echo "a process exited (status $code); stopping the rest" >&2
 exit "$code"

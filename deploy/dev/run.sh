@@ -51,6 +51,7 @@ fi
 pids=()
 cleanup() {
   trap - INT TERM EXIT
+  stopping=1
   echo; echo "stopping…"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -149,5 +150,6 @@ MSG
 set +e
 wait -n "${pids[@]}"
 code=$?
+[ -z "${stopping:-}" ] || exit 0 # Ctrl-C or TERM: cleanup has stopped everything
 echo "a process exited (status $code); stopping the rest" >&2
 exit "$code"

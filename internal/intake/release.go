@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/workflows"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -75,11 +76,8 @@ func MarkAway(ctx context.Context, tc client.Client, st *store.Store, repID stri
 func (res *ReleaseResult) tell(ctx context.Context, tc client.Client, o store.OpenOffer, update string, arg any) error {
 	uctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	h, err := tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{WorkflowID: o.WorkflowID, UpdateName: update,
-		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
-	if err == nil {
-		err = h.Get(uctx, nil)
-	}
+	err := tclient.Update(uctx, tc, client.UpdateWorkflowOptions{WorkflowID: o.WorkflowID, UpdateName: update,
+		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted}, nil)
 	var ae *temporal.ApplicationError
 	switch {
 	case err == nil:

@@ -81,6 +81,12 @@ func (s SendGrid) Deliver(ctx context.Context, m store.Message) error {
 		}
 	}
 	row, claimed, err := s.Store.ClaimSend(ctx, m)
+	if errors.Is(err, store.ErrLeadErased) {
+		// Erased between the decision to send and this attempt (a retry
+		// after a worker died, say): nothing about the person goes out.
+		slog.Info("mail not sent: the lead was erased", "key", m.Key, "kind", m.Kind)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -162,6 +168,9 @@ func (s SendGrid) reconcile(ctx context.Context, m store.Message, row store.Ledg
 		return true, temporal.NewNonRetryableApplicationError("message "+m.Key+" was rejected by SendGrid earlier", ErrRejected, nil)
 	}
 	// 'sending': an earlier call's outcome is unknown.
+	if row.Erased {
+		return true, nil // erased since: never resent; the earlier call's outcome stays as it is
+	}
 	if row.Confirmed {
 		return true, s.Store.MarkEmail(ctx, m.Key, store.LedgerSent, "", "")
 	}

@@ -29,29 +29,48 @@ type LedgerRow struct {
 	Attempts    int       // calls made (or about to be made) to the provider
 	Unknown     int       // of those, since the last definite answer, calls whose outcome is unknown
 	Confirmed   bool      // a provider event shows it was accepted
+	Erased      bool      // the lead was erased since (Erase blanks the row's address)
 }
 
 // ClaimSend makes the calling attempt the one that sends m, or says why not.
 // It creates the row as 'sending' (claimed), or turns a 'retry' row back
 // into 'sending' (claimed); otherwise it returns the row as it is, for the
-// caller to skip (sent), refuse (failed) or reconcile (sending).
+// caller to skip (sent), refuse (failed) or reconcile (sending). A message
+// about an erased lead is never claimed: ErrLeadErased, and no row is
+// written (as DeliverToOutbox, in the same order with the erasure).
 func (s *Store) ClaimSend(ctx context.Context, m Message) (LedgerRow, bool, error) {
 	var r LedgerRow
 	var status string
 	var at *time.Time
-	err := s.Pool.QueryRow(ctx, `
-		insert into email_ledger (key, kind, to_email, subject, status, lead_id, attempted_at, attempts, unknown)
-		values ($1, $2, $3, $4, 'sending', $5, now(), 1, 1)
-		on conflict (key) do update set status = 'sending', attempted_at = now(), attempts = email_ledger.attempts + 1, unknown = 1
-			where email_ledger.status = 'retry'
-		returning status, attempted_at, attempts, unknown`,
-		m.Key, m.Kind, m.To, m.Subject, m.LeadID).Scan(&status, &at, &r.Attempts, &r.Unknown)
-	if err == nil {
+	claimed := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if erased, err := leadErased(ctx, tx, m); err != nil || erased {
+			if erased {
+				return ErrLeadErased
+			}
+			return err
+		}
+		err := tx.QueryRow(ctx, `
+			insert into email_ledger (key, kind, to_email, subject, status, lead_id, attempted_at, attempts, unknown)
+			values ($1, $2, $3, $4, 'sending', $5, now(), 1, 1)
+			on conflict (key) do update set status = 'sending', attempted_at = now(), attempts = email_ledger.attempts + 1, unknown = 1
+				where email_ledger.status = 'retry'
+			returning status, attempted_at, attempts, unknown`,
+			m.Key, m.Kind, m.To, m.Subject, m.LeadID).Scan(&status, &at, &r.Attempts, &r.Unknown)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // a row that is not 'retry': read below
+		}
+		claimed = err == nil
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrLeadErased):
+		return r, false, err
+	case err != nil:
+		return r, false, fmt.Errorf("claim email %s: %w", m.Key, err)
+	case claimed:
 		r.Status, r.AttemptedAt = LedgerStatus(status), *at
 		return r, true, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return r, false, fmt.Errorf("claim email %s: %w", m.Key, err)
 	}
 	r, err = s.LedgerRow(ctx, m.Key)
 	return r, false, err
@@ -64,8 +83,9 @@ func (s *Store) LedgerRow(ctx context.Context, key string) (LedgerRow, error) {
 	var at *time.Time
 	err := s.Pool.QueryRow(ctx, `
 		select status, attempted_at, attempts, unknown,
-			exists (select 1 from email_events e where e.ledger_key = l.key and e.event in (`+acceptedEvents+`))
-		from email_ledger l where key = $1`, key).Scan(&status, &at, &r.Attempts, &r.Unknown, &r.Confirmed)
+			exists (select 1 from email_events e where e.ledger_key = l.key and e.event in (`+acceptedEvents+`)),
+			to_email = 'erased'
+		from email_ledger l where key = $1`, key).Scan(&status, &at, &r.Attempts, &r.Unknown, &r.Confirmed, &r.Erased)
 	if err != nil {
 		return r, fmt.Errorf("ledger row %s: %w", key, err)
 	}
@@ -91,11 +111,13 @@ var acceptedEvents = func() string {
 }()
 
 // ClaimResend lets exactly one attempt resend a message still 'sending'
-// after grace with no event confirming it, and only once (unknown < 2).
+// after grace with no event confirming it, and only once (unknown < 2);
+// never one about a lead erased since (the erasure blanks the row's address,
+// and this update waits for the erasure's).
 func (s *Store) ClaimResend(ctx context.Context, key string, grace time.Duration) (bool, error) {
 	tag, err := s.Pool.Exec(ctx, `
 		update email_ledger l set attempted_at = now(), attempts = attempts + 1, unknown = unknown + 1
-		where key = $1 and status = 'sending' and unknown < 2 and attempted_at < now() - $2::interval
+		where key = $1 and status = 'sending' and unknown < 2 and attempted_at < now() - $2::interval and to_email <> 'erased'
 			and not exists (select 1 from email_events e where e.ledger_key = l.key and e.event in (`+acceptedEvents+`))`,
 		key, fmt.Sprintf("%d microseconds", grace.Microseconds()))
 	if err != nil {

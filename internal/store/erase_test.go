@@ -62,3 +62,60 @@ func TestErasePurgesPersonalDataAndKeepsEvents(t *testing.T) {
 		t.Fatalf("erase unknown lead: %v", err)
 	}
 }
+
+// A lead's local activities can write from a workflow task that then timed
+// out (its worker died or stalled): the retried task may take another path
+// (an erasure arrived meanwhile) and number its snapshots again from the
+// same version. Found by the fault suite: "offered" (v3) was written by the
+// lost task, then the real path recorded "erased" as v3, which the version
+// check dropped, so an erased lead read Offered. The purge, which runs only
+// once the erasure is in the workflow's history, sets the state too, and
+// nothing replaces a purged lead. An "erased" snapshot written by a lost
+// task alone (the erasure never reached the history) is not final: the
+// lead's real path goes on over it.
+func TestErasedSnapshotWinsOverALostTasksWrite(t *testing.T) {
+	s := withCampaign(t)
+	ctx := testCtx(t)
+	l := snapshot(1, domain.StateCaptured)
+	record(t, s, l, event(l, "touch:1", "captured", t0))
+	l.Version, l.State = 2, domain.StateMQL
+	record(t, s, l, event(l, "mql", "mql", t0.Add(time.Second)))
+
+	// A lost task erased (its erase Update never reached the history), then
+	// the real path went on: the lead is not erased.
+	phantom := l
+	phantom.Version, phantom.State, phantom.Name, phantom.Company = 3, domain.StateErased, "", ""
+	record(t, s, phantom, event(phantom, "erased", "erased", t0.Add(2*time.Second)))
+	live := l
+	live.Version, live.State, live.Owner, live.Attempt = 4, domain.StateOffered, domain.PersonRef{ID: "ana"}, 1
+	record(t, s, live, event(live, "offered:1", "offered", t0.Add(3*time.Second)))
+	if v, _ := s.Lead(ctx, l.ID); v.State != "Offered" || v.Name != "Lea Meyer" {
+		t.Fatalf("after a lost task's erasure and the real path: state %s, name %q; want Offered, Lea Meyer", v.State, v.Name)
+	}
+
+	// A lost task offered v5; the real path erased as v5 (dropped) and purged.
+	lost := live
+	lost.Version, lost.State = 5, domain.StateEscalated
+	record(t, s, lost, event(lost, "accept-escalated:1:1:1", "escalated", t0.Add(4*time.Second)))
+	erased := live
+	erased.Version, erased.State = 5, domain.StateErased
+	erased.Email, erased.Name, erased.Company, erased.Country = domain.ErasedEmail(l.ID), "", "", ""
+	record(t, s, erased, event(erased, "erased:2", "erased", t0.Add(5*time.Second)))
+	if err := s.Erase(ctx, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Lead(ctx, l.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.State != "Erased" || v.Name != "" {
+		t.Fatalf("after the erasure: state %s, name %q; want Erased, no name", v.State, v.Name)
+	}
+	// A late write of a lost task (a stalled worker going on) changes
+	// nothing, and brings no personal data back.
+	lost.Version = 6
+	record(t, s, lost, event(lost, "accept-escalated:1:1:2", "escalated", t0.Add(6*time.Second)))
+	if v, _ := s.Lead(ctx, l.ID); v.State != "Erased" || v.Name != "" || v.Company != "" {
+		t.Fatalf("after a late write: state %s, name %q, company %q", v.State, v.Name, v.Company)
+	}
+}

@@ -27,7 +27,9 @@ func nullStr(s string) *string {
 
 // Record writes a lead's snapshot and one event in one transaction. The
 // snapshot only replaces an older version; the event is written once per key.
-// Both make a retried activity harmless.
+// Both make a retried activity harmless. Nothing replaces the snapshot of a
+// purged lead (Erase): its workflow has ended, so a later write comes from a
+// task that was lost (a local activity of a workflow task that timed out).
 func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Event) error {
 	data, _ := json.Marshal(ev.Data)
 	if ev.Data == nil {
@@ -45,10 +47,11 @@ func (s *Store) Record(ctx context.Context, l domain.LeadSnapshot, ev domain.Eve
 				accepted_at = excluded.accepted_at, touches = excluded.touches, version = excluded.version,
 				policy = excluded.policy, escalation_level = excluded.escalation_level, contact_by = excluded.contact_by,
 				contacted_at = excluded.contacted_at, closed_at = excluded.closed_at, reason = excluded.reason, phone = excluded.phone, updated_at = now()
-			where leads.version < excluded.version`,
+			where leads.version < excluded.version and leads.email <> $25`,
 			l.ID, l.Email, l.Name, l.Company, l.Country, l.Score, l.CampaignID, string(l.State), nullStr(l.Owner.ID), l.Attempt,
 			nullTime(l.OfferedAt), nullTime(l.AcceptBy), nullTime(l.EscalatedAt), nullTime(l.AcceptedAt), l.Touches, l.WorkflowID, l.Version,
-			l.Policy, l.EscalationLevel, nullTime(l.ContactBy), nullTime(l.ContactedAt), nullTime(l.ClosedAt), l.Reason, l.Phone)
+			l.Policy, l.EscalationLevel, nullTime(l.ContactBy), nullTime(l.ContactedAt), nullTime(l.ClosedAt), l.Reason, l.Phone,
+			domain.ErasedEmail(l.ID))
 		if err != nil {
 			return fmt.Errorf("record lead %s: %w", l.ID, err)
 		}
@@ -199,7 +202,11 @@ var errDuplicateEvent = errors.New("duplicate event")
 // so the numbers both teams see do not change.
 func (s *Store) Erase(ctx context.Context, leadID string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', region = '', industry = '', company_size = '', phone = '', updated_at = now()
+		// The state too: the workflow's own "erased" snapshot can lose to a
+		// write of a lost workflow task under the same version, and this purge
+		// runs only once the erasure is in the workflow's history.
+		tag, err := tx.Exec(ctx, `update leads set email = $2, name = '', company = '', country = '', reason = '', region = '', industry = '', company_size = '', phone = '',
+			state = 'Erased', updated_at = now()
 			where id = $1`, leadID, domain.ErasedEmail(leadID))
 		if err != nil {
 			return fmt.Errorf("erase lead %s: %w", leadID, err)
@@ -271,6 +278,21 @@ func (s *Store) LeadStateTouches(ctx context.Context, id string) (domain.LeadSta
 		return "", 0, false, fmt.Errorf("lead %s state: %w", id, err)
 	}
 	return domain.LeadState(state), touches, true, nil
+}
+
+// LeadVersionBefore is LeadVersion for a lead stored (first written) before
+// an instant; a lead first written later counts as not stored.
+func (s *Store) LeadVersionBefore(ctx context.Context, id string, before time.Time) (int64, int, bool, error) {
+	var v int64
+	var att int
+	err := s.Pool.QueryRow(ctx, `select version, attempt from leads where id = $1 and created_at < $2`, id, before).Scan(&v, &att)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("lead %s version: %w", id, err)
+	}
+	return v, att, true, nil
 }
 
 // LeadVersion returns the stored snapshot version and attempt of a lead, and

@@ -95,15 +95,7 @@ func (s *Store) DeliverToOutbox(ctx context.Context, m Message) (bool, error) {
 		// in flight when the erasure ran (an activity retried after a worker
 		// died; found by the fault suite) would bring back what the erasure
 		// removed. FOR SHARE orders this with the erasure's update.
-		id := m.LeadID
-		if id == "" {
-			id, _, _ = strings.Cut(m.Key, ":")
-		}
-		var email string
-		switch err := tx.QueryRow(ctx, `select email from leads where id = $1 for share`, id).Scan(&email); {
-		case err == nil && email == domain.ErasedEmail(id):
-			return nil
-		case err != nil && !errors.Is(err, pgx.ErrNoRows):
+		if erased, err := leadErased(ctx, tx, m); err != nil || erased {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `insert into email_ledger (key, kind, to_email, subject, status, provider_id, sent_at, lead_id, attempts)
@@ -123,6 +115,31 @@ func (s *Store) DeliverToOutbox(ctx context.Context, m Message) (bool, error) {
 		return false, fmt.Errorf("deliver %s to outbox: %w", m.Key, err)
 	}
 	return delivered, nil
+}
+
+// ErrLeadErased: the message is about a lead whose personal data was erased,
+// so it is not sent (nor written anywhere).
+var ErrLeadErased = errors.New("the lead was erased; the message is not sent")
+
+// leadErased reports whether m is about an erased lead (its id from
+// m.LeadID, else the key's first part; a campaign message has none). FOR
+// SHARE orders the caller's transaction with the erasure's update of the
+// lead: either the erasure waits for this message's row (and removes or
+// blanks it), or this transaction sees the lead erased.
+func leadErased(ctx context.Context, tx pgx.Tx, m Message) (bool, error) {
+	id := m.LeadID
+	if id == "" {
+		id, _, _ = strings.Cut(m.Key, ":")
+	}
+	var email string
+	switch err := tx.QueryRow(ctx, `select email from leads where id = $1 for share`, id).Scan(&email); {
+	case err == nil:
+		return email == domain.ErasedEmail(id), nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil
+	default:
+		return false, err
+	}
 }
 
 // Outbox lists outbox messages, newest first, optionally for one recipient.

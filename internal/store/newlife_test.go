@@ -127,3 +127,26 @@ func TestSecondCampaignTouchCreditedToItsCampaign(t *testing.T) {
 		t.Errorf("A: responses %d returning %d captured %d; want 1 0 1", forA.Responses, forA.Returning, forA.Captured)
 	}
 }
+
+// Found by the fault suite: a lead's first workflow task ran its local
+// activities (captured, mql, offered written to PostgreSQL), then timed out;
+// its retry read those writes as an earlier life and started "cycle 4", then
+// 7, then 10, each offer's mail never sent. What a run wrote itself is not an
+// earlier life: PriorLife counts only a lead first stored well before the run
+// started.
+func TestPriorLifeIgnoresTheRunsOwnWrites(t *testing.T) {
+	t.Parallel()
+	s := withCampaign(t)
+	ctx := testCtx(t)
+	l := snapshot(3, domain.StateOffered)
+	record(t, s, l, event(l, "offered:1", "offered", t0))
+	acts := &activities.Activities{Store: s}
+	runStart := time.Now().Add(-time.Minute) // the run started a minute ago; the row is its own
+	if p, err := acts.PriorLife(ctx, l.ID, runStart); err != nil || p.Found {
+		t.Fatalf("PriorLife of the run's own writes: %+v %v; want not found", p, err)
+	}
+	// A run starting long after (the first life left Temporal's retention).
+	if p, err := acts.PriorLife(ctx, l.ID, time.Now().Add(25*time.Hour)); err != nil || !p.Found || p.Version != 3 {
+		t.Fatalf("PriorLife of an earlier life: %+v %v; want found at version 3", p, err)
+	}
+}

@@ -114,8 +114,13 @@ func (s *Server) logRequests(h http.Handler) http.Handler {
 			attrs = append(attrs, slog.String("lead", lead), slog.String("workflow_id", workflows.LeadWorkflowID(lead)))
 		}
 		level := slog.LevelInfo
-		if rec.code >= 500 {
+		switch {
+		case rec.code >= 500:
 			level = slog.LevelError
+		case rec.code < 400 && (route == "GET /readyz" || route == "GET /healthz"):
+			// A load balancer or Kubernetes probes every second or so
+			// (HAProxy in make run-cluster): a passing probe is no news.
+			level = slog.LevelDebug
 		}
 		s.Log.LogAttrs(r.Context(), level, "http request", attrs...)
 		if s.Metrics != nil {

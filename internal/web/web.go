@@ -29,6 +29,7 @@ import (
 	"github.com/batonhq/baton/internal/mail"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/store"
+	"github.com/batonhq/baton/internal/tclient"
 	"github.com/batonhq/baton/internal/token"
 	"github.com/batonhq/baton/workflows"
 	"go.temporal.io/sdk/client"
@@ -588,14 +589,10 @@ func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
 
 // runUpdate sends a one-click action's Update and waits for its outcome.
 func (s *Server) runUpdate(ctx context.Context, workflowID, name string, arg any) error {
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	return tclient.Update(ctx, s.Temporal, client.UpdateWorkflowOptions{
 		WorkflowID: workflowID, UpdateName: name, Args: []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, nil)
-	}
-	return err
+	}, nil)
 }
 
 // IsUnknownUpdate reports whether the workflow refused an Update because it
