@@ -241,7 +241,7 @@ func BenchmarkEscalationDelivery(b *testing.B) {
 				msgs[i] = escalation(b, i)
 				benchRun++
 				msgs[i].Key = fmt.Sprintf("%s:w%d:%d", msgs[i].Key, window, benchRun) // never seen before
-				msgs[i].To = fmt.Sprintf("m%d@example.com", benchRun%7)              // seven managers
+				msgs[i].To = fmt.Sprintf("m%d@example.com", benchRun%7)               // seven managers
 			}
 			b.ResetTimer()
 			for i := range msgs {
