@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -296,28 +294,6 @@ func clusterTools() (string, error) {
 	return dir, nil
 }
 
-// clusterBase finds a frontend port whose fixed offsets (the other services'
-// ports, deploy/cluster/temporal/base.yaml) are all free, below 32767 (the
-// schema keeps membership ports in a smallint).
-func clusterBase() (int, error) {
-	for i := 0; i < 200; i++ {
-		p := 10300 + rand.Intn(22000)
-		ok := true
-		for _, off := range []int{0, 1, 2, 6, 10, -300, -299, -298, -294, 1767} {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+off))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return p, nil
-		}
-	}
-	return 0, fmt.Errorf("no free set of ports for the Temporal cluster")
-}
-
 // clusterServer starts the production topology's Temporal server, as
 // `make run-cluster` configures it (deploy/cluster/temporal): the full
 // server on PostgreSQL (the local one, two fresh databases of its own) with
@@ -353,7 +329,7 @@ func clusterServer(ctx context.Context, dir string) (addr string, p *proc, drop 
 			}
 		}
 	}
-	base, err := clusterBase()
+	base, err := testenv.ClusterPort()
 	if err != nil {
 		drop()
 		return "", nil, nil, err

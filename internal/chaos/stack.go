@@ -8,8 +8,8 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"github.com/batonhq/baton/internal/testenv"
 	"io"
-	"math/rand"
 	"net"
 	"os"
 	"os/exec"
@@ -120,27 +120,6 @@ func freePort() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// freeBase finds a Temporal port whose offsets (deploy/cluster/temporal) are
-// free, below 32767: the SQL schema keeps membership ports in a smallint.
-func freeBase() int {
-	for i := 0; i < 200; i++ {
-		p := 10300 + rand.Intn(22000)
-		ok := true
-		for _, off := range []int{0, 1, 2, 6, 10, -300, -299, -298, -294, 1767} {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+off))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return p
-		}
-	}
-	return 0
-}
-
 func pgBinDir() (string, error) {
 	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
 	if len(m) == 0 {
@@ -201,7 +180,10 @@ func (s *Stack) Start(ctx context.Context) error {
 		return err
 	}
 
-	base := freeBase()
+	base, err := testenv.ClusterPort()
+	if err != nil {
+		return err
+	}
 	s.TemporalAdr = fmt.Sprintf("127.0.0.1:%d", base)
 	cli := os.Getenv("BATON_TEMPORAL_CLI")
 	if cli == "" {

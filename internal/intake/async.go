@@ -34,18 +34,8 @@ func RespondAsync(ctx context.Context) bool {
 // also rides in the start input. The answer cannot say whether the person
 // was new; it says pending.
 func (s *Service) signalTouch(ctx context.Context, id string, req domain.LeadRequest, touch workflows.Touch, idemKey string) (Result, error) {
-	_, err := s.Temporal.SignalWithStartWorkflow(ctx, workflows.LeadWorkflowID(id), workflows.SignalTouch, touch,
-		client.StartWorkflowOptions{
-			ID:                    workflows.LeadWorkflowID(id),
-			TaskQueue:             s.TaskQueue,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: id, First: &touch})
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &already) {
-		return s.refusedStart(ctx, id, req, touch, idemKey)
-	}
-	if err != nil {
-		return Result{}, fmt.Errorf("deliver lead %s: %w", id, err)
+	if done, res, err := s.signalWithStart(ctx, ctx, id, req, touch, idemKey); done {
+		return res, err
 	}
 	return Result{LeadID: id, Pending: true, State: domain.StateCaptured}, nil
 }
@@ -76,18 +66,8 @@ func (s *Service) lateTouch(ctx context.Context, id string, req domain.LeadReque
 // from signalled (not made by tclient.Dial) asks the workflow, as before.
 func (s *Service) startTouch(ctx context.Context, id string, req domain.LeadRequest, touch workflows.Touch, idemKey string) (Result, error) {
 	pctx, probe := tclient.WithStartProbe(ctx)
-	_, err := s.Temporal.SignalWithStartWorkflow(pctx, workflows.LeadWorkflowID(id), workflows.SignalTouch, touch,
-		client.StartWorkflowOptions{
-			ID:                    workflows.LeadWorkflowID(id),
-			TaskQueue:             s.TaskQueue,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: id, First: &touch})
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &already) {
-		return s.refusedStart(ctx, id, req, touch, idemKey)
-	}
-	if err != nil {
-		return Result{}, fmt.Errorf("deliver lead %s: %w", id, err)
+	if done, res, err := s.signalWithStart(pctx, ctx, id, req, touch, idemKey); done {
+		return res, err
 	}
 	started, ok := probe.Started()
 	if !ok { // the same touch again, by update: deduped by its id, answered by the workflow
@@ -109,4 +89,27 @@ func (s *Service) startTouch(ctx context.Context, id string, req domain.LeadRequ
 		return Result{}, domain.FieldErrors{{Field: "email", Detail: "This person's data was erased on request; the lead takes no more touches."}}
 	}
 	return Result{LeadID: id, Duplicate: true, State: state, Touches: touches}, nil
+}
+
+// signalWithStart delivers the touch to the lead's workflow, starting it if
+// it has never run (the first touch rides in the start input as well). done
+// says the answer is already made: a lead whose workflow ran before and
+// ended (refusedStart), or an error. sctx carries the call (a start probe
+// for startTouch); ctx is the request's own.
+func (s *Service) signalWithStart(sctx, ctx context.Context, id string, req domain.LeadRequest, touch workflows.Touch, idemKey string) (done bool, res Result, err error) {
+	_, err = s.Temporal.SignalWithStartWorkflow(sctx, workflows.LeadWorkflowID(id), workflows.SignalTouch, touch,
+		client.StartWorkflowOptions{
+			ID:                    workflows.LeadWorkflowID(id),
+			TaskQueue:             s.TaskQueue,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		}, workflows.LeadWorkflow, workflows.LeadInput{LeadID: id, First: &touch})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		res, err = s.refusedStart(ctx, id, req, touch, idemKey)
+		return true, res, err
+	}
+	if err != nil {
+		return true, Result{}, fmt.Errorf("deliver lead %s: %w", id, err)
+	}
+	return false, Result{}, nil
 }

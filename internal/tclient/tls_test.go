@@ -10,7 +10,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/batonhq/baton/internal/config"
 	"github.com/batonhq/baton/internal/tclient"
+	"github.com/batonhq/baton/internal/testenv"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -249,35 +249,14 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 	}
 }
 
-// freePortBase finds a frontend port whose service ports (the offsets in
-// deploy/cluster/temporal/base.yaml) are all free.
+// freePortBase is testenv.ClusterPort for a test.
 func freePortBase(t *testing.T) int {
 	t.Helper()
-	for try := 0; try < 50; try++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if p < 2000 || p > 60000 {
-			continue
-		}
-		ok := true
-		for _, off := range []int{0, 1, 2, 6, 10, -300, -299, -298, -294, 1767} {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+off))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return p
-		}
+	p, err := testenv.ClusterPort()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port range")
-	return 0
+	return p
 }
 
 func firstLine(s string) string {
