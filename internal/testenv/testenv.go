@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -74,11 +75,27 @@ type DevServer struct {
 	Address string
 	cmd     *exec.Cmd
 	log     *os.File
+	exited  chan struct{} // closed when the process has exited (and been waited for)
 }
 
 // StartTemporal starts an in-memory dev server with Baton's search
-// attributes and waits until it answers.
+// attributes and waits until it answers. Its ports are picked free and then
+// released, so another process can take one in between (a busy CI machine
+// starts many servers at once): a server that exits, or does not answer
+// within 90 s, is replaced by one on other ports, up to three times.
 func StartTemporal() (*DevServer, error) {
+	var errs []string
+	for try := 1; try <= 3; try++ {
+		s, err := startTemporalOnce()
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, fmt.Sprintf("try %d: %v", try, err))
+	}
+	return nil, fmt.Errorf("no Temporal dev server came up:\n%s", strings.Join(errs, "\n"))
+}
+
+func startTemporalOnce() (*DevServer, error) {
 	cli, err := TemporalCLI()
 	if err != nil {
 		return nil, err
@@ -100,9 +117,12 @@ func StartTemporal() (*DevServer, error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
+		logf.Close()
+		os.Remove(logf.Name())
 		return nil, fmt.Errorf("start %s: %w", cli, err)
 	}
-	s := &DevServer{Address: fmt.Sprintf("127.0.0.1:%d", ports[0]), cmd: cmd, log: logf}
+	s := &DevServer{Address: fmt.Sprintf("127.0.0.1:%d", ports[0]), cmd: cmd, log: logf, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(s.exited) }() //nolint:errcheck
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		c, err := client.Dial(client.Options{HostPort: s.Address, Logger: nopLogger{}})
@@ -113,10 +133,20 @@ func StartTemporal() (*DevServer, error) {
 				return s, nil
 			}
 		}
-		if time.Now().After(deadline) {
-			s.Stop()
+		exited := false
+		select {
+		case <-s.exited:
+			exited = true
+		default:
+		}
+		if exited || time.Now().After(deadline) {
 			out, _ := os.ReadFile(logf.Name())
-			return nil, fmt.Errorf("temporal dev server did not answer on %s within 90s: %v\n%s", s.Address, err, out)
+			s.Stop()
+			what := "did not answer within 90s"
+			if exited {
+				what = fmt.Sprintf("exited (%v)", cmd.ProcessState)
+			}
+			return nil, fmt.Errorf("temporal dev server on %s %s: %v\n%s", s.Address, what, err, out)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -126,13 +156,11 @@ func StartTemporal() (*DevServer, error) {
 func (s *DevServer) Stop() {
 	if s.cmd.Process != nil {
 		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM) //nolint:errcheck
-		done := make(chan struct{})
-		go func() { s.cmd.Wait(); close(done) }() //nolint:errcheck
 		select {
-		case <-done:
+		case <-s.exited:
 		case <-time.After(10 * time.Second):
 			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck
-			<-done
+			<-s.exited
 		}
 	}
 	s.log.Close()
