@@ -577,7 +577,7 @@ func (b *Bench) postgresCPU(ctx context.Context, dbs []string) float64 {
 		if rows.Scan(&pid) != nil {
 			continue
 		}
-		total += pidCPUSeconds(pid)
+		total += cpuOf(strconv.Itoa(pid))
 	}
 	return total
 }
@@ -588,18 +588,3 @@ func (b *Bench) dbName(ctx context.Context) string {
 	return n
 }
 
-// pidCPUSeconds reads a process's user+system time from /proc.
-func pidCPUSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
-}
