@@ -587,4 +587,3 @@ func (b *Bench) dbName(ctx context.Context) string {
 	b.st.Pool.QueryRow(ctx, `select current_database()`).Scan(&n) //nolint:errcheck
 	return n
 }
-
