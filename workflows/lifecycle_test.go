@@ -9,6 +9,7 @@ import (
 
 	"github.com/batonhq/baton/internal/bizclock"
 	"github.com/batonhq/baton/internal/domain"
+	"github.com/batonhq/baton/internal/mail"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -55,6 +56,20 @@ func newLifeRun(t *testing.T, reps ...string) *lifeRun {
 	r := &lifeRun{run: &run{t: t, env: env, store: st, mail: &fakeMailer{}, start: start}, start: start}
 	env.RegisterWorkflow(LeadWorkflow)
 	env.RegisterActivity(newActivities(r.store, r.mail))
+	return r
+}
+
+// withMailer gives the run a fresh environment whose activities send
+// through m (a mailer that fails in some way around r.mail).
+func (r *lifeRun) withMailer(m mail.Mailer) *lifeRun {
+	acts := newActivities(r.store, r.mail)
+	acts.Mailer = m
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(r.start)
+	env.RegisterWorkflow(LeadWorkflow)
+	env.RegisterActivity(acts)
+	r.env = env
 	return r
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/batonhq/baton/internal/store"
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/testsuite"
 )
 
 // Issue 15, finding 4: how a lead workflow failed. A short database step is a
@@ -79,14 +78,7 @@ func (m dbAwayMailer) Deliver(ctx context.Context, msg store.Message) error {
 // fault: the notice is retried through it and goes out.
 func TestDatabaseAwayDoesNotMakeAnOfferUndeliverable(t *testing.T) {
 	r := newLifeRun(t, "ana", "bea")
-	acts := newActivities(r.store, r.mail)
-	acts.Mailer = dbAwayMailer{fakeMailer: r.mail, n: 8}
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.SetStartTime(r.start)
-	env.RegisterWorkflow(LeadWorkflow)
-	env.RegisterActivity(acts)
-	r.env = env
+	r.withMailer(dbAwayMailer{fakeMailer: r.mail, n: 8})
 	var accept, closeErr error
 	r.update(nyAt(23, 9, 0), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &accept)
 	r.update(nyAt(23, 9, 5), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeConverted, Reference: "OPP-1"}, &closeErr)

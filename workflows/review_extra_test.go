@@ -7,7 +7,6 @@ import (
 
 	"github.com/batonhq/baton/activities"
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/testsuite"
 )
 
 // R6, the rest of it: a reminder whose retries run out (SendGrid answering
@@ -15,14 +14,7 @@ import (
 // the manager, and the clock did not wait: the lapse is at the deadline.
 func TestNoticeThatExhaustsItsRetriesIsRecordedAndAlerted(t *testing.T) {
 	r := newLifeRun(t, "ana", "bea")
-	acts := newActivities(r.store, r.mail)
-	acts.Mailer = failingMailer{fakeMailer: r.mail, n: 100}
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.SetStartTime(r.start)
-	env.RegisterWorkflow(LeadWorkflow)
-	env.RegisterActivity(acts)
-	r.env = env
+	r.withMailer(failingMailer{fakeMailer: r.mail, n: 100})
 	var bea, closeErr error
 	r.update(nyAt(24, 13, 0), UpdateAccept, AcceptInput{RepID: "bea", Attempt: 2}, &bea)
 	r.update(nyAt(24, 13, 1), UpdateClose, CloseInput{RepID: "bea", Outcome: OutcomeConverted, Reference: "OPP-M"}, &closeErr)
