@@ -63,8 +63,9 @@ func TestWorkerAndIntakeSettings(t *testing.T) {
 	t.Setenv("BATON_WORKER_POLLERS", "1")
 	t.Setenv("BATON_WORKER_STICKY_TIMEOUT", "10ms")
 	t.Setenv("BATON_INTAKE_ACK", "eventually")
+	t.Setenv("BATON_ESCALATION_BATCH_WINDOW", "2h")
 	_, err = Load()
-	for _, want := range []string{"BATON_WORKER_POLLERS", "BATON_WORKER_STICKY_TIMEOUT", "BATON_INTAKE_ACK"} {
+	for _, want := range []string{"BATON_WORKER_POLLERS", "BATON_WORKER_STICKY_TIMEOUT", "BATON_INTAKE_ACK", "BATON_ESCALATION_BATCH_WINDOW"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
