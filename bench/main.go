@@ -362,18 +362,22 @@ func run(o opts) error {
 	hand := 5.0 // leads/s; figure 2 measures it, figure 3 sizes its windows by it
 	for rep := 1; rep <= o.reps; rep++ {
 		if o.on("1") {
+			c0 := b.cpuNow(ctx)
 			base, err := b.engineBaseline(ctx, cl, rep)
 			if err != nil {
 				return err
 			}
+			addCPUSplit(add, "1", c0, b.cpuNow(ctx), o.baselineN)
 			add("1_engine_baseline_wf_per_s", base)
 			logf("rep %d: baseline %.1f wf/s", rep, base)
 		}
 		if o.on("2") {
+			c0 := b.cpuNow(ctx)
 			h, err := b.handoff(ctx, rep)
 			if err != nil {
 				return err
 			}
+			addCPUSplit(add, "2", c0, b.cpuNow(ctx), o.handoffN)
 			hand = h
 			add("2_handoff_leads_per_s", h)
 			if base := figs["1_engine_baseline_wf_per_s"]; len(base) == rep {
@@ -491,6 +495,16 @@ var figureNames = []struct{ key, label string }{
 	{"1_engine_baseline_wf_per_s", "1. engine baseline: one-activity workflows/s"},
 	{"2_handoff_leads_per_s", "2. handoff: leads/s, POST to offer recorded"},
 	{"2_handoff_ratio_to_baseline", "2. handoff ÷ baseline (target ≥ 0.9 on every repetition)"},
+	{"1_cpu_ms_total", "1. CPU-ms per baseline workflow, all processes"},
+	{"1_cpu_ms_server", "1. of which the Temporal server"},
+	{"1_cpu_ms_bench", "1. of which the bench process (the baseline's worker and starters)"},
+	{"1_cpu_ms_postgres", "1. of which PostgreSQL"},
+	{"2_cpu_ms_total", "2. CPU-ms per lead handed off, all processes"},
+	{"2_cpu_ms_server", "2. of which the Temporal server"},
+	{"2_cpu_ms_worker", "2. of which Baton's worker"},
+	{"2_cpu_ms_gateway", "2. of which the gateway"},
+	{"2_cpu_ms_postgres", "2. of which PostgreSQL"},
+	{"2_cpu_ms_bench", "2. of which the bench process (HTTP clients, polling)"},
 	{"3_breach_p50_ms", "3. breach lateness p50 (ms)"},
 	{"3_breach_p99_ms", "3. breach lateness p99 (ms; target ≤ 1000)"},
 	{"3_breach_max_ms", "3. breach lateness max (ms)"},

@@ -8,7 +8,7 @@ import (
 )
 
 // parseVariants reads -tune: variants split by ';', each a list of
-// BATON_WORKER_* assignments split by spaces.
+// BATON_WORKER_* (or TEMPORAL_COMPRESSION) assignments split by spaces.
 func parseVariants(s string) ([][]string, error) {
 	var out [][]string
 	for _, v := range strings.Split(s, ";") {
@@ -18,8 +18,8 @@ func parseVariants(s string) ([][]string, error) {
 		}
 		for _, kv := range f {
 			k, _, ok := strings.Cut(kv, "=")
-			if !ok || !strings.HasPrefix(k, "BATON_WORKER_") {
-				return nil, fmt.Errorf("-tune: %q is not a BATON_WORKER_*=value setting", kv)
+			if !ok || !strings.HasPrefix(k, "BATON_WORKER_") && k != "TEMPORAL_COMPRESSION" {
+				return nil, fmt.Errorf("-tune: %q is not a BATON_WORKER_*=value or TEMPORAL_COMPRESSION=value setting", kv)
 			}
 		}
 		out = append(out, f)
@@ -36,6 +36,7 @@ func (b *Bench) tuning(ctx context.Context, env []string) error {
 	hand := map[string][]float64{}
 	p99 := map[string][]float64{}
 	rp99 := map[string][]float64{}
+	cpu := map[string][]float64{}
 	names := make([]string, len(variants))
 	for i, v := range variants {
 		names[i] = strings.Join(v, " ")
@@ -49,10 +50,12 @@ func (b *Bench) tuning(ctx context.Context, env []string) error {
 			}
 			b.worker = w
 			logf("tune round %d: worker with %s", round, names[i])
+			c0 := b.cpuNow(ctx)
 			h, err := b.handoffNamed(ctx, fmt.Sprintf("tune-h-%d-%d", round, i))
 			if err != nil {
 				return err
 			}
+			addCPUSplit(func(k string, v float64) { cpu[names[i]+"|"+k] = append(cpu[names[i]+"|"+k], v) }, "handoff", c0, b.cpuNow(ctx), b.o.handoffN)
 			l, err := b.slaPrecision(ctx, fmt.Sprintf("tune-s-%d-%d", round, i), b.o.slaLeads, b.o.slaSpread, h, false)
 			if err != nil {
 				return err
@@ -67,6 +70,9 @@ func (b *Bench) tuning(ctx context.Context, env []string) error {
 		b.res.Figures["tune: "+n+": handoff leads/s"] = stat(hand[n])
 		b.res.Figures["tune: "+n+": breach p99 ms"] = stat(p99[n])
 		b.res.Figures["tune: "+n+": reminder p99 ms"] = stat(rp99[n])
+		for _, p := range append(cpuParts, "total") {
+			b.res.Figures["tune: "+n+": handoff CPU-ms per lead, "+p] = stat(cpu[n+"|handoff_cpu_ms_"+p])
+		}
 	}
 	return nil
 }

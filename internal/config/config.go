@@ -21,15 +21,16 @@ import (
 type Config struct {
 	DatabaseURL string `envconfig:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/baton?sslmode=disable" desc:"PostgreSQL connection URL"`
 
-	TemporalAddress   string `envconfig:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" desc:"Temporal frontend host:port"`
-	TemporalNamespace string `envconfig:"TEMPORAL_NAMESPACE" default:"default" desc:"Temporal namespace"`
-	TemporalAPIKey    string `envconfig:"TEMPORAL_API_KEY" desc:"API key for Temporal Cloud (turns TLS on)"`
-	TemporalTLS       bool   `envconfig:"TEMPORAL_TLS" default:"false" desc:"use TLS to reach Temporal"`
-	TemporalTLSCert   string `envconfig:"TEMPORAL_TLS_CERT" desc:"client certificate file for mTLS"`
-	TemporalTLSKey    string `envconfig:"TEMPORAL_TLS_KEY" desc:"client key file for mTLS"`
-	TemporalTLSCA     string `envconfig:"TEMPORAL_TLS_CA" desc:"CA certificate file (PEM) that signed the Temporal frontend's certificate; empty: the system roots (turns TLS on)"`
-	TemporalTLSName   string `envconfig:"TEMPORAL_TLS_SERVER_NAME" desc:"name expected in the Temporal frontend's certificate, when it differs from TEMPORAL_ADDRESS's host (turns TLS on)"`
-	TaskQueue         string `envconfig:"BATON_TASK_QUEUE" default:"baton" desc:"Temporal task queue the worker polls"`
+	TemporalAddress     string `envconfig:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" desc:"Temporal frontend host:port"`
+	TemporalNamespace   string `envconfig:"TEMPORAL_NAMESPACE" default:"default" desc:"Temporal namespace"`
+	TemporalAPIKey      string `envconfig:"TEMPORAL_API_KEY" desc:"API key for Temporal Cloud (turns TLS on)"`
+	TemporalTLS         bool   `envconfig:"TEMPORAL_TLS" default:"false" desc:"use TLS to reach Temporal"`
+	TemporalTLSCert     string `envconfig:"TEMPORAL_TLS_CERT" desc:"client certificate file for mTLS"`
+	TemporalTLSKey      string `envconfig:"TEMPORAL_TLS_KEY" desc:"client key file for mTLS"`
+	TemporalTLSCA       string `envconfig:"TEMPORAL_TLS_CA" desc:"CA certificate file (PEM) that signed the Temporal frontend's certificate; empty: the system roots (turns TLS on)"`
+	TemporalTLSName     string `envconfig:"TEMPORAL_TLS_SERVER_NAME" desc:"name expected in the Temporal frontend's certificate, when it differs from TEMPORAL_ADDRESS's host (turns TLS on)"`
+	TemporalCompression string `envconfig:"TEMPORAL_COMPRESSION" default:"auto" desc:"gRPC compression of requests to Temporal: gzip, none, or auto (gzip with TEMPORAL_API_KEY, Temporal Cloud across the internet; none otherwise, where gzip only costs CPU on both ends)"`
+	TaskQueue           string `envconfig:"BATON_TASK_QUEUE" default:"baton" desc:"Temporal task queue the worker polls"`
 
 	// Worker Versioning (docs/releases.md): a worker with a build id serves
 	// only the workflows pinned to its build and, once an operator makes
@@ -135,6 +136,9 @@ func (c Config) check() error {
 		}
 	} else if c.DeploymentName != "" && !deploymentNameRe.MatchString(c.DeploymentName) {
 		bad("BATON_DEPLOYMENT_NAME", "%q is not 1 to 200 letters, digits, - and _", c.DeploymentName)
+	}
+	if c.TemporalCompression != "auto" && c.TemporalCompression != "gzip" && c.TemporalCompression != "none" {
+		bad("TEMPORAL_COMPRESSION", "%q is not auto, gzip or none", c.TemporalCompression)
 	}
 	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
 		bad("TEMPORAL_TLS_CERT", "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
