@@ -50,6 +50,13 @@ func (b *Bench) tuning(ctx context.Context, env []string) error {
 			}
 			b.worker = w
 			logf("tune round %d: worker with %s", round, names[i])
+			// Warm up, unmeasured: right after a worker was replaced, the first
+			// tasks sometimes waited about a minute to be dispatched (a lead's
+			// first workflow task scheduled 16:32:09, started 16:33:00 on the new
+			// worker, 2026-11-27), which would be charged to this variant.
+			if err := b.warmUp(ctx, fmt.Sprintf("tune-w-%d-%d", round, i)); err != nil {
+				return err
+			}
 			c0 := b.cpuNow(ctx)
 			h, err := b.handoffNamed(ctx, fmt.Sprintf("tune-h-%d-%d", round, i))
 			if err != nil {
@@ -75,4 +82,13 @@ func (b *Bench) tuning(ctx context.Context, env []string) error {
 		}
 	}
 	return nil
+}
+
+// warmUp hands off a few leads and waits for their offers, unmeasured.
+func (b *Bench) warmUp(ctx context.Context, name string) error {
+	saved := b.o.handoffN
+	b.o.handoffN = min(50, saved)
+	defer func() { b.o.handoffN = saved }()
+	_, err := b.handoffNamed(ctx, name)
+	return err
 }
