@@ -311,9 +311,7 @@ func run(o opts) error {
 		return err
 	}
 	defer func() { b.worker.stop() }() // tuning replaces it
-	// The main gateway answers when processed whatever the shipped default
-	// is: figure 4's processed row posts to it, the start row to wfGateway.
-	if b.gateway, err = startProc(dir, "gateway", filepath.Join(dir, "gateway"), nil, append(append([]string{}, env...), "BATON_INTAKE_ACK=processed")); err != nil {
+	if b.gateway, err = startProc(dir, "gateway", filepath.Join(dir, "gateway"), nil, env); err != nil {
 		return err
 	}
 	defer b.gateway.stop()
