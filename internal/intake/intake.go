@@ -1,6 +1,7 @@
 // Package intake turns a submitted lead into a LeadWorkflow touch, with
-// Update-with-Start, so a retried request never makes a second lead. The
-// gateway and the starter both use it.
+// Signal-with-Start (the gateway's default start answer, durable and
+// respond-async) or Update-with-Start (processed), so a retried request
+// never makes a second lead. The gateway and the starter both use it.
 package intake
 
 import (
