@@ -98,10 +98,11 @@ func prepareIntake(ctx context.Context, b *Bench) error {
 
 func (b *Bench) post(body string) error { return b.postAs(body, "processed") }
 
-// Intake answer modes compared by figure 4: processed (the default: answered
-// once the lead's workflow has recorded the touch, new or duplicate known),
-// start (BATON_INTAKE_ACK=start, on a second gateway: answered at the durable
-// start, new or duplicate as Temporal's start decided it) and respond-async
+// Intake answer modes compared by figure 4: processed (BATON_INTAKE_ACK=processed,
+// the bench's gateway: answered once the lead's workflow has recorded the
+// touch, new or duplicate known), start (BATON_INTAKE_ACK=start, the
+// default, on a second gateway: answered at the durable start, new or
+// duplicate as Temporal's start decided it) and respond-async
 // (Prefer: respond-async: answered at the durable start, neither known).
 // engine is the floor beside them: a bare Signal-with-Start of a
 // one-activity workflow from the bench process, at the same rate.

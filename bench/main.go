@@ -305,7 +305,10 @@ func run(o opts) error {
 	b := &Bench{o: o, st: st, dir: dir, dbURL: dbURL, addr: addr, server: server, queue: "baton-bench", url: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	env := []string{"DATABASE_URL=" + dbURL, "TEMPORAL_ADDRESS=" + addr, "BATON_SIGNING_KEY=" + strings.Repeat("bench-key-", 4),
 		"BATON_TASK_QUEUE=" + b.queue, "BATON_HTTP_ADDR=" + fmt.Sprintf("127.0.0.1:%d", port), "BATON_PUBLIC_URL=" + b.url,
-		"SENDGRID_API_KEY=", "BATON_DEV_OUTBOX=true"} // mail to the local outbox, as `make run`
+		"SENDGRID_API_KEY=", "BATON_DEV_OUTBOX=true", // mail to the local outbox, as `make run`
+		// Figure 4's "processed" is this gateway (and figure 2 posts here, as
+		// in every earlier run); start is the second gateway's (wfGateway).
+		"BATON_INTAKE_ACK=processed"}
 	b.env = env
 	if b.worker, err = startProc(dir, "worker", filepath.Join(dir, "worker"), nil, env); err != nil {
 		return err

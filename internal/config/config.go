@@ -47,7 +47,7 @@ type Config struct {
 	WorkerStickyCache   int           `envconfig:"BATON_WORKER_STICKY_CACHE" default:"1000" desc:"workflows the worker keeps in memory between tasks (sticky cache; about 100 KiB each); idle leads beyond it are evicted and replayed from history when their clock fires"`
 	WorkerStickyTimeout time.Duration `envconfig:"BATON_WORKER_STICKY_TIMEOUT" default:"5s" desc:"how long a task waits for this worker's sticky queue before any worker may take it"`
 
-	IntakeAck          string        `envconfig:"BATON_INTAKE_ACK" default:"processed" desc:"when intake answers: processed (the lead's workflow recorded it; says new or duplicate), start (Temporal holds it and its start said new or duplicate; no worker needed), or durable (Temporal holds it; says neither)"`
+	IntakeAck          string        `envconfig:"BATON_INTAKE_ACK" default:"start" desc:"when intake answers: start (Temporal holds it and its start said new or duplicate; no worker needed; a GET right after may answer pending), processed (the lead's workflow recorded it; says new or duplicate), or durable (Temporal holds it; says neither)"`
 	IntakeReplayWindow time.Duration `envconfig:"BATON_INTAKE_REPLAY_WINDOW" default:"5m" desc:"how old a signed intake request may be; its signature is refused a second time within it"`
 	SessionTTL         time.Duration `envconfig:"BATON_SESSION_TTL" default:"12h" desc:"how long a web sign-in session lasts"`
 	MetricsToken       string        `envconfig:"BATON_METRICS_TOKEN" desc:"when set, the gateway's /metrics answers anyone with Authorization: Bearer <token>; when empty, only loopback peers"`
@@ -162,7 +162,7 @@ func (c Config) check() error {
 		bad("BATON_WORKER_STICKY_TIMEOUT", "%s is shorter than 1s", c.WorkerStickyTimeout)
 	}
 	if c.IntakeAck != "processed" && c.IntakeAck != "durable" && c.IntakeAck != "start" {
-		bad("BATON_INTAKE_ACK", "%q is not processed, start or durable", c.IntakeAck)
+		bad("BATON_INTAKE_ACK", "%q is not start, processed or durable", c.IntakeAck)
 	}
 	if c.IntakeReplayWindow < 10*time.Second || c.IntakeReplayWindow > time.Hour {
 		bad("BATON_INTAKE_REPLAY_WINDOW", "%s is outside 10s..1h", c.IntakeReplayWindow)

@@ -77,6 +77,9 @@ func TestIntakeSecurityOnTheRealStack(t *testing.T) {
 	if resp, b := post(t, s, "/api/v1/leads", good, hdr); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(b, "already used") {
 		t.Fatalf("replay: %d %s", resp.StatusCode, b)
 	}
+	// The answer came at the durable start: the first touch is counted once
+	// the lead's workflow has recorded it.
+	waitLead(t, s, domain.LeadID("signed@acme.example"), func(v leadState) bool { return v.Touches >= 1 }, 10*time.Second)
 	if v := getLead(t, s, domain.LeadID("signed@acme.example")); v.Touches != 1 {
 		t.Errorf("the replay touched the lead: %d touches", v.Touches)
 	}
@@ -147,6 +150,9 @@ func TestBatchIdempotencyAndEventsOnTheRealStack(t *testing.T) {
 	if resp.StatusCode != http.StatusMultiStatus || again != first || resp.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("retried batch: %d %s", resp.StatusCode, again)
 	}
+	// Both of b1's touches are recorded after the answer (the durable
+	// start); the retry, answered from the stored response, reached nothing.
+	waitLead(t, s, domain.LeadID("b1@acme.example"), func(v leadState) bool { return v.Touches >= 2 }, 10*time.Second)
 	if v := getLead(t, s, domain.LeadID("b1@acme.example")); v.Touches != 2 {
 		t.Errorf("b1 has %d touches, want 2 (the retry added none)", v.Touches)
 	}

@@ -316,6 +316,7 @@ func TestSignedBounceReassignsTheLeadOnTheRealStack(t *testing.T) {
 type leadState struct {
 	State   string
 	Attempt int
+	Touches int
 	Owner   struct{ ID, Email string }
 }
 
@@ -326,7 +327,7 @@ func waitLead(t *testing.T, s *Stack, id string, ok func(leadState) bool, within
 		v, err := s.Store.Lead(context.Background(), id)
 		var ls leadState
 		if err == nil {
-			ls = leadState{State: v.State, Attempt: v.Attempt}
+			ls = leadState{State: v.State, Attempt: v.Attempt, Touches: v.Touches}
 			if v.Owner != nil {
 				ls.Owner.ID, ls.Owner.Email = v.Owner.ID, v.Owner.Email
 			}

@@ -1,6 +1,7 @@
 // Package intake turns a submitted lead into a LeadWorkflow touch, with
-// Update-with-Start, so a retried request never makes a second lead. The
-// gateway and the starter both use it.
+// Signal-with-Start (the gateway's default start answer, durable and
+// respond-async) or Update-with-Start (processed), so a retried request
+// never makes a second lead. The gateway and the starter both use it.
 package intake
 
 import (
@@ -27,11 +28,12 @@ type Service struct {
 	// AckDurable answers every submission as soon as Temporal holds the
 	// touch (BATON_INTAKE_ACK=durable), as `Prefer: respond-async` asks for one.
 	AckDurable bool
-	// AckStart answers a submission (BATON_INTAKE_ACK=start) once Temporal
-	// holds the touch, with new or duplicate as Temporal's start decided it
-	// (startTouch). Without it (and without AckDurable) the answer waits
-	// until the lead's workflow has recorded the touch (processed, the
-	// default; the starter and the CSV drain too).
+	// AckStart answers a submission (BATON_INTAKE_ACK=start, the gateway's
+	// default) once Temporal holds the touch, with new or duplicate as
+	// Temporal's start decided it (startTouch). Without it (and without
+	// AckDurable) the answer waits until the lead's workflow has recorded
+	// the touch (processed: the zero Service, as the starter's lead submit
+	// and the CSV drain use it, which read what they wrote).
 	AckStart bool
 }
 

@@ -103,6 +103,11 @@ type LeadView struct {
 	CreatedAt    time.Time   `json:"created_at"`
 	UpdatedAt    time.Time   `json:"updated_at"`
 	Events       []EventView `json:"events"`
+	// Pending: Temporal holds the lead but its workflow has not recorded it
+	// in PostgreSQL yet (intake answered at the durable start); the gateway
+	// shows it as Captured, with what its first touch carried. Never set by
+	// Lead.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // OwnerView names the rep holding a lead.

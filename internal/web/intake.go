@@ -412,7 +412,9 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 	ev.Source = src.Name
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	if _, err := s.Store.Lead(ctx, id); err != nil {
+	// A lead posted a moment ago may be in Temporal only: its workflow takes
+	// the event (after the first touch, in its first task) as for any lead.
+	if _, err := s.leadOrPending(ctx, id); err != nil {
 		s.apiError(w, r, err)
 		return
 	}

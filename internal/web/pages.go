@@ -173,11 +173,23 @@ func (s *Server) leadOrTimeline(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	// A lead the viewer may not see answers exactly like one that does not exist.
 	visible := false
+	var pending *store.LeadView
 	if domain.ValidLeadID(id) {
 		var err error
 		if visible, err = s.Store.CanSeeLead(r.Context(), v, id); err != nil {
 			s.pageError(w, r, err)
 			return
+		}
+		if !visible {
+			// Just posted, not in PostgreSQL yet: nobody holds it, so it is
+			// visible as its campaign is (leadScope of an unowned lead).
+			if p, ok := s.pendingLead(r.Context(), id); ok {
+				if visible, err = s.Store.CanSeeCampaign(r.Context(), v, p.Campaign); err != nil {
+					s.pageError(w, r, err)
+					return
+				}
+				pending = &p
+			}
 		}
 	}
 	if !visible {
@@ -187,6 +199,9 @@ func (s *Server) leadOrTimeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lead, err := s.Store.Lead(r.Context(), id)
+	if pending != nil && errors.Is(err, domain.ErrNotFound) {
+		lead, err = *pending, nil
+	}
 	if err != nil {
 		s.pageError(w, r, err)
 		return

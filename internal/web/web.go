@@ -315,7 +315,8 @@ func (s *Server) getLead(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{Title: "Not a lead id", Status: http.StatusBadRequest, Detail: strconv.Quote(id) + " is not a lead id such as ld_…"})
 		return
 	}
-	v, err := s.Store.Lead(r.Context(), id)
+	// A lead just posted may be in Temporal only (pending): not a 404.
+	v, err := s.leadOrPending(r.Context(), id)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -569,7 +570,7 @@ func (s *Server) leadPage(w http.ResponseWriter, r *http.Request) {
 			[]inboxAction{{"Your inbox", "/inbox"}})
 		return
 	}
-	lead, err := s.Store.Lead(r.Context(), c.Lead)
+	lead, err := s.leadOrPending(r.Context(), c.Lead)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
