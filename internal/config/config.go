@@ -155,8 +155,9 @@ func (c Config) check() error {
 	if n, err := strconv.Atoi(c.WorkerPollers); c.WorkerPollers != "auto" && (err != nil || n < 2 || n > 64) {
 		bad("BATON_WORKER_POLLERS", "%q is not auto or a number from 2 to 64", c.WorkerPollers)
 	}
-	if c.WorkerStickyCache < 0 {
-		bad("BATON_WORKER_STICKY_CACHE", "must not be negative")
+	if c.WorkerStickyCache < 1 {
+		// The SDK would take 0 as its own default, 10,000 workflows (about 1 GiB).
+		bad("BATON_WORKER_STICKY_CACHE", "%d: at least 1 (0 is not \"no cache\": the SDK would keep 10,000)", c.WorkerStickyCache)
 	}
 	if c.WorkerStickyTimeout < time.Second {
 		bad("BATON_WORKER_STICKY_TIMEOUT", "%s is shorter than 1s", c.WorkerStickyTimeout)

@@ -68,8 +68,9 @@ func TestWorkerAndIntakeSettings(t *testing.T) {
 	t.Setenv("BATON_WORKER_STICKY_TIMEOUT", "10ms")
 	t.Setenv("BATON_INTAKE_ACK", "eventually")
 	t.Setenv("BATON_ESCALATION_BATCH_WINDOW", "2h")
+	t.Setenv("BATON_WORKER_STICKY_CACHE", "0")
 	_, err = Load()
-	for _, want := range []string{"BATON_WORKER_POLLERS", "BATON_WORKER_STICKY_TIMEOUT", "BATON_INTAKE_ACK", "BATON_ESCALATION_BATCH_WINDOW"} {
+	for _, want := range []string{"BATON_WORKER_POLLERS", "BATON_WORKER_STICKY_TIMEOUT", "BATON_INTAKE_ACK", "BATON_ESCALATION_BATCH_WINDOW", "BATON_WORKER_STICKY_CACHE"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
