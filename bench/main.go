@@ -359,7 +359,7 @@ func run(o opts) error {
 			"sla_spread": o.slaSpread.String(), "knee": fmt.Sprintf("%d..%d over %s", o.kneeStart, o.kneeMax, o.kneeSpread),
 			"intake":  fmt.Sprintf("%.0f/s for %s; search %s at %s each", o.intakeRate, o.intakeFor, o.intakeRates, o.intakeStep),
 			"routing": o.routingN, "concurrency": o.concurrent, "budget": o.budget.String(), "one_partition": o.partitions1, "sqlite_pragmas": o.pragmas, "figures": o.figures,
-			"server": serverLabel(o.topology)}}
+			"server": serverLabel(o.topology), "worker_env": workerEnv()}}
 	figs := map[string][]float64{}
 	add := func(k string, v float64) { figs[k] = append(figs[k], v) }
 	hand := 5.0 // leads/s; figure 2 measures it, figure 3 sizes its windows by it
@@ -616,4 +616,21 @@ func num(f float64) string {
 	default:
 		return strconv.FormatFloat(f, 'f', 2, 64)
 	}
+}
+
+// workerEnv lists the worker settings this run took from the environment
+// (BATON_WORKER_*, TEMPORAL_COMPRESSION), or "defaults": a result file says
+// what it measured.
+func workerEnv() string {
+	var set []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "BATON_WORKER_") || k == "TEMPORAL_COMPRESSION" {
+			set = append(set, kv)
+		}
+	}
+	if len(set) == 0 {
+		return "defaults"
+	}
+	sort.Strings(set)
+	return strings.Join(set, " ")
 }

@@ -52,12 +52,12 @@ func TestUsageListsEveryVariable(t *testing.T) {
 
 func TestWorkerAndIntakeSettings(t *testing.T) {
 	c, err := Load()
-	if err != nil || c.WorkerPollers != "8" || c.WorkerStickyCache != 1000 || c.WorkerStickyTimeout != 5*time.Second || c.IntakeAck != "start" {
+	if err != nil || c.WorkerPollers != "auto" || c.WorkerStickyCache != 1000 || c.WorkerStickyTimeout != 5*time.Second || c.IntakeAck != "start" {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
-	t.Setenv("BATON_WORKER_POLLERS", "auto")
+	t.Setenv("BATON_WORKER_POLLERS", "8")
 	t.Setenv("BATON_INTAKE_ACK", "durable")
-	if c, err := Load(); err != nil || c.WorkerPollers != "auto" || c.IntakeAck != "durable" {
+	if c, err := Load(); err != nil || c.WorkerPollers != "8" || c.IntakeAck != "durable" {
 		t.Fatalf("set: %+v %v", c, err)
 	}
 	t.Setenv("BATON_INTAKE_ACK", "processed") // still selectable: the answer once the workflow recorded the lead
