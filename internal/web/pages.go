@@ -182,8 +182,10 @@ func (s *Server) leadOrTimeline(w http.ResponseWriter, r *http.Request) {
 		}
 		if !visible {
 			// Just posted, not in PostgreSQL yet: nobody holds it, so it is
-			// visible as its campaign is (leadScope of an unowned lead).
-			if p, ok := s.pendingLead(r.Context(), id); ok {
+			// visible as its campaign is (leadScope of an unowned lead). A
+			// lead that has a row was refused by leadScope and stays refused,
+			// whatever its campaign's visibility.
+			if p, ok := s.unstoredPending(r.Context(), id); ok {
 				if visible, err = s.Store.CanSeeCampaign(r.Context(), v, p.Campaign); err != nil {
 					s.pageError(w, r, err)
 					return

@@ -86,3 +86,12 @@ func (s *Server) leadOrPending(ctx context.Context, id string) (store.LeadView, 
 	}
 	return v, err
 }
+
+// unstoredPending is pendingLead for a lead PostgreSQL has no row of: a
+// stored lead is never shown from its workflow's input instead.
+func (s *Server) unstoredPending(ctx context.Context, id string) (store.LeadView, bool) {
+	if _, _, found, err := s.Store.LeadStateTouches(ctx, id); err != nil || found {
+		return store.LeadView{}, false
+	}
+	return s.pendingLead(ctx, id)
+}
