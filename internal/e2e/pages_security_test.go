@@ -196,9 +196,11 @@ func signInHTTP(t *testing.T, s *Stack, email string) *http.Client {
 func TestRepCannotReachAnotherRepsLead(t *testing.T) {
 	s := startStack(t)
 	useLongWindow(t, s)
+	// Intake answers at the durable start, so two leads posted back to back
+	// may be routed in either order: route the first before posting the second.
 	_, a := submit(t, s, `{"campaign":"webinar-q3","email":"for.ana@initech.example","name":"For Ana","company":"Initech","score":80}`)
-	_, b := submit(t, s, `{"campaign":"webinar-q3","email":"for.bea@globex.example","name":"Bea Secret","company":"Globex Secret","score":80}`)
 	waitMail(t, s, "ana.schmidt@example.com", "offer", 10*time.Second)
+	_, b := submit(t, s, `{"campaign":"webinar-q3","email":"for.bea@globex.example","name":"Bea Secret","company":"Globex Secret","score":80}`)
 	waitMail(t, s, "bea.ortiz@example.com", "offer", 10*time.Second)
 	anaLead, beaLead := a["id"].(string), b["id"].(string)
 	before := leadFingerprint(t, s, beaLead)
@@ -231,6 +233,35 @@ func TestRepCannotReachAnotherRepsLead(t *testing.T) {
 	}
 	if after := leadFingerprint(t, s, beaLead); after != before {
 		t.Fatalf("ana changed bea's lead:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// TestStoredLeadIsNeverShownFromItsWorkflowInput: the lead page's pending
+// path (a lead Temporal holds that PostgreSQL does not show yet) judges
+// access by the campaign in the workflow's start input. A lead that has a
+// row is judged by the row alone. Here the row's campaign is one the
+// marketer may not see while the start input names one she owns; the page
+// must answer as for an unknown lead. Before unstoredPending it showed the
+// lead.
+func TestStoredLeadIsNeverShownFromItsWorkflowInput(t *testing.T) {
+	s := startStack(t)
+	e := newSecEnv(t, s)
+	mo := secSignIn(t, s, "mo.fischer@example.com")
+	if resp, page := do(t, mo, "GET", s.URL+"/leads/"+e.leadA, "", ""); resp.StatusCode != 200 || !strings.Contains(page, "Alpha Lead") {
+		t.Fatalf("the webinar's marketer on its lead: %d", resp.StatusCode)
+	}
+	if _, err := s.Store.Pool.Exec(context.Background(), `update leads set campaign_id = 'ebook-dach' where id = $1`, e.leadA); err != nil {
+		t.Fatal(err)
+	}
+	resp, page := do(t, mo, "GET", s.URL+"/leads/"+e.leadA, "", "")
+	_, missing := do(t, mo, "GET", s.URL+"/leads/ld_aaaaaaaaaaaaaaaa", "", "")
+	if resp.StatusCode != 404 || page != missing || strings.Contains(page, "Alpha Lead") {
+		t.Fatalf("a stored lead of a campaign mo cannot see, shown from its workflow's input: %d\n%s", resp.StatusCode, page)
+	}
+	// Its campaign's marketer sees it, from the row.
+	zoe := secSignIn(t, s, "zoe.weber@example.com")
+	if resp, page := do(t, zoe, "GET", s.URL+"/leads/"+e.leadA, "", ""); resp.StatusCode != 200 || !strings.Contains(page, "Alpha Lead") || strings.Contains(page, `id="pending"`) {
+		t.Fatalf("the row's campaign marketer: %d", resp.StatusCode)
 	}
 }
 
