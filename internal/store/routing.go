@@ -313,14 +313,19 @@ func recordRouting(ctx context.Context, tx pgx.Tx, l domain.LeadSnapshot) error 
 	return releaseFinished(ctx, tx, l.ID)
 }
 
+// releaseFinishedSQL runs on every lead snapshot write: it must find the
+// lead's open assignments through assignments_open_lead (migration 012), in
+// time independent of how many leads are open.
+const releaseFinishedSQL = `update assignments a set released_at = now()
+		from leads l where l.id = $1 and a.lead_id = l.id and a.released_at is null
+		and (a.attempt < l.attempt or l.state <> all($2))`
+
 // releaseFinished frees the capacity a lead's assignments hold once the lead
 // has moved to a later attempt or left the held states (closed, recycled,
 // erased). It reads the stored row, so a stale snapshot changes nothing, and
 // it is idempotent.
 func releaseFinished(ctx context.Context, tx pgx.Tx, leadID string) error {
-	_, err := tx.Exec(ctx, `update assignments a set released_at = now()
-		from leads l where l.id = $1 and a.lead_id = l.id and a.released_at is null
-		and (a.attempt < l.attempt or l.state <> all($2))`, leadID, heldStates)
+	_, err := tx.Exec(ctx, releaseFinishedSQL, leadID, heldStates)
 	if err != nil {
 		return fmt.Errorf("release capacity of lead %s: %w", leadID, err)
 	}

@@ -1,0 +1,7 @@
+package store
+
+// What the package's external tests read of its internals.
+var (
+	ReleaseFinishedSQL = releaseFinishedSQL
+	HeldStates         = heldStates
+)
