@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/batonhq/baton/internal/store"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestReleaseFinishedDoesNotReadEveryOpenAssignment: the statement every lead
@@ -28,19 +29,9 @@ func TestReleaseFinishedDoesNotReadEveryOpenAssignment(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
-	rows, err := tx.Query(ctx, "explain (analyze, costs off, timing off) "+store.ReleaseFinishedSQL, "ld_0000000000000042", store.HeldStates)
+	rows, _ := tx.Query(ctx, "explain (analyze, costs off, timing off) "+store.ReleaseFinishedSQL, "ld_0000000000000042", store.HeldStates)
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		t.Fatal(err)
-	}
-	var plan []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, line)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	text := strings.Join(plan, "\n")

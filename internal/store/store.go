@@ -43,6 +43,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // Close releases the pool.
 func (s *Store) Close() { s.Pool.Close() }
 
+// AutovacuumOff reports whether the server runs with autovacuum off (false
+// when it cannot tell): its tables then keep dead rows and the planner's
+// statistics go stale (docs/operations.md).
+func (s *Store) AutovacuumOff(ctx context.Context) bool {
+	var av string
+	return s.Pool.QueryRow(ctx, `select current_setting('autovacuum')`).Scan(&av) == nil && av == "off"
+}
+
 func redact(url string) string {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {

@@ -39,9 +39,8 @@ func Boot(ctx context.Context, log *slog.Logger, opts ...Option) (*Service, erro
 	// Baton's statements are written to be fast without planner statistics
 	// (store/migrations/012), but PostgreSQL without autovacuum also keeps
 	// dead rows and never refreshes what the planner knows: say so once.
-	var av string
-	if err := st.Pool.QueryRow(ctx, `select current_setting('autovacuum')`).Scan(&av); err == nil && av == "off" {
-		log.Warn("PostgreSQL runs with autovacuum off: its tables keep dead rows and its planner statistics go stale; turn it on outside throwaway test servers (docs/limits.md)")
+	if st.AutovacuumOff(ctx) {
+		log.Warn("PostgreSQL runs with autovacuum off: its tables keep dead rows and its planner statistics go stale; turn it on outside throwaway test servers (docs/operations.md)")
 	}
 	cl, err := Dial(cfg, log, opts...)
 	if err != nil {
