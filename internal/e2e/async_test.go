@@ -133,7 +133,10 @@ func TestStartIntakeSaysNewOrDuplicateWithoutAWorker(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if again := post(`{"campaign":"webinar-q3","email":"noor@processed.example","score":10}`); again["duplicate"] != true || again["touches"] != float64(2) {
+	// A duplicate's touches are what PostgreSQL holds when the answer is
+	// made: the two recorded, or three if the workflow already took this one
+	// (docs/intake.md).
+	if again := post(`{"campaign":"webinar-q3","email":"noor@processed.example","score":10}`); again["duplicate"] != true || (again["touches"] != float64(2) && again["touches"] != float64(3)) {
 		t.Fatalf("third post, after the worker recorded two: %v", again)
 	}
 	time.Sleep(time.Second)
