@@ -16,7 +16,7 @@ const window = time.Hour
 // friday18 is a Friday evening in Berlin. These leads run under the default
 // policy (the campaign's accept window, no business hours): wall time, so
 // deadlines are exact.
-var friday18 = time.Date(2026, 11, 20, 17, 0, 0, 0, time.UTC)
+var friday18 = time.Date(testYear, 11, 20, 17, 0, 0, 0, time.UTC)
 
 type run struct {
 	t     *testing.T

@@ -18,8 +18,30 @@ import (
 
 var ny, _ = time.LoadLocation("America/New_York")
 
-// nyAt is a wall time in New York in the week of Friday 20 Nov 2026.
-func nyAt(day, hour, min int) time.Time { return time.Date(2026, 11, day, hour, min, 0, 0, ny) }
+// nyAt is a wall time in New York in the week of Friday 20 November of
+// testYear.
+func nyAt(day, hour, min int) time.Time { return time.Date(testYear, 11, day, hour, min, 0, 0, ny) }
+
+// testYear is the first year after this one whose calendar is 2026's (the
+// same weekdays and New York DST dates), so the tests' weeks keep their shape.
+// The mocked clock must not fall a week behind the real one: the SDK's test
+// environment counts a local activity's schedule-to-close (localRetryFor)
+// from the mocked clock but ends the attempt by the real one, so a retried
+// database step then failed at once with "deadline exceeded (StartToClose)".
+// Fixed dates in November 2026 failed CI that way on 27 November 2026.
+var testYear = calendarLike(2026, time.Now().Year()+1)
+
+// calendarLike is the first year from `from` on that starts on the same
+// weekday as year and is a leap year exactly when it is.
+func calendarLike(year, from int) int {
+	leap := func(y int) bool { return time.Date(y, 2, 29, 0, 0, 0, 0, time.UTC).Month() == 2 }
+	day := func(y int) time.Weekday { return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC).Weekday() }
+	for y := from; ; y++ {
+		if day(y) == day(year) && leap(y) == leap(year) {
+			return y
+		}
+	}
+}
 
 func officePolicy() *domain.Policy {
 	p := &domain.Policy{
@@ -682,5 +704,15 @@ func TestAcceptRacingAReassignment(t *testing.T) {
 	}
 	if closeErr != nil || out.State != domain.StateConverted {
 		t.Fatalf("close %v, %+v", closeErr, out)
+	}
+}
+
+func TestTestYearKeepsTheWeekOf20November2026(t *testing.T) {
+	if testYear <= time.Now().Year() || nyAt(20, 12, 0).Weekday() != time.Friday || calendarLike(2026, 2027) != 2037 {
+		t.Fatalf("testYear %d: 20 Nov is a %s", testYear, nyAt(20, 12, 0).Weekday())
+	}
+	// DST in New York ends on the first Sunday of November, as in 2026.
+	if _, off := nyAt(1, 12, 0).Zone(); off != -5*3600 {
+		t.Fatalf("1 Nov %d is not on standard time", testYear)
 	}
 }

@@ -45,7 +45,7 @@ var rndCampaignKinds = []struct {
 }{{"review", 8}, {"revise", 2}, {"end", 3}, {"numbers-slow", 3}, {"mail-outage", 2}, {"mail-slow", 2}}
 
 func genCampaignPlan(r *rand.Rand) rndCampaignPlan {
-	p := rndCampaignPlan{Start: time.Date(2026, 11, 16+r.IntN(7), r.IntN(24), 0, 0, 0, time.UTC), Horizon: 30 * 24 * time.Hour}
+	p := rndCampaignPlan{Start: time.Date(testYear, 11, 16+r.IntN(7), r.IntN(24), 0, 0, 0, time.UTC), Horizon: 30 * 24 * time.Hour}
 	c := domain.Campaign{ID: "webinar-q3", Name: "Webinar Q3", Team: "emea", MinScore: 50,
 		Owner: domain.Person{ID: "mo", Name: "Mo Fischer", Email: "mo@example.com"}}
 	people := []domain.Person{{ID: "max", Name: "Max Manager", Email: "max@example.com"}, {ID: "ana", Name: "Ana Rep", Email: "ana@example.com"},

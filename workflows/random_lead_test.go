@@ -80,7 +80,7 @@ func rndDur(r *rand.Rand, xs ...time.Duration) time.Duration { return xs[r.IntN(
 func genLeadPlan(r *rand.Rand) rndLeadPlan {
 	ny, _ := time.LoadLocation("America/New_York")
 	p := rndLeadPlan{Horizon: 7 * 24 * time.Hour}
-	p.Start = time.Date(2026, 11, 16+r.IntN(7), r.IntN(24), r.IntN(4)*15, 0, 0, ny)
+	p.Start = time.Date(testYear, 11, 16+r.IntN(7), r.IntN(24), r.IntN(4)*15, 0, 0, ny)
 	pol := domain.Policy{Name: "random", AcceptWithin: domain.Duration(rndDur(r, 30*time.Minute, time.Hour, 2*time.Hour, 4*time.Hour)),
 		FirstContactWithin: domain.Duration(rndDur(r, 0, time.Hour, 2*time.Hour)),
 		OnMiss:             domain.OnMiss{Reassign: r.IntN(3), Escalate: r.IntN(4) > 0}, Calendar: domain.CalendarRep}
