@@ -1,8 +1,11 @@
 package workflows
 
 import (
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/batonhq/baton/internal/domain"
 )
 
 // A nurturing lead's engagement events add points once per event id; the
@@ -32,4 +35,37 @@ func TestEngagementCrossingTheBarQualifiesAndRoutes(t *testing.T) {
 	if r.store.lead.Owner.ID != "ana" {
 		t.Errorf("owner %+v, want ana", r.store.lead.Owner)
 	}
+}
+
+// An engagement whose record is retried (the database away for a moment) is
+// stored before the MQL it caused: a reader who sees the lead qualified or
+// offered also sees the event that raised its score. The main run went on
+// from the new score at once, so the timeline lacked the engagement until
+// its retry landed (TestDefaultStartAnswerReadsBackPending caught it).
+func TestEngagementIsStoredBeforeTheMQLItCaused(t *testing.T) {
+	r := newLifeRun(t, "ana")
+	r.store.campaign.MinScore = 50 // the first touch scores 40: nurturing
+	fails := 0
+	r.store.failRecord = func(ev domain.Event) error {
+		if ev.Kind == "engagement" && fails < 3 {
+			fails++
+			return errors.New("connect: connection refused")
+		}
+		return nil
+	}
+	r.at(nyAt(20, 16, 40), func() {
+		r.env.SignalWorkflow(SignalEngagement, EngagementEvent{ID: "web-1", Type: "webinar_attended", Points: 15, Source: "zoom"})
+	})
+	var acc, closed error
+	r.update(nyAt(23, 9, 0), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc)
+	r.update(nyAt(23, 9, 30), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeConverted, Reference: "OPP-7"}, &closed)
+	out := r.execute()
+	if acc != nil || closed != nil || out.Score != 55 || fails != 3 {
+		t.Fatalf("accept %v, close %v, score %d, %d failures", acc, closed, out.Score, fails)
+	}
+	var stored []string
+	for _, e := range r.store.events {
+		stored = append(stored, e.Kind)
+	}
+	wantKinds(t, stored[:5], "captured", "nurturing", "engagement", "mql", "offered")
 }

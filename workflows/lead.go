@@ -519,6 +519,11 @@ func (w *leadWorkflow) nurture(ctx workflow.Context) error {
 			return errLongRun
 		}
 	}
+	// The engagement that raised the score is stored first: whoever reads
+	// the lead as MQL or offered also reads the event that made it so.
+	if err := workflow.Await(ctx, func() bool { return w.engaging == 0 }); err != nil {
+		return err
+	}
 	w.setState(ctx, domain.StateMQL)
 	return w.record(ctx, "mql", "mql", "system", fmt.Sprintf("score %d meets %d", w.Lead.Score, w.Campaign.MinScore), nil)
 }
