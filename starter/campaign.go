@@ -32,13 +32,17 @@ func campaignCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-// readCampaign reads and validates a spec; errors name the file and field.
+// readCampaign reads and validates a spec, its end date against the clock
+// too; errors name the file and field.
 func readCampaign(path string) (domain.Campaign, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return domain.Campaign{}, err
 	}
 	c, err := domain.ParseCampaign(data)
+	if err == nil {
+		err = c.CheckLaunchDates(time.Now())
+	}
 	if err != nil {
 		return c, fileErr(path, err)
 	}

@@ -231,3 +231,15 @@ func (i *Instant) UnmarshalYAML(n *yaml.Node) error {
 	i.Time = t
 	return nil
 }
+
+// CheckLaunchDates refuses a plan that would end before it begins its
+// review: an ends_at that has passed by now. (A passed starts_at is fine: the
+// plan goes live at approval.) Validate cannot say it, as it holds no clock.
+func (p Campaign) CheckLaunchDates(now time.Time) error {
+	var fe FieldErrors
+	if !p.EndsAt.IsZero() && !p.EndsAt.After(now) {
+		fe.Add("ends_at", "%s has passed (it is %s now): give the plan a future end, or none to end it by hand",
+			p.EndsAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	return fe.Err()
+}

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +235,25 @@ func TestAggregateCreditsASecondCampaignsTouch(t *testing.T) {
 	s = AggregateCampaign(forA, at(-60), at(60), 1)
 	if s.Responses != 1 || s.Returning != 0 || s.MQLs != 1 || s.Converted != 1 {
 		t.Errorf("A: responses %d returning %d mqls %d converted %d, want 1 0 1 1", s.Responses, s.Returning, s.MQLs, s.Converted)
+	}
+}
+
+func TestLaunchDatesRefuseAnEndThatHasPassed(t *testing.T) {
+	c, err := ParseCampaign([]byte(planYAML)) // ends 2026-12-31 18:00 UTC
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := c.EndsAt.Time
+	if err := c.CheckLaunchDates(end.Add(-time.Second)); err != nil {
+		t.Errorf("a second before the end: %v", err)
+	}
+	err = c.CheckLaunchDates(end)
+	var fe FieldErrors
+	if !errors.As(err, &fe) || len(fe) != 1 || fe[0].Field != "ends_at" || !strings.Contains(fe[0].Detail, "2026-12-31T18:00:00Z has passed") {
+		t.Errorf("at the end: %v", err)
+	}
+	c.EndsAt = Instant{}
+	if err := c.CheckLaunchDates(end.AddDate(5, 0, 0)); err != nil {
+		t.Errorf("no end (ended by hand): %v", err)
 	}
 }

@@ -102,6 +102,13 @@ func TestCampaignDraftToClosedOnTheRealStack(t *testing.T) {
 	if out, err := starter("campaign", "launch", bad); err == nil || !strings.Contains(out, "budget") || !strings.Contains(out, "nothing was changed") {
 		t.Fatalf("a bad spec must be refused naming the field: %v %s", err, out)
 	}
+	// So does a plan whose end has passed (an example copied a year late).
+	ended := c
+	ended.StartsAt.Time, ended.EndsAt.Time = time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)
+	if out, err := starter("campaign", "launch", writeSpec(t, ended, "")); err == nil || !strings.Contains(out, "ends_at") ||
+		!strings.Contains(out, "has passed") || !strings.Contains(out, "nothing was changed") {
+		t.Fatalf("a plan that has ended must be refused naming ends_at: %v %s", err, out)
+	}
 	if _, err := s.Store.CampaignSpec(ctx, id); err == nil {
 		t.Fatal("a refused spec was stored")
 	}
