@@ -69,3 +69,38 @@ func TestEngagementIsStoredBeforeTheMQLItCaused(t *testing.T) {
 	}
 	wantKinds(t, stored[:5], "captured", "nurturing", "engagement", "mql", "offered")
 }
+
+// The same for a later touch that brings the score over the bar, by update
+// or by signal: its record lands before the MQL.
+func TestTouchIsStoredBeforeTheMQLItCaused(t *testing.T) {
+	for _, bySignal := range []bool{false, true} {
+		r := newLifeRun(t, "ana")
+		r.store.campaign.MinScore = 50 // the first touch scores 40: nurturing
+		fails := 0
+		r.store.failRecord = func(ev domain.Event) error {
+			if ev.Kind == "touch" && fails < 3 {
+				fails++
+				return errors.New("connect: connection refused")
+			}
+			return nil
+		}
+		second := Touch{ID: "req-2", Campaign: "webinar-q3", Email: "dana@acme.example", Score: 60}
+		var touch, acc, closed error
+		if bySignal {
+			r.at(nyAt(20, 16, 40), func() { r.env.SignalWorkflow(SignalTouch, second) })
+		} else {
+			r.update(nyAt(20, 16, 40), UpdateIntake, second, &touch)
+		}
+		r.update(nyAt(23, 9, 0), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc)
+		r.update(nyAt(23, 9, 30), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeConverted, Reference: "OPP-7"}, &closed)
+		out := r.execute()
+		if touch != nil || acc != nil || closed != nil || out.Score != 60 || fails != 3 {
+			t.Fatalf("signal %v: touch %v, accept %v, close %v, score %d, %d failures", bySignal, touch, acc, closed, out.Score, fails)
+		}
+		var stored []string
+		for _, e := range r.store.events {
+			stored = append(stored, e.Kind)
+		}
+		wantKinds(t, stored[:5], "captured", "nurturing", "touch", "mql", "offered")
+	}
+}

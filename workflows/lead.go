@@ -124,8 +124,10 @@ type leadWorkflow struct {
 	touches     workflow.ReceiveChannel
 	touching    int // signalled touches being recorded
 	engaging    int // engagement events being recorded
+	applying    int // touches applied to the lead and being recorded (update or signal)
 	sending     int // notices on their way
 	engagements workflow.ReceiveChannel
+	ranLocal    bool // a local activity ran since the last timer was armed: workflow.Now may lag the wall clock
 }
 
 // errLongRun unwinds the run to continue as new (see longRun).
@@ -325,6 +327,7 @@ const localRetryFor = 7 * 24 * time.Hour
 // trip (about twice the handoff rate, docs/engine.md); retried like the others and
 // idempotent by its business key, so a worker dying mid-task only repeats it.
 func (w *leadWorkflow) exec(ctx workflow.Context, activity any, args ...any) workflow.Future {
+	w.ranLocal = true
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		// Without it the SDK ends the retries at StartToCloseTimeout (10s): a
@@ -419,6 +422,8 @@ func (w *leadWorkflow) intake(ctx workflow.Context, t Touch) (IntakeResult, erro
 		}
 	}
 	w.inputs++
+	w.applying++
+	defer func() { w.applying-- }()
 	first := w.applyTouch(ctx, t)
 	res := IntakeResult{LeadID: w.Lead.ID, New: first, State: w.Lead.State, Touches: w.Lead.Touches}
 	return res, w.recordTouch(ctx, t, first)
@@ -519,9 +524,9 @@ func (w *leadWorkflow) nurture(ctx workflow.Context) error {
 			return errLongRun
 		}
 	}
-	// The engagement that raised the score is stored first: whoever reads
-	// the lead as MQL or offered also reads the event that made it so.
-	if err := workflow.Await(ctx, func() bool { return w.engaging == 0 }); err != nil {
+	// The touch or engagement that raised the score is stored first: whoever
+	// reads the lead as MQL or offered also reads the event that made it so.
+	if err := workflow.Await(ctx, func() bool { return w.engaging == 0 && w.applying == 0 }); err != nil {
 		return err
 	}
 	w.setState(ctx, domain.StateMQL)
