@@ -37,22 +37,30 @@ func TestEngagementCrossingTheBarQualifiesAndRoutes(t *testing.T) {
 	}
 }
 
+// nurturingWithSlowRecord is a nurturing lead (first touch 40, bar 50) whose
+// first three records of the given kind fail, as with the database away: the
+// record lands seconds after the score changed.
+func nurturingWithSlowRecord(t *testing.T, kind string) (*lifeRun, *int) {
+	r := newLifeRun(t, "ana")
+	r.store.campaign.MinScore = 50
+	fails := 0
+	r.store.failRecord = func(ev domain.Event) error {
+		if ev.Kind == kind && fails < 3 {
+			fails++
+			return errors.New("connect: connection refused")
+		}
+		return nil
+	}
+	return r, &fails
+}
+
 // An engagement whose record is retried (the database away for a moment) is
 // stored before the MQL it caused: a reader who sees the lead qualified or
 // offered also sees the event that raised its score. The main run went on
 // from the new score at once, so the timeline lacked the engagement until
 // its retry landed (TestDefaultStartAnswerReadsBackPending caught it).
 func TestEngagementIsStoredBeforeTheMQLItCaused(t *testing.T) {
-	r := newLifeRun(t, "ana")
-	r.store.campaign.MinScore = 50 // the first touch scores 40: nurturing
-	fails := 0
-	r.store.failRecord = func(ev domain.Event) error {
-		if ev.Kind == "engagement" && fails < 3 {
-			fails++
-			return errors.New("connect: connection refused")
-		}
-		return nil
-	}
+	r, fails := nurturingWithSlowRecord(t, "engagement")
 	r.at(nyAt(20, 16, 40), func() {
 		r.env.SignalWorkflow(SignalEngagement, EngagementEvent{ID: "web-1", Type: "webinar_attended", Points: 15, Source: "zoom"})
 	})
@@ -60,8 +68,8 @@ func TestEngagementIsStoredBeforeTheMQLItCaused(t *testing.T) {
 	r.update(nyAt(23, 9, 0), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc)
 	r.update(nyAt(23, 9, 30), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeConverted, Reference: "OPP-7"}, &closed)
 	out := r.execute()
-	if acc != nil || closed != nil || out.Score != 55 || fails != 3 {
-		t.Fatalf("accept %v, close %v, score %d, %d failures", acc, closed, out.Score, fails)
+	if acc != nil || closed != nil || out.Score != 55 || *fails != 3 {
+		t.Fatalf("accept %v, close %v, score %d, %d failures", acc, closed, out.Score, *fails)
 	}
 	var stored []string
 	for _, e := range r.store.events {
@@ -74,16 +82,7 @@ func TestEngagementIsStoredBeforeTheMQLItCaused(t *testing.T) {
 // or by signal: its record lands before the MQL.
 func TestTouchIsStoredBeforeTheMQLItCaused(t *testing.T) {
 	for _, bySignal := range []bool{false, true} {
-		r := newLifeRun(t, "ana")
-		r.store.campaign.MinScore = 50 // the first touch scores 40: nurturing
-		fails := 0
-		r.store.failRecord = func(ev domain.Event) error {
-			if ev.Kind == "touch" && fails < 3 {
-				fails++
-				return errors.New("connect: connection refused")
-			}
-			return nil
-		}
+		r, fails := nurturingWithSlowRecord(t, "touch")
 		second := Touch{ID: "req-2", Campaign: "webinar-q3", Email: "dana@acme.example", Score: 60}
 		var touch, acc, closed error
 		if bySignal {
@@ -94,8 +93,8 @@ func TestTouchIsStoredBeforeTheMQLItCaused(t *testing.T) {
 		r.update(nyAt(23, 9, 0), UpdateAccept, AcceptInput{RepID: "ana", Attempt: 1}, &acc)
 		r.update(nyAt(23, 9, 30), UpdateClose, CloseInput{RepID: "ana", Outcome: OutcomeConverted, Reference: "OPP-7"}, &closed)
 		out := r.execute()
-		if touch != nil || acc != nil || closed != nil || out.Score != 60 || fails != 3 {
-			t.Fatalf("signal %v: touch %v, accept %v, close %v, score %d, %d failures", bySignal, touch, acc, closed, out.Score, fails)
+		if touch != nil || acc != nil || closed != nil || out.Score != 60 || *fails != 3 {
+			t.Fatalf("signal %v: touch %v, accept %v, close %v, score %d, %d failures", bySignal, touch, acc, closed, out.Score, *fails)
 		}
 		var stored []string
 		for _, e := range r.store.events {
