@@ -175,8 +175,10 @@ func (w *leadWorkflow) sleepUntil(ctx workflow.Context, at func() time.Time, don
 			return true, nil
 		}
 		d := at().Sub(w.timerNow(ctx))
-		if d <= 0 {
-			return done(), nil
+		if d <= 0 { // by the worker's clock; the instant is the server's
+			if d = at().Sub(workflow.Now(ctx)); d <= 0 {
+				return done(), nil
+			}
 		}
 		woke, err := workflow.AwaitWithTimeout(ctx, d, wake)
 		if err != nil {

@@ -49,11 +49,7 @@ func runSeed(seed uint64, keep func(int) bool) rndSeedResult { return runSeedWit
 // the regression seeds replay the schedules that found their defects.
 func runSeedWith(seed uint64, keep func(int) bool, missed bool) rndSeedResult {
 	res := rndSeedResult{seed: seed}
-	lp := genLeadPlan(rand.New(rand.NewPCG(seed, 1)))
-	if missed {
-		lp.Actions = append(lp.Actions, genMissedActions(rand.New(rand.NewPCG(seed, 3)), lp)...)
-	}
-	cp := genCampaignPlan(rand.New(rand.NewPCG(seed, 2)))
+	lp, cp := seedPlans(seed, missed)
 	if keep != nil {
 		lp.Actions, cp.Actions = rndKeep(lp.Actions, keep, 0), rndKeep(cp.Actions, keep, len(lp.Actions))
 	}
@@ -84,6 +80,15 @@ func runSeedWith(seed uint64, keep func(int) bool, missed bool) rndSeedResult {
 		res.violations = append(res.violations, "determinism: the same schedule ran differently the second time: "+d+strings.Join(append(v1b, v2b...), "; "))
 	}
 	return res
+}
+
+// seedPlans draws a seed's lead and campaign schedules.
+func seedPlans(seed uint64, missed bool) (rndLeadPlan, rndCampaignPlan) {
+	lp := genLeadPlan(rand.New(rand.NewPCG(seed, 1)))
+	if missed {
+		lp.Actions = append(lp.Actions, genMissedActions(rand.New(rand.NewPCG(seed, 3)), lp)...)
+	}
+	return lp, genCampaignPlan(rand.New(rand.NewPCG(seed, 2)))
 }
 
 func rndKeep(as []rndAction, keep func(int) bool, off int) []rndAction {
@@ -162,6 +167,10 @@ func TestRandomSchedules(t *testing.T) {
 	start := time.Now()
 	// Thousands of short-lived test environments: collect garbage less often.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	// The worker's clock runs 0–6 s ahead of the server's whenever a timer
+	// is armed from it (timerNow), so timers fire early and must wait out the
+	// rest: the SLA check refuses any reminder, breach or escalation early.
+	defer withWallClock(aheadByUpTo6s)()
 	// Test environments are independent: run seeds side by side.
 	workers := max(1, rndEnvInt("BATON_SEED_WORKERS", runtime.GOMAXPROCS(0)))
 	var mu sync.Mutex
@@ -241,8 +250,8 @@ func TestRandomSchedules(t *testing.T) {
 		msg := fmt.Sprintf("seed %d: %d invariant(s) broken:\n    %s\n  reproduce: BATON_SEED=%d go test -count=1 -run TestRandomSchedules ./workflows/",
 			f.seed, len(f.violations), strings.Join(f.violations[:min(len(f.violations), 6)], "\n    "), f.seed)
 		if i == 0 && os.Getenv("BATON_SHRINK") != "0" {
-			lp := genLeadPlan(rand.New(rand.NewPCG(f.seed, 1)))
-			cp := genCampaignPlan(rand.New(rand.NewPCG(f.seed, 2)))
+			// The actions runSeed draws, the manager's on missed leads included.
+			lp, cp := seedPlans(f.seed, true)
 			s, kept := shrink(f.seed, rndCode(f.violations[0]), len(lp.Actions)+len(cp.Actions))
 			msg += fmt.Sprintf("\n  shrunk to %d of %d actions, still %q:\n  %s", kept, len(lp.Actions)+len(cp.Actions), rndCode(f.violations[0]), s.schedule)
 		} else {

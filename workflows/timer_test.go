@@ -14,9 +14,7 @@ import (
 // ahead; the Friday-evening lead's reminder and breaches land exactly on time.
 func TestAWorkerClockAheadNeverFiresADeadlineEarly(t *testing.T) {
 	ahead := 0
-	saved := wallClock
-	wallClock = func(ctx workflow.Context) time.Time { ahead++; return workflow.Now(ctx).Add(90 * time.Second) }
-	t.Cleanup(func() { wallClock = saved })
+	t.Cleanup(withWallClock(func(ctx workflow.Context) time.Time { ahead++; return workflow.Now(ctx).Add(90 * time.Second) }))
 
 	r := newLifeRun(t, "ana", "bea")
 	var bea, closeErr error
@@ -31,4 +29,19 @@ func TestAWorkerClockAheadNeverFiresADeadlineEarly(t *testing.T) {
 	wantAt(t, "second reminder", r.eventAt("reminded", 2), nyAt(23, 14, 30))
 	wantAt(t, "second breach", r.eventAt("lapsed", 2), nyAt(23, 16, 30))
 	wantAt(t, "escalation to the sales leader", r.eventAt("escalated", 2), nyAt(24, 12, 30))
+}
+
+// withWallClock sets the worker clock timerNow reads and returns what puts
+// the real one back. Tests that set it must not run in parallel.
+func withWallClock(clock func(workflow.Context) time.Time) (restore func()) {
+	saved := wallClock
+	wallClock = clock
+	return func() { wallClock = saved }
+}
+
+// aheadByUpTo6s is a worker clock 0 to 6 s ahead of the server's, varying
+// with the instant it is read.
+func aheadByUpTo6s(ctx workflow.Context) time.Time {
+	now := workflow.Now(ctx)
+	return now.Add(time.Duration(now.UnixNano()/int64(time.Millisecond)%7) * time.Second)
 }
